@@ -1,0 +1,313 @@
+//! Configuration: flags > environment > TOML file > defaults.
+//!
+//! The API token is read only from `CHYRON_API_TOKEN` or the file, never from a
+//! flag (flags show in process lists), and is kept only as a SHA-256 digest.
+
+use clap::Parser;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Command-line flags; each also reads its `CHYRON_*` environment variable.
+#[derive(Debug, Default, Parser)]
+#[command(name = "chyron-relay", version, about = "Chyron relay: chat API, feed websockets and widget assets")]
+pub struct Cli {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "CHYRON_LISTEN")]
+    pub listen: Option<String>,
+    /// Directory for the SQLite database [default: ./.data].
+    #[arg(long, env = "CHYRON_DATA")]
+    pub data: Option<PathBuf>,
+    /// Directory of the built widget and pages [default: ./dist].
+    #[arg(long, env = "CHYRON_DIST")]
+    pub dist: Option<PathBuf>,
+    /// TOML configuration file.
+    #[arg(long, env = "CHYRON_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Origins allowed to open the feed, comma separated [default: any].
+    #[arg(long, env = "CHYRON_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Option<Vec<String>>,
+    /// Public base URL, used in webhook URLs [default: from the request's Host].
+    #[arg(long, env = "CHYRON_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Feed connections allowed from one IP address [default: 256].
+    #[arg(long, env = "CHYRON_MAX_CONNECTIONS_PER_IP")]
+    pub max_connections_per_ip: Option<u32>,
+    /// Chat API requests per second per token [default: 20].
+    #[arg(long, env = "CHYRON_RATE_LIMIT_PER_SECOND")]
+    pub rate_limit_per_second: Option<u32>,
+    /// Chat API burst per token [default: 40].
+    #[arg(long, env = "CHYRON_RATE_LIMIT_BURST")]
+    pub rate_limit_burst: Option<u32>,
+    /// Webhook posts per second per webhook [default: 5].
+    #[arg(long, env = "CHYRON_WEBHOOK_RATE_LIMIT_PER_SECOND")]
+    pub webhook_rate_limit_per_second: Option<u32>,
+    /// Webhook burst per webhook [default: 20].
+    #[arg(long, env = "CHYRON_WEBHOOK_RATE_LIMIT_BURST")]
+    pub webhook_rate_limit_burst: Option<u32>,
+    /// Messages in a snapshot when the viewer gives no `limit` [default: 50].
+    #[arg(long, env = "CHYRON_HISTORY")]
+    pub history: Option<u32>,
+    /// Events held in memory per channel for resume [default: 1024].
+    #[arg(long, env = "CHYRON_RESUME_BUFFER")]
+    pub resume_buffer: Option<u32>,
+    /// Live frames queued per channel before a slow viewer is resynced [default: 256].
+    #[arg(long, env = "CHYRON_BROADCAST_CAPACITY")]
+    pub broadcast_capacity: Option<u32>,
+}
+
+/// The TOML file's keys; unknown keys are errors so typos do not pass silently.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    /// Same as `--listen`.
+    listen: Option<String>,
+    /// Same as `--data`; relative paths are relative to the working directory.
+    data: Option<PathBuf>,
+    /// Same as `--dist`.
+    dist: Option<PathBuf>,
+    /// Same as `--allowed-origins`.
+    allowed_origins: Option<Vec<String>>,
+    /// Same as `--public-url`.
+    public_url: Option<String>,
+    /// One API token (the file is the only place besides the environment).
+    api_token: Option<String>,
+    /// Several API tokens, e.g. one per integration, rate limited separately.
+    api_tokens: Option<Vec<String>>,
+    /// Same as `--max-connections-per-ip`.
+    max_connections_per_ip: Option<u32>,
+    /// Same as `--rate-limit-per-second`.
+    rate_limit_per_second: Option<u32>,
+    /// Same as `--rate-limit-burst`.
+    rate_limit_burst: Option<u32>,
+    /// Same as `--webhook-rate-limit-per-second`.
+    webhook_rate_limit_per_second: Option<u32>,
+    /// Same as `--webhook-rate-limit-burst`.
+    webhook_rate_limit_burst: Option<u32>,
+    /// Same as `--history`.
+    history: Option<u32>,
+    /// Same as `--resume-buffer`.
+    resume_buffer: Option<u32>,
+    /// Same as `--broadcast-capacity`.
+    broadcast_capacity: Option<u32>,
+}
+
+/// An API token, kept only as its SHA-256 so it cannot be logged by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    /// SHA-256 of the token: compared in constant time with the presented one's.
+    pub digest: [u8; 32],
+}
+
+impl ApiToken {
+    /// The digest of a token as configured or presented.
+    pub fn new(token: &str) -> Self {
+        ApiToken {
+            digest: Sha256::digest(token.as_bytes()).into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for ApiToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiToken(<redacted>)")
+    }
+}
+
+/// Numeric limits; each protects the relay or its viewers from one abuse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Feed connections per client IP, so one host cannot exhaust sockets.
+    pub max_connections_per_ip: u32,
+    /// Sustained Chat API requests per second per token.
+    pub rate_limit_per_second: u32,
+    /// Chat API burst per token, for short legitimate spikes.
+    pub rate_limit_burst: u32,
+    /// Sustained posts per second per webhook (webhook URLs leak more easily).
+    pub webhook_rate_limit_per_second: u32,
+    /// Webhook burst per webhook.
+    pub webhook_rate_limit_burst: u32,
+    /// Default snapshot size for viewers that do not ask.
+    pub history: usize,
+    /// Events kept in memory per channel: how far back a viewer can resume.
+    pub resume_buffer: usize,
+    /// Live frames queued per channel; a viewer further behind is resynced.
+    pub broadcast_capacity: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections_per_ip: 256,
+            rate_limit_per_second: 20,
+            rate_limit_burst: 40,
+            webhook_rate_limit_per_second: 5,
+            webhook_rate_limit_burst: 20,
+            history: chyron_protocol::limits::DEFAULT_SNAPSHOT_MESSAGES,
+            resume_buffer: 1024,
+            broadcast_capacity: 256,
+        }
+    }
+}
+
+/// The relay's resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen (used by `main`; `run` takes a bound listener).
+    pub listen: SocketAddr,
+    /// Directory holding `chyron.sqlite3`.
+    pub data_dir: PathBuf,
+    /// Directory of static files served at `/`.
+    pub dist_dir: PathBuf,
+    /// Origins allowed to open the feed; empty means any.
+    pub allowed_origins: Vec<String>,
+    /// Base URL for webhook URLs, without a trailing slash.
+    pub public_url: Option<String>,
+    /// Tokens accepted by the Chat API; empty means the API refuses everything.
+    pub api_tokens: Vec<ApiToken>,
+    /// Limits against abuse and slow viewers.
+    pub limits: Limits,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./.data"),
+            dist_dir: PathBuf::from("./dist"),
+            allowed_origins: Vec::new(),
+            public_url: None,
+            api_tokens: Vec::new(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// A configuration mistake; `main` prints it and exits with code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Resolves flags (which clap already merged with the environment), the
+    /// `CHYRON_API_TOKEN` value and the file named by `--config`.
+    pub fn resolve(cli: Cli, env_token: Option<String>) -> Result<Config, ConfigError> {
+        let (file, file_name) = match &cli.config {
+            Some(path) => (read_file(path)?, path.display().to_string()),
+            None => (FileConfig::default(), String::new()),
+        };
+        let from = |flag: bool| if flag { "flag or environment".to_string() } else { format!("file {file_name}") };
+        let mut config = Config::default();
+        if let Some((listen, by_flag)) = pick(cli.listen, file.listen) {
+            config.listen = listen.parse().map_err(|e| {
+                ConfigError(format!("`listen` ({}): {listen:?} is not an address like 127.0.0.1:8080: {e}", from(by_flag)))
+            })?;
+        }
+        if let Some((data, _)) = pick(cli.data, file.data) {
+            config.data_dir = data;
+        }
+        if let Some((dist, _)) = pick(cli.dist, file.dist) {
+            config.dist_dir = dist;
+        }
+        if let Some((origins, by_flag)) = pick(cli.allowed_origins, file.allowed_origins) {
+            for origin in origins.iter().filter(|o| !o.is_empty()) {
+                check_origin(origin)
+                    .map_err(|why| ConfigError(format!("`allowed_origins` ({}): {origin:?} {why}", from(by_flag))))?;
+                config.allowed_origins.push(origin.clone());
+            }
+        }
+        if let Some((url, by_flag)) = pick(cli.public_url, file.public_url) {
+            let trimmed = url.trim_end_matches('/');
+            check_origin(trimmed).or_else(|_| check_url_with_path(trimmed)).map_err(|why| {
+                ConfigError(format!("`public_url` ({}): {url:?} {why}", from(by_flag)))
+            })?;
+            config.public_url = Some(trimmed.to_string());
+        }
+        let tokens = env_token.into_iter().chain(file.api_token).chain(file.api_tokens.unwrap_or_default());
+        for token in tokens {
+            if token.trim().is_empty() {
+                return Err(ConfigError("an API token is empty".into()));
+            }
+            config.api_tokens.push(ApiToken::new(&token));
+        }
+        let l = &mut config.limits;
+        let num = |key: &str, flag: Option<u32>, file: Option<u32>| match pick(flag, file) {
+            Some((0, by_flag)) => Err(ConfigError(format!("`{key}` ({}) must be at least 1", from(by_flag)))),
+            other => Ok(other.map(|(v, _)| v)),
+        };
+        if let Some(v) = num("max_connections_per_ip", cli.max_connections_per_ip, file.max_connections_per_ip)? {
+            l.max_connections_per_ip = v;
+        }
+        if let Some(v) = num("rate_limit_per_second", cli.rate_limit_per_second, file.rate_limit_per_second)? {
+            l.rate_limit_per_second = v;
+        }
+        if let Some(v) = num("rate_limit_burst", cli.rate_limit_burst, file.rate_limit_burst)? {
+            l.rate_limit_burst = v;
+        }
+        if let Some(v) = num(
+            "webhook_rate_limit_per_second",
+            cli.webhook_rate_limit_per_second,
+            file.webhook_rate_limit_per_second,
+        )? {
+            l.webhook_rate_limit_per_second = v;
+        }
+        if let Some(v) = num("webhook_rate_limit_burst", cli.webhook_rate_limit_burst, file.webhook_rate_limit_burst)? {
+            l.webhook_rate_limit_burst = v;
+        }
+        if let Some(v) = num("history", cli.history, file.history)? {
+            l.history = v as usize;
+        }
+        if let Some(v) = num("resume_buffer", cli.resume_buffer, file.resume_buffer)? {
+            l.resume_buffer = v as usize;
+        }
+        if let Some(v) = num("broadcast_capacity", cli.broadcast_capacity, file.broadcast_capacity)? {
+            l.broadcast_capacity = v as usize;
+        }
+        if config.limits.history > 200 {
+            return Err(ConfigError("`history` must be at most 200".into()));
+        }
+        Ok(config)
+    }
+}
+
+/// The flag (or env) value if given, else the file's; with "came from flag".
+fn pick<T>(flag: Option<T>, file: Option<T>) -> Option<(T, bool)> {
+    match (flag, file) {
+        (Some(v), _) => Some((v, true)),
+        (None, Some(v)) => Some((v, false)),
+        (None, None) => None,
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError(format!("cannot read config file {}: {e}", path.display())))?;
+    toml::from_str(&text).map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))
+}
+
+/// An origin is `http(s)://host[:port]`, with no path, as browsers send it.
+fn check_origin(origin: &str) -> Result<(), &'static str> {
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .ok_or("must start with http:// or https://")?;
+    if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) || rest.chars().any(|c| c.is_control()) {
+        return Err("must be scheme://host[:port] with no path");
+    }
+    rest.parse::<axum::http::uri::Authority>()
+        .map(|_| ())
+        .map_err(|_| "has an invalid host or port")
+}
+
+fn check_url_with_path(url: &str) -> Result<(), &'static str> {
+    let uri: axum::http::Uri = url.parse().map_err(|_| "is not a URL")?;
+    match (uri.scheme_str(), uri.authority()) {
+        (Some("http" | "https"), Some(_)) if uri.query().is_none() => Ok(()),
+        _ => Err("must be an http(s) URL without query"),
+    }
+}
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;

@@ -1,0 +1,112 @@
+use super::*;
+use std::io::Write;
+use std::sync::Mutex;
+
+/// clap reads the process environment; tests that parse hold this lock so
+/// the one test that sets variables cannot leak them into the others.
+static ENV_LOCK: Mutex<()> = Mutex::new(());
+
+fn parse(args: &[&str]) -> Cli {
+    let mut all = vec!["chyron-relay"];
+    all.extend_from_slice(args);
+    Cli::try_parse_from(all).unwrap()
+}
+
+fn file(text: &str) -> tempfile::NamedTempFile {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+    f
+}
+
+#[test]
+fn defaults_without_anything() {
+    let _g = ENV_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let c = Config::resolve(parse(&[]), None).unwrap();
+    assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(c.data_dir, PathBuf::from("./.data"));
+    assert_eq!(c.dist_dir, PathBuf::from("./dist"));
+    assert!(c.allowed_origins.is_empty());
+    assert!(c.api_tokens.is_empty());
+    assert_eq!(c.limits, Limits::default());
+    assert_eq!(c.limits.rate_limit_burst, 40);
+}
+
+#[test]
+fn flags_beat_env_beat_file() {
+    let _g = ENV_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let f = file(
+        "listen = \"127.0.0.1:1111\"\ndata = \"/from-file\"\ndist = \"/dist-file\"\nhistory = 7\n\
+         api_tokens = [\"t1\", \"t2\"]\nallowed_origins = [\"https://file.example\"]\n",
+    );
+    std::env::set_var("CHYRON_LISTEN", "127.0.0.1:2222");
+    std::env::set_var("CHYRON_DATA", "/from-env");
+    let cli = parse(&["--config", f.path().to_str().unwrap(), "--listen", "127.0.0.1:3333"]);
+    std::env::remove_var("CHYRON_LISTEN");
+    std::env::remove_var("CHYRON_DATA");
+    let c = Config::resolve(cli, Some("env-token".into())).unwrap();
+    assert_eq!(c.listen.to_string(), "127.0.0.1:3333", "flag wins over env and file");
+    assert_eq!(c.data_dir, PathBuf::from("/from-env"), "env wins over file");
+    assert_eq!(c.dist_dir, PathBuf::from("/dist-file"), "file wins over default");
+    assert_eq!(c.limits.history, 7);
+    assert_eq!(c.allowed_origins, vec!["https://file.example".to_string()]);
+    assert_eq!(
+        c.api_tokens,
+        vec![ApiToken::new("env-token"), ApiToken::new("t1"), ApiToken::new("t2")]
+    );
+    let shown = format!("{c:?}");
+    assert!(!shown.contains("env-token") && !shown.contains("t1\""), "token leaked: {shown}");
+}
+
+#[test]
+fn origins_list_from_flag() {
+    let _g = ENV_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let cli = parse(&["--allowed-origins", "https://a.example,http://b.example:8080"]);
+    let c = Config::resolve(cli, None).unwrap();
+    assert_eq!(c.allowed_origins, vec!["https://a.example", "http://b.example:8080"]);
+}
+
+fn resolve_err(args: &[&str], toml: Option<&str>) -> String {
+    let f = toml.map(file);
+    let mut args: Vec<&str> = args.to_vec();
+    if let Some(f) = &f {
+        args.extend(["--config", f.path().to_str().unwrap()]);
+    }
+    Config::resolve(parse(&args), None).unwrap_err().to_string()
+}
+
+#[test]
+fn malformed_input_names_the_key() {
+    let _g = ENV_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let e = resolve_err(&[], Some("lissten = \"x\"\n"));
+    assert!(e.contains("unknown field `lissten`"), "{e}");
+    let e = resolve_err(&[], Some("history = \"many\"\n"));
+    assert!(e.contains("history") && e.contains("invalid type"), "{e}");
+    let e = resolve_err(&[], Some("listen = [\n"));
+    assert!(e.contains("config file"), "{e}");
+    let e = resolve_err(&["--listen", "localhost"], None);
+    assert!(e.contains("`listen`"), "{e}");
+    let e = resolve_err(&[], Some("listen = \"300.1.1.1:80\"\n"));
+    assert!(e.contains("`listen` (file"), "{e}");
+    for bad in ["example.org", "https://a.example/path", "ftp://a.example", "https://"] {
+        let e = resolve_err(&["--allowed-origins", bad], None);
+        assert!(e.contains("`allowed_origins`"), "{bad}: {e}");
+    }
+    let e = resolve_err(&["--public-url", "not a url"], None);
+    assert!(e.contains("`public_url`"), "{e}");
+    let e = resolve_err(&["--rate-limit-burst", "0"], None);
+    assert!(e.contains("`rate_limit_burst`"), "{e}");
+    let e = resolve_err(&[], Some("api_token = \"  \"\n"));
+    assert!(e.contains("empty"), "{e}");
+    let e = Config::resolve(parse(&["--config", "/nonexistent/chyron.toml"]), None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("/nonexistent/chyron.toml"), "{e}");
+    assert!(Cli::try_parse_from(["chyron-relay", "--history", "x"]).is_err());
+}
+
+#[test]
+fn public_url_loses_trailing_slash() {
+    let _g = ENV_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let c = Config::resolve(parse(&["--public-url", "https://relay.example/chyron/"]), None).unwrap();
+    assert_eq!(c.public_url.as_deref(), Some("https://relay.example/chyron"));
+}

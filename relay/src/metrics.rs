@@ -1,0 +1,107 @@
+//! Prometheus metrics, served as text at `/metrics`.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+/// One label, e.g. `("kind", "message")`.
+type Label = Vec<(&'static str, &'static str)>;
+
+/// The relay's metrics. Handles are cheap clones sharing one value.
+pub struct Metrics {
+    /// Every metric below, for encoding.
+    registry: Registry,
+    /// Feed websockets open now: the audience size.
+    pub viewers: Gauge,
+    /// Frames written to viewers: fan-out load.
+    pub frames_sent: Counter,
+    /// Events appended, by kind: chat activity.
+    pub events: Family<Label, Counter>,
+    /// HTTP responses by status class (`2xx`…): errors and abuse show here.
+    pub http_requests: Family<Label, Counter>,
+    /// Viewers resynced because they fell behind: a sign of slow clients.
+    pub lagged_resyncs: Counter,
+    /// Feed connections refused before upgrade, by reason.
+    pub rejected_connections: Family<Label, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("chyron");
+        let viewers = Gauge::default();
+        let frames_sent = Counter::default();
+        let events = Family::<Label, Counter>::default();
+        let http_requests = Family::<Label, Counter>::default();
+        let lagged_resyncs = Counter::default();
+        let rejected_connections = Family::<Label, Counter>::default();
+        registry.register("viewers", "Feed websockets connected", viewers.clone());
+        registry.register("frames_sent", "Frames sent to viewers", frames_sent.clone());
+        registry.register("events", "Events appended, by kind", events.clone());
+        registry.register("http_requests", "HTTP responses by status class", http_requests.clone());
+        registry.register("lagged_resyncs", "Viewers resynced after lagging", lagged_resyncs.clone());
+        registry.register(
+            "rejected_connections",
+            "Feed connections refused before upgrade",
+            rejected_connections.clone(),
+        );
+        Metrics {
+            registry,
+            viewers,
+            frames_sent,
+            events,
+            http_requests,
+            lagged_resyncs,
+            rejected_connections,
+        }
+    }
+}
+
+impl Metrics {
+    /// Counts one appended event of `kind`.
+    pub fn event(&self, kind: &'static str) {
+        self.events.get_or_create(&vec![("kind", kind)]).inc();
+    }
+
+    /// Counts one refused feed connection.
+    pub fn rejected(&self, reason: &'static str) {
+        self.rejected_connections.get_or_create(&vec![("reason", reason)]).inc();
+    }
+
+    /// Counts one HTTP response by its status class.
+    pub fn http(&self, status: u16) {
+        let class = match status {
+            100..=199 => "1xx",
+            200..=299 => "2xx",
+            300..=399 => "3xx",
+            400..=499 => "4xx",
+            _ => "5xx",
+        };
+        self.http_requests.get_or_create(&vec![("class", class)]).inc();
+    }
+
+    /// The Prometheus text exposition.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        if encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn encodes_counters_with_labels() {
+        let m = super::Metrics::default();
+        m.event("message");
+        m.http(404);
+        m.viewers.inc();
+        let text = m.encode();
+        assert!(text.contains("chyron_events_total{kind=\"message\"} 1"), "{text}");
+        assert!(text.contains("chyron_http_requests_total{class=\"4xx\"} 1"), "{text}");
+        assert!(text.contains("chyron_viewers 1"), "{text}");
+    }
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every test: set-up, formatting, native tests (protocol, relay, widget
+# logic), the widget's in-browser tests (wasm-bindgen-test in headless
+# Chromium), then the end-to-end tests (the real relay serving the real widget
+# to headless Chromium).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+bash scripts/setup.sh
+
+echo "[test] formatting"
+cargo fmt --all -- --check
+
+echo "[test] native: protocol, relay, widget logic"
+cargo test --workspace --quiet
+
+echo "[test] widget in headless Chromium (wasm-bindgen-test)"
+CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=120 \
+    cargo test -p chyron --target wasm32-unknown-unknown --quiet
+
+bash scripts/build.sh
+
+echo "[test] end to end: relay + widget + Chromium"
+(cd tests/e2e && node --test --test-concurrency=1 --test-reporter=spec ./*.test.mjs)
