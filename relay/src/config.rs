@@ -11,7 +11,11 @@ use std::path::{Path, PathBuf};
 
 /// Command-line flags; each also reads its `CHYRON_*` environment variable.
 #[derive(Debug, Default, Parser)]
-#[command(name = "chyron-relay", version, about = "Chyron relay: chat API, feed websockets and widget assets")]
+#[command(
+    name = "chyron-relay",
+    version,
+    about = "Chyron relay: chat API, feed websockets and widget assets"
+)]
 pub struct Cli {
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "CHYRON_LISTEN")]
@@ -197,11 +201,20 @@ impl Config {
             Some(path) => (read_file(path)?, path.display().to_string()),
             None => (FileConfig::default(), String::new()),
         };
-        let from = |flag: bool| if flag { "flag or environment".to_string() } else { format!("file {file_name}") };
+        let from = |flag: bool| {
+            if flag {
+                "flag or environment".to_string()
+            } else {
+                format!("file {file_name}")
+            }
+        };
         let mut config = Config::default();
         if let Some((listen, by_flag)) = pick(cli.listen, file.listen) {
             config.listen = listen.parse().map_err(|e| {
-                ConfigError(format!("`listen` ({}): {listen:?} is not an address like 127.0.0.1:8080: {e}", from(by_flag)))
+                ConfigError(format!(
+                    "`listen` ({}): {listen:?} is not an address like 127.0.0.1:8080: {e}",
+                    from(by_flag)
+                ))
             })?;
         }
         if let Some((data, _)) = pick(cli.data, file.data) {
@@ -212,19 +225,28 @@ impl Config {
         }
         if let Some((origins, by_flag)) = pick(cli.allowed_origins, file.allowed_origins) {
             for origin in origins.iter().filter(|o| !o.is_empty()) {
-                check_origin(origin)
-                    .map_err(|why| ConfigError(format!("`allowed_origins` ({}): {origin:?} {why}", from(by_flag))))?;
+                check_origin(origin).map_err(|why| {
+                    ConfigError(format!(
+                        "`allowed_origins` ({}): {origin:?} {why}",
+                        from(by_flag)
+                    ))
+                })?;
                 config.allowed_origins.push(origin.clone());
             }
         }
         if let Some((url, by_flag)) = pick(cli.public_url, file.public_url) {
             let trimmed = url.trim_end_matches('/');
-            check_origin(trimmed).or_else(|_| check_url_with_path(trimmed)).map_err(|why| {
-                ConfigError(format!("`public_url` ({}): {url:?} {why}", from(by_flag)))
-            })?;
+            check_origin(trimmed)
+                .or_else(|_| check_url_with_path(trimmed))
+                .map_err(|why| {
+                    ConfigError(format!("`public_url` ({}): {url:?} {why}", from(by_flag)))
+                })?;
             config.public_url = Some(trimmed.to_string());
         }
-        let tokens = env_token.into_iter().chain(file.api_token).chain(file.api_tokens.unwrap_or_default());
+        let tokens = env_token
+            .into_iter()
+            .chain(file.api_token)
+            .chain(file.api_tokens.unwrap_or_default());
         for token in tokens {
             if token.trim().is_empty() {
                 return Err(ConfigError("an API token is empty".into()));
@@ -233,16 +255,31 @@ impl Config {
         }
         let l = &mut config.limits;
         let num = |key: &str, flag: Option<u32>, file: Option<u32>| match pick(flag, file) {
-            Some((0, by_flag)) => Err(ConfigError(format!("`{key}` ({}) must be at least 1", from(by_flag)))),
+            Some((0, by_flag)) => Err(ConfigError(format!(
+                "`{key}` ({}) must be at least 1",
+                from(by_flag)
+            ))),
             other => Ok(other.map(|(v, _)| v)),
         };
-        if let Some(v) = num("max_connections_per_ip", cli.max_connections_per_ip, file.max_connections_per_ip)? {
+        if let Some(v) = num(
+            "max_connections_per_ip",
+            cli.max_connections_per_ip,
+            file.max_connections_per_ip,
+        )? {
             l.max_connections_per_ip = v;
         }
-        if let Some(v) = num("rate_limit_per_second", cli.rate_limit_per_second, file.rate_limit_per_second)? {
+        if let Some(v) = num(
+            "rate_limit_per_second",
+            cli.rate_limit_per_second,
+            file.rate_limit_per_second,
+        )? {
             l.rate_limit_per_second = v;
         }
-        if let Some(v) = num("rate_limit_burst", cli.rate_limit_burst, file.rate_limit_burst)? {
+        if let Some(v) = num(
+            "rate_limit_burst",
+            cli.rate_limit_burst,
+            file.rate_limit_burst,
+        )? {
             l.rate_limit_burst = v;
         }
         if let Some(v) = num(
@@ -252,7 +289,11 @@ impl Config {
         )? {
             l.webhook_rate_limit_per_second = v;
         }
-        if let Some(v) = num("webhook_rate_limit_burst", cli.webhook_rate_limit_burst, file.webhook_rate_limit_burst)? {
+        if let Some(v) = num(
+            "webhook_rate_limit_burst",
+            cli.webhook_rate_limit_burst,
+            file.webhook_rate_limit_burst,
+        )? {
             l.webhook_rate_limit_burst = v;
         }
         if let Some(v) = num("history", cli.history, file.history)? {
@@ -261,7 +302,11 @@ impl Config {
         if let Some(v) = num("resume_buffer", cli.resume_buffer, file.resume_buffer)? {
             l.resume_buffer = v as usize;
         }
-        if let Some(v) = num("broadcast_capacity", cli.broadcast_capacity, file.broadcast_capacity)? {
+        if let Some(v) = num(
+            "broadcast_capacity",
+            cli.broadcast_capacity,
+            file.broadcast_capacity,
+        )? {
             l.broadcast_capacity = v as usize;
         }
         if config.limits.history > 200 {
@@ -292,7 +337,10 @@ fn check_origin(origin: &str) -> Result<(), &'static str> {
         .strip_prefix("https://")
         .or_else(|| origin.strip_prefix("http://"))
         .ok_or("must start with http:// or https://")?;
-    if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) || rest.chars().any(|c| c.is_control()) {
+    if rest.is_empty()
+        || rest.contains(['/', '?', '#', '@', ' '])
+        || rest.chars().any(|c| c.is_control())
+    {
         return Err("must be scheme://host[:port] with no path");
     }
     rest.parse::<axum::http::uri::Authority>()

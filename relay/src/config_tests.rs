@@ -40,29 +40,55 @@ fn flags_beat_env_beat_file() {
     );
     std::env::set_var("CHYRON_LISTEN", "127.0.0.1:2222");
     std::env::set_var("CHYRON_DATA", "/from-env");
-    let cli = parse(&["--config", f.path().to_str().unwrap(), "--listen", "127.0.0.1:3333"]);
+    let cli = parse(&[
+        "--config",
+        f.path().to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:3333",
+    ]);
     std::env::remove_var("CHYRON_LISTEN");
     std::env::remove_var("CHYRON_DATA");
     let c = Config::resolve(cli, Some("env-token".into())).unwrap();
-    assert_eq!(c.listen.to_string(), "127.0.0.1:3333", "flag wins over env and file");
+    assert_eq!(
+        c.listen.to_string(),
+        "127.0.0.1:3333",
+        "flag wins over env and file"
+    );
     assert_eq!(c.data_dir, PathBuf::from("/from-env"), "env wins over file");
-    assert_eq!(c.dist_dir, PathBuf::from("/dist-file"), "file wins over default");
+    assert_eq!(
+        c.dist_dir,
+        PathBuf::from("/dist-file"),
+        "file wins over default"
+    );
     assert_eq!(c.limits.history, 7);
     assert_eq!(c.allowed_origins, vec!["https://file.example".to_string()]);
     assert_eq!(
         c.api_tokens,
-        vec![ApiToken::new("env-token"), ApiToken::new("t1"), ApiToken::new("t2")]
+        vec![
+            ApiToken::new("env-token"),
+            ApiToken::new("t1"),
+            ApiToken::new("t2")
+        ]
     );
     let shown = format!("{c:?}");
-    assert!(!shown.contains("env-token") && !shown.contains("t1\""), "token leaked: {shown}");
+    assert!(
+        !shown.contains("env-token") && !shown.contains("t1\""),
+        "token leaked: {shown}"
+    );
 }
 
 #[test]
 fn origins_list_from_flag() {
     let _g = ENV_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let cli = parse(&["--allowed-origins", "https://a.example,http://b.example:8080"]);
+    let cli = parse(&[
+        "--allowed-origins",
+        "https://a.example,http://b.example:8080",
+    ]);
     let c = Config::resolve(cli, None).unwrap();
-    assert_eq!(c.allowed_origins, vec!["https://a.example", "http://b.example:8080"]);
+    assert_eq!(
+        c.allowed_origins,
+        vec!["https://a.example", "http://b.example:8080"]
+    );
 }
 
 fn resolve_err(args: &[&str], toml: Option<&str>) -> String {
@@ -87,7 +113,12 @@ fn malformed_input_names_the_key() {
     assert!(e.contains("`listen`"), "{e}");
     let e = resolve_err(&[], Some("listen = \"300.1.1.1:80\"\n"));
     assert!(e.contains("`listen` (file"), "{e}");
-    for bad in ["example.org", "https://a.example/path", "ftp://a.example", "https://"] {
+    for bad in [
+        "example.org",
+        "https://a.example/path",
+        "ftp://a.example",
+        "https://",
+    ] {
         let e = resolve_err(&["--allowed-origins", bad], None);
         assert!(e.contains("`allowed_origins`"), "{bad}: {e}");
     }
@@ -107,6 +138,13 @@ fn malformed_input_names_the_key() {
 #[test]
 fn public_url_loses_trailing_slash() {
     let _g = ENV_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let c = Config::resolve(parse(&["--public-url", "https://relay.example/chyron/"]), None).unwrap();
-    assert_eq!(c.public_url.as_deref(), Some("https://relay.example/chyron"));
+    let c = Config::resolve(
+        parse(&["--public-url", "https://relay.example/chyron/"]),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        c.public_url.as_deref(),
+        Some("https://relay.example/chyron")
+    );
 }

@@ -39,8 +39,16 @@ impl Default for Metrics {
         registry.register("viewers", "Feed websockets connected", viewers.clone());
         registry.register("frames_sent", "Frames sent to viewers", frames_sent.clone());
         registry.register("events", "Events appended, by kind", events.clone());
-        registry.register("http_requests", "HTTP responses by status class", http_requests.clone());
-        registry.register("lagged_resyncs", "Viewers resynced after lagging", lagged_resyncs.clone());
+        registry.register(
+            "http_requests",
+            "HTTP responses by status class",
+            http_requests.clone(),
+        );
+        registry.register(
+            "lagged_resyncs",
+            "Viewers resynced after lagging",
+            lagged_resyncs.clone(),
+        );
         registry.register(
             "rejected_connections",
             "Feed connections refused before upgrade",
@@ -66,7 +74,9 @@ impl Metrics {
 
     /// Counts one refused feed connection.
     pub fn rejected(&self, reason: &'static str) {
-        self.rejected_connections.get_or_create(&vec![("reason", reason)]).inc();
+        self.rejected_connections
+            .get_or_create(&vec![("reason", reason)])
+            .inc();
     }
 
     /// Counts one HTTP response by its status class.
@@ -78,7 +88,9 @@ impl Metrics {
             400..=499 => "4xx",
             _ => "5xx",
         };
-        self.http_requests.get_or_create(&vec![("class", class)]).inc();
+        self.http_requests
+            .get_or_create(&vec![("class", class)])
+            .inc();
     }
 
     /// The Prometheus text exposition.
@@ -100,8 +112,14 @@ mod tests {
         m.http(404);
         m.viewers.inc();
         let text = m.encode();
-        assert!(text.contains("chyron_events_total{kind=\"message\"} 1"), "{text}");
-        assert!(text.contains("chyron_http_requests_total{class=\"4xx\"} 1"), "{text}");
+        assert!(
+            text.contains("chyron_events_total{kind=\"message\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("chyron_http_requests_total{class=\"4xx\"} 1"),
+            "{text}"
+        );
         assert!(text.contains("chyron_viewers 1"), "{text}");
     }
 }

@@ -67,6 +67,9 @@ pub enum StoreError {
     /// SQLite failed.
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The data directory could not be created.
+    #[error("data directory: {0}")]
+    Io(#[from] std::io::Error),
     /// The blocking task panicked or was cancelled.
     #[error("database task failed: {0}")]
     Join(String),
@@ -93,7 +96,8 @@ CREATE TABLE IF NOT EXISTS webhooks (
 impl Store {
     /// Opens (creating if needed) `dir/chyron.sqlite3`.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::Join(format!("create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Join(format!("create {}: {e}", dir.display())))?;
         let conn = Connection::open(dir.join("chyron.sqlite3"))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
@@ -139,15 +143,29 @@ pub fn load_or_create_channel(
 }
 
 /// The serialized event frames with seq in `(after, ..]`, oldest first.
-pub fn events_after(conn: &mut Connection, channel: &str, after: u64) -> Result<Vec<(u64, String)>, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT seq, frame FROM events WHERE channel = ?1 AND seq > ?2 ORDER BY seq")?;
-    let rows = stmt.query_map(params![channel, after as i64], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?;
+pub fn events_after(
+    conn: &mut Connection,
+    channel: &str,
+    after: u64,
+) -> Result<Vec<(u64, String)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, frame FROM events WHERE channel = ?1 AND seq > ?2 ORDER BY seq",
+    )?;
+    let rows = stmt.query_map(params![channel, after as i64], |r| {
+        Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
+    })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Applies `change` as event `seq` with serialized `frame`, in one durable
 /// transaction. Returns how many messages it removed (for clear).
-pub fn apply(conn: &mut Connection, channel: &str, seq: u64, frame: &str, change: &Change) -> Result<usize, StoreError> {
+pub fn apply(
+    conn: &mut Connection,
+    channel: &str,
+    seq: u64,
+    frame: &str,
+    change: &Change,
+) -> Result<usize, StoreError> {
     let tx = conn.transaction()?;
     let affected = match change {
         Change::Post(m) => tx.execute(
@@ -184,7 +202,11 @@ pub fn apply(conn: &mut Connection, channel: &str, seq: u64, frame: &str, change
 }
 
 /// The newest `limit` visible messages, oldest first.
-pub fn recent_messages(conn: &mut Connection, channel: &str, limit: usize) -> Result<Vec<Message>, StoreError> {
+pub fn recent_messages(
+    conn: &mut Connection,
+    channel: &str,
+    limit: usize,
+) -> Result<Vec<Message>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, sender, sender_id, body, ts, edited, source FROM messages
          WHERE channel = ?1 AND deleted = 0 ORDER BY seq DESC LIMIT ?2",
@@ -224,7 +246,8 @@ fn parse_source(name: &str) -> Source {
 /// Stores a new webhook.
 pub fn insert_webhook(conn: &mut Connection, w: &Webhook) -> Result<(), StoreError> {
     conn.execute(
-        "INSERT INTO webhooks (id, channel, name, secret_sha256, created_at, revoked) VALUES (?1, ?2, ?3, ?4, ?5, 0)",
+        "INSERT INTO webhooks (id, channel, name, secret_sha256, created_at, revoked)
+         VALUES (?1, ?2, ?3, ?4, ?5, 0)",
         params![w.id, w.channel, w.name, &w.secret_sha256[..], w.created_at],
     )?;
     Ok(())
@@ -298,19 +321,43 @@ mod tests {
         {
             let store = Store::open(dir.path()).unwrap();
             let mut c = store.conn.lock().unwrap();
-            assert_eq!(load_or_create_channel(&mut c, "demo", "aaaa").unwrap(), ("aaaa".into(), 0));
+            assert_eq!(
+                load_or_create_channel(&mut c, "demo", "aaaa").unwrap(),
+                ("aaaa".into(), 0)
+            );
             apply(&mut c, "demo", 1, "f1", &Change::Post(msg("m1", "ann"))).unwrap();
             apply(&mut c, "demo", 2, "f2", &Change::Post(msg("m2", "bob"))).unwrap();
             apply(&mut c, "demo", 3, "f3", &Change::Post(msg("m3", "ann"))).unwrap();
-            let edit = Change::Edit { id: "m2".into(), body: "new".into() };
+            let edit = Change::Edit {
+                id: "m2".into(),
+                body: "new".into(),
+            };
             apply(&mut c, "demo", 4, "f4", &edit).unwrap();
-            assert_eq!(apply(&mut c, "demo", 5, "f5", &Change::Clear { sender_id: "ann".into() }).unwrap(), 2);
+            assert_eq!(
+                apply(
+                    &mut c,
+                    "demo",
+                    5,
+                    "f5",
+                    &Change::Clear {
+                        sender_id: "ann".into()
+                    }
+                )
+                .unwrap(),
+                2
+            );
             let gone = Change::Delete { id: "m1".into() };
-            assert!(matches!(apply(&mut c, "demo", 6, "f6", &gone), Err(StoreError::NotFound)));
+            assert!(matches!(
+                apply(&mut c, "demo", 6, "f6", &gone),
+                Err(StoreError::NotFound)
+            ));
         }
         let store = Store::open(dir.path()).unwrap();
         let mut c = store.conn.lock().unwrap();
-        assert_eq!(load_or_create_channel(&mut c, "demo", "bbbb").unwrap(), ("aaaa".into(), 5));
+        assert_eq!(
+            load_or_create_channel(&mut c, "demo", "bbbb").unwrap(),
+            ("aaaa".into(), 5)
+        );
         let visible = recent_messages(&mut c, "demo", 10).unwrap();
         assert_eq!(visible.len(), 1);
         assert_eq!((visible[0].body.as_str(), visible[0].edited), ("new", true));

@@ -1,0 +1,353 @@
+//! `GET /feed/{channel}`: the read-only caption websocket.
+//!
+//! Everything that can be refused is refused before the upgrade, as JSON
+//! errors. After it, [`serve_viewer`] runs the connection; it is generic over
+//! `Sink`/`Stream` so tests drive it without a socket.
+
+use crate::error::{check_channel, ApiError, ApiPath};
+use crate::hub::{Channel, Hub, Subscription, MAX_SNAPSHOT};
+use crate::metrics::Metrics;
+use crate::AppState;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{close_code, CloseFrame, Message, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use chyron_protocol::limits::MAX_CLIENT_FRAME_BYTES;
+use chyron_protocol::ServerFrame;
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{broadcast::error::RecvError, watch};
+
+/// A viewer whose socket accepts nothing for this long is disconnected.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The feed's query: `epoch`, `since`, `limit`.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct FeedQuery {
+    /// Epoch of the client's last applied event, for resume.
+    pub epoch: Option<String>,
+    /// Seq of the client's last applied event; present means "resume".
+    pub since: Option<u64>,
+    /// Snapshot size, 1..=200.
+    pub limit: Option<usize>,
+}
+
+/// Parses the raw query string, naming the parameter that is wrong.
+pub fn parse_query(raw: Option<&str>) -> Result<FeedQuery, ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
+        .map_err(|e| ApiError::bad_request(format!("malformed query string: {e}")))?;
+    let mut q = FeedQuery::default();
+    for (key, value) in pairs {
+        match key.as_str() {
+            "epoch" if value.len() <= 64 => q.epoch = Some(value),
+            "epoch" => return Err(ApiError::bad_request("`epoch` is longer than 64 bytes")),
+            "since" => {
+                let since = value.parse().map_err(|_| {
+                    ApiError::bad_request(format!(
+                        "`since` must be a non-negative integer, not {value:?}"
+                    ))
+                })?;
+                q.since = Some(since);
+            }
+            "limit" => match value.parse::<usize>() {
+                Ok(n) if (1..=MAX_SNAPSHOT).contains(&n) => q.limit = Some(n),
+                _ => {
+                    return Err(ApiError::bad_request(format!(
+                        "`limit` must be an integer from 1 to {MAX_SNAPSHOT}, not {value:?}"
+                    )))
+                }
+            },
+            _ => {}
+        }
+    }
+    Ok(q)
+}
+
+/// Counts open feed connections per client IP.
+#[derive(Default)]
+pub struct ConnLimiter {
+    /// Open connections by IP; entries at zero are removed.
+    counts: Mutex<HashMap<IpAddr, u32>>,
+}
+
+/// One counted connection; dropping it frees the slot.
+pub struct ConnGuard {
+    /// The limiter to give the slot back to.
+    limiter: Arc<ConnLimiter>,
+    /// Whose slot it is.
+    ip: IpAddr,
+}
+
+impl ConnLimiter {
+    /// A slot for `ip`, or `None` if it already has `max` connections.
+    pub fn try_acquire(self: &Arc<Self>, ip: IpAddr, max: u32) -> Option<ConnGuard> {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let n = counts.entry(ip).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(ConnGuard {
+            limiter: self.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for ConnGuard {
+    fn drop(&mut self) {
+        let mut counts = self
+            .limiter
+            .counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = counts.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                counts.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Whether the `Origin` header is allowed: no list, no header (not a
+/// browser), same origin as the request's `Host`, or on the list.
+fn origin_allowed(allowed: &[String], headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    if allowed.is_empty() {
+        return true;
+    }
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let same = origin
+        .split_once("://")
+        .is_some_and(|(_, rest)| !host.is_empty() && rest.eq_ignore_ascii_case(host));
+    same || allowed.iter().any(|a| a.eq_ignore_ascii_case(origin))
+}
+
+/// The feed endpoint.
+pub async fn handler(
+    State(state): State<AppState>,
+    ApiPath(channel): ApiPath<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    match prepare(&state, &channel, peer, &headers, raw.as_deref(), ws).await {
+        Ok(res) => res,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn prepare(
+    state: &AppState,
+    channel: &str,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    raw: Option<&str>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    check_channel(channel)?;
+    if !origin_allowed(&state.config.allowed_origins, headers) {
+        state.metrics.rejected("origin");
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            "this page's origin may not open the feed",
+        ));
+    }
+    let query = parse_query(raw)?;
+    let ws = ws.map_err(|r| {
+        ApiError::new(
+            r.status(),
+            "bad_request",
+            format!("expected a websocket upgrade: {r}"),
+        )
+    })?;
+    let max = state.config.limits.max_connections_per_ip;
+    let Some(guard) = state.conns.try_acquire(peer.ip(), max) else {
+        state.metrics.rejected("per_ip_limit");
+        let mut e = ApiError::rate_limited(5);
+        e.message = format!("more than {max} feed connections from one address");
+        return Err(e);
+    };
+    let hub = state.hub.clone();
+    let ch = hub
+        .channel(channel)
+        .await
+        .map_err(|e| ApiError::internal("feed channel", e))?;
+    let limit = query.limit.unwrap_or(state.config.limits.history);
+    let resume = query.since.map(|since| (query.epoch.clone(), since));
+    let sub = hub
+        .subscribe(&ch, resume, limit)
+        .await
+        .map_err(|e| ApiError::internal("feed subscribe", e))?;
+    let viewer = Viewer {
+        hub,
+        channel: ch,
+        limit,
+        metrics: state.metrics.clone(),
+        shutdown: state.shutdown.clone(),
+    };
+    Ok(ws
+        .max_message_size(MAX_CLIENT_FRAME_BYTES)
+        .max_frame_size(MAX_CLIENT_FRAME_BYTES)
+        .on_upgrade(move |socket| async move {
+            let _slot = guard;
+            let metrics = viewer.metrics.clone();
+            metrics.viewers.inc();
+            let (sink, stream) = socket.split();
+            let ended = serve_viewer(viewer, sub, sink, stream).await;
+            tracing::debug!(?ended, "viewer left");
+            metrics.viewers.dec();
+        }))
+}
+
+/// What a connection needs besides its socket.
+pub struct Viewer {
+    /// For resyncing after lag.
+    pub hub: Arc<Hub>,
+    /// The channel watched.
+    pub channel: Arc<Channel>,
+    /// Snapshot size for resyncs.
+    pub limit: usize,
+    /// Frames sent and lagged resyncs are counted here.
+    pub metrics: Arc<Metrics>,
+    /// Becomes `true` when the relay shuts down.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// Why a connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The client closed or went away.
+    ClientClosed,
+    /// The client sent a frame over the size limit (closed with 1009).
+    TooBig,
+    /// A send blocked longer than [`SEND_TIMEOUT`].
+    SendTimedOut,
+    /// The socket failed.
+    Failed,
+    /// The relay is shutting down (closed with 1001).
+    Shutdown,
+}
+
+/// Runs one viewer: its first frames, then live frames, answering client data
+/// frames with `read_only`, until it leaves, stalls or the relay stops.
+pub async fn serve_viewer<S, R, E>(
+    mut viewer: Viewer,
+    sub: Subscription,
+    mut sink: S,
+    mut stream: R,
+) -> Ended
+where
+    S: Sink<Message> + Unpin,
+    R: Stream<Item = Result<Message, E>> + Unpin,
+    E: std::error::Error + 'static,
+{
+    let mut rx = sub.rx;
+    for frame in sub.first {
+        if let Err(ended) = send(&mut sink, Message::Text(frame), &viewer.metrics).await {
+            return ended;
+        }
+    }
+    loop {
+        let step = tokio::select! {
+            biased;
+            _ = stopped(&mut viewer.shutdown) => {
+                let close = CloseFrame { code: close_code::AWAY, reason: "relay restarting".into() };
+                let _ = send(&mut sink, Message::Close(Some(close)), &viewer.metrics).await;
+                return Ended::Shutdown;
+            }
+            incoming = stream.next() => match incoming {
+                None | Some(Ok(Message::Close(_))) => return Ended::ClientClosed,
+                Some(Ok(Message::Text(_) | Message::Binary(_))) => {
+                    let frame = ServerFrame::Error {
+                        code: "read_only".into(),
+                        message: "the feed is read-only; post through the Chat API".into(),
+                    };
+                    let text = serde_json::to_string(&frame).unwrap_or_default();
+                    send(&mut sink, Message::Text(text.into()), &viewer.metrics).await
+                }
+                // The websocket library answers pings itself.
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
+                Some(Err(e)) if too_big(&e) => {
+                    let close = CloseFrame { code: close_code::SIZE, reason: "frame too large".into() };
+                    let _ = send(&mut sink, Message::Close(Some(close)), &viewer.metrics).await;
+                    return Ended::TooBig;
+                }
+                Some(Err(_)) => return Ended::Failed,
+            },
+            live = rx.recv() => match live {
+                Ok(frame) => send(&mut sink, Message::Text(frame), &viewer.metrics).await,
+                Err(RecvError::Lagged(_)) => {
+                    viewer.metrics.lagged_resyncs.inc();
+                    let Ok(fresh) = viewer.hub.resync(&viewer.channel, viewer.limit).await else {
+                        return Ended::Failed;
+                    };
+                    rx = fresh.rx;
+                    let mut result = Ok(());
+                    for frame in fresh.first {
+                        result = send(&mut sink, Message::Text(frame), &viewer.metrics).await;
+                    }
+                    result
+                }
+                Err(RecvError::Closed) => return Ended::Shutdown,
+            },
+        };
+        if let Err(ended) = step {
+            return ended;
+        }
+    }
+}
+
+async fn send<S: Sink<Message> + Unpin>(
+    sink: &mut S,
+    msg: Message,
+    metrics: &Metrics,
+) -> Result<(), Ended> {
+    let counted = matches!(msg, Message::Text(_));
+    match tokio::time::timeout(SEND_TIMEOUT, sink.send(msg)).await {
+        Ok(Ok(())) => {
+            if counted {
+                metrics.frames_sent.inc();
+            }
+            Ok(())
+        }
+        Ok(Err(_)) => Err(Ended::Failed),
+        Err(_) => Err(Ended::SendTimedOut),
+    }
+}
+
+/// Completes when the relay shuts down (or the signal's sender is gone).
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await.map(|_| ());
+}
+
+/// Whether a read error is a frame over the size limit.
+fn too_big(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(e);
+    while let Some(err) = current {
+        if let Some(tungstenite::Error::Capacity(_)) = err.downcast_ref::<tungstenite::Error>() {
+            return true;
+        }
+        current = err.source();
+    }
+    false
+}
+
+#[cfg(test)]
+#[path = "feed_tests.rs"]
+mod tests;

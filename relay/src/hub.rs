@@ -1,0 +1,340 @@
+//! Channels in memory: the ordered event log, its fan-out, and snapshots.
+//!
+//! Each channel has one async lock. Appending (seq → SQLite → ring →
+//! broadcast) and subscribing (broadcast receiver + ring or snapshot) both
+//! happen under it, so every viewer sees one order, and a new viewer's first
+//! frames end exactly where its live receiver begins.
+
+pub use crate::event::{now_ms, random_bytes, Action, Appended, HubError};
+use crate::metrics::Metrics;
+use crate::store::{self, Change, Store};
+use axum::extract::ws::Utf8Bytes;
+use chyron_protocol::{Message, ServerFrame, Snapshot, SnapshotReason};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use tokio::sync::broadcast;
+
+/// Largest snapshot a viewer may ask for (`limit`), and the size of the
+/// cached list of newest visible messages.
+pub const MAX_SNAPSHOT: usize = 200;
+
+/// Sizes the hub needs from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct HubLimits {
+    /// Default snapshot size, cached serialized because most viewers use it.
+    pub history: usize,
+    /// Events held for resume.
+    pub resume_buffer: usize,
+    /// Capacity of each channel's broadcast queue.
+    pub broadcast_capacity: usize,
+}
+
+/// All channels touched since start.
+pub struct Hub {
+    /// Durable storage of events and messages.
+    store: Store,
+    /// Sizes of rings, queues and snapshots.
+    limits: HubLimits,
+    /// Where appended events are counted.
+    metrics: Arc<Metrics>,
+    /// Loaded channels by name; loaded lazily, never evicted.
+    channels: Mutex<HashMap<String, Arc<Channel>>>,
+}
+
+/// One channel's live state.
+pub struct Channel {
+    /// The channel's name, for snapshots and SQL.
+    name: String,
+    /// Serialized event frames to every live viewer, serialized once.
+    tx: broadcast::Sender<Utf8Bytes>,
+    /// Everything that must change together with the event order.
+    state: tokio::sync::Mutex<ChannelState>,
+}
+
+/// The part of a channel guarded by its lock.
+struct ChannelState {
+    /// History identity, from SQLite, fixed once created.
+    epoch: String,
+    /// Seq of the newest event (0 if none).
+    head: u64,
+    /// The newest events as sent, contiguous and ending at `head`, for resume.
+    ring: VecDeque<(u64, Utf8Bytes)>,
+    /// Newest visible messages (up to [`MAX_SNAPSHOT`]); `None` after any event.
+    recent: Option<Arc<Vec<Message>>>,
+    /// The serialized initial snapshot of the default size; `None` after any event.
+    initial: Option<Utf8Bytes>,
+}
+
+/// Where a viewer starts: its first frames and its live receiver.
+pub struct Subscription {
+    /// Frames to send before any live frame: a snapshot or resumed events.
+    pub first: Vec<Utf8Bytes>,
+    /// Live frames after `first`, with nothing missing or repeated.
+    pub rx: broadcast::Receiver<Utf8Bytes>,
+}
+
+impl Hub {
+    /// A hub over `store`; loads nothing until a channel is used.
+    pub fn new(store: Store, limits: HubLimits, metrics: Arc<Metrics>) -> Hub {
+        Hub {
+            store,
+            limits,
+            metrics,
+            channels: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The storage, for webhook records.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The channel, loading it from SQLite (or creating it) on first use.
+    pub async fn channel(&self, name: &str) -> Result<Arc<Channel>, HubError> {
+        chyron_protocol::validate_channel(name).map_err(HubError::InvalidChannel)?;
+        if let Some(c) = self.lock_channels().get(name) {
+            return Ok(c.clone());
+        }
+        let epoch = hex::encode(random_bytes::<8>()?);
+        let (owned, keep) = (name.to_string(), self.limits.resume_buffer as u64);
+        let (epoch, head, events) = self
+            .store
+            .call(move |c| {
+                let (epoch, head) = store::load_or_create_channel(c, &owned, &epoch)?;
+                let events = store::events_after(c, &owned, head.saturating_sub(keep))?;
+                Ok((epoch, head, events))
+            })
+            .await?;
+        let loaded = Arc::new(Channel {
+            name: name.to_string(),
+            tx: broadcast::channel(self.limits.broadcast_capacity.max(1)).0,
+            state: tokio::sync::Mutex::new(ChannelState {
+                epoch,
+                head,
+                ring: events
+                    .into_iter()
+                    .map(|(s, f)| (s, Utf8Bytes::from(f)))
+                    .collect(),
+                recent: None,
+                initial: None,
+            }),
+        });
+        Ok(self
+            .lock_channels()
+            .entry(name.to_string())
+            .or_insert(loaded)
+            .clone())
+    }
+
+    fn lock_channels(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Channel>>> {
+        self.channels.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Appends one event to `channel`, durably, then broadcasts it. Runs to
+    /// completion even if the caller goes away, so memory and disk agree.
+    pub async fn append(&self, channel: &str, action: Action) -> Result<Appended, HubError> {
+        let ch = self.channel(channel).await?;
+        let (store, metrics, resume_buffer) = (
+            self.store.clone(),
+            self.metrics.clone(),
+            self.limits.resume_buffer,
+        );
+        tokio::spawn(async move { ch.append(&store, &metrics, resume_buffer, action).await })
+            .await
+            .map_err(|e| HubError::Internal(e.to_string()))?
+    }
+
+    /// Subscribes a viewer: resumes after `resume = (epoch, since)` if every
+    /// later event is held, else starts from a snapshot of `limit` messages.
+    pub async fn subscribe(
+        &self,
+        channel: &Arc<Channel>,
+        resume: Option<(Option<String>, u64)>,
+        limit: usize,
+    ) -> Result<Subscription, HubError> {
+        let mut st = channel.state.lock().await;
+        let rx = channel.tx.subscribe();
+        if let Some((epoch, since)) = resume {
+            let held = since == st.head
+                || st
+                    .ring
+                    .front()
+                    .is_some_and(|(first, _)| *first <= since + 1);
+            if epoch.as_deref() == Some(st.epoch.as_str()) && since <= st.head && held {
+                let first = st
+                    .ring
+                    .iter()
+                    .filter(|(s, _)| *s > since)
+                    .map(|(_, f)| f.clone())
+                    .collect();
+                return Ok(Subscription { first, rx });
+            }
+            let snap = self
+                .snapshot(channel, &mut st, SnapshotReason::ResumeUnavailable, limit)
+                .await?;
+            return Ok(Subscription {
+                first: vec![snap],
+                rx,
+            });
+        }
+        let snap = self
+            .snapshot(channel, &mut st, SnapshotReason::Initial, limit)
+            .await?;
+        Ok(Subscription {
+            first: vec![snap],
+            rx,
+        })
+    }
+
+    /// A lagged viewer's restart point: a `lagged` snapshot and a new receiver.
+    pub async fn resync(
+        &self,
+        channel: &Arc<Channel>,
+        limit: usize,
+    ) -> Result<Subscription, HubError> {
+        let mut st = channel.state.lock().await;
+        let rx = channel.tx.subscribe();
+        let snap = self
+            .snapshot(channel, &mut st, SnapshotReason::Lagged, limit)
+            .await?;
+        Ok(Subscription {
+            first: vec![snap],
+            rx,
+        })
+    }
+
+    async fn snapshot(
+        &self,
+        channel: &Channel,
+        st: &mut ChannelState,
+        reason: SnapshotReason,
+        limit: usize,
+    ) -> Result<Utf8Bytes, HubError> {
+        let default = reason == SnapshotReason::Initial && limit == self.limits.history;
+        if let (true, Some(cached)) = (default, &st.initial) {
+            return Ok(cached.clone());
+        }
+        let recent = match &st.recent {
+            Some(r) => r.clone(),
+            None => {
+                let name = channel.name.clone();
+                let r = Arc::new(
+                    self.store
+                        .call(move |c| store::recent_messages(c, &name, MAX_SNAPSHOT))
+                        .await?,
+                );
+                st.recent = Some(r.clone());
+                r
+            }
+        };
+        let skip = recent.len().saturating_sub(limit);
+        let frame = ServerFrame::Snapshot(Snapshot {
+            channel: channel.name.clone(),
+            epoch: st.epoch.clone(),
+            seq: st.head,
+            reason,
+            messages: recent[skip..].to_vec(),
+        });
+        let text = Utf8Bytes::from(
+            serde_json::to_string(&frame).map_err(|e| HubError::Internal(e.to_string()))?,
+        );
+        if default {
+            st.initial = Some(text.clone());
+        }
+        Ok(text)
+    }
+}
+
+impl Channel {
+    /// The channel's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn append(
+        &self,
+        store: &Store,
+        metrics: &Metrics,
+        resume_buffer: usize,
+        action: Action,
+    ) -> Result<Appended, HubError> {
+        let mut st = self.state.lock().await;
+        let seq = st.head + 1;
+        let mut posted = None;
+        let (frame, change, kind) = match action {
+            Action::Post {
+                sender,
+                sender_id,
+                body,
+                source,
+            } => {
+                let message = Message {
+                    id: format!("m{seq}"),
+                    sender,
+                    sender_id,
+                    body,
+                    ts: now_ms(),
+                    edited: false,
+                    source,
+                };
+                posted = Some(message.clone());
+                (
+                    ServerFrame::Message {
+                        seq,
+                        message: message.clone(),
+                    },
+                    Change::Post(message),
+                    "message",
+                )
+            }
+            Action::Edit { id, body } => {
+                let frame = ServerFrame::Edit {
+                    seq,
+                    id: id.clone(),
+                    body: body.clone(),
+                };
+                (frame, Change::Edit { id, body }, "edit")
+            }
+            Action::Delete { id } => (
+                ServerFrame::Delete {
+                    seq,
+                    id: id.clone(),
+                },
+                Change::Delete { id },
+                "delete",
+            ),
+            Action::Clear { sender_id } => {
+                let frame = ServerFrame::Clear {
+                    seq,
+                    sender_id: sender_id.clone(),
+                };
+                (frame, Change::Clear { sender_id }, "clear")
+            }
+        };
+        let text = serde_json::to_string(&frame).map_err(|e| HubError::Internal(e.to_string()))?;
+        let (name, stored) = (self.name.clone(), text.clone());
+        let removed = store
+            .call(move |c| store::apply(c, &name, seq, &stored, &change))
+            .await?;
+        let bytes = Utf8Bytes::from(text);
+        st.head = seq;
+        st.ring.push_back((seq, bytes.clone()));
+        while st.ring.len() > resume_buffer {
+            st.ring.pop_front();
+        }
+        st.recent = None;
+        st.initial = None;
+        metrics.event(kind);
+        // No receivers is fine: nobody is watching.
+        let _ = self.tx.send(bytes);
+        Ok(Appended {
+            seq,
+            message: posted,
+            removed,
+        })
+    }
+}
+
+#[cfg(test)]
+#[path = "hub_tests.rs"]
+pub(crate) mod tests;

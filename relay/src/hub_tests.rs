@@ -1,0 +1,165 @@
+use super::*;
+use chyron_protocol::Source;
+
+pub(crate) fn test_hub(
+    dir: &std::path::Path,
+    resume_buffer: usize,
+    broadcast_capacity: usize,
+) -> Hub {
+    let limits = HubLimits {
+        history: 50,
+        resume_buffer,
+        broadcast_capacity,
+    };
+    Hub::new(
+        Store::open(dir).unwrap(),
+        limits,
+        Arc::new(Metrics::default()),
+    )
+}
+
+pub(crate) fn post(body: &str) -> Action {
+    Action::Post {
+        sender: "Ann".into(),
+        sender_id: "ann".into(),
+        body: body.into(),
+        source: Source::Api,
+    }
+}
+
+fn frame(b: &Utf8Bytes) -> ServerFrame {
+    serde_json::from_str(b.as_str()).unwrap()
+}
+
+fn snapshot(b: &Utf8Bytes) -> Snapshot {
+    match frame(b) {
+        ServerFrame::Snapshot(s) => s,
+        other => panic!("not a snapshot: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn resume_exact_or_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = test_hub(dir.path(), 3, 16);
+    for i in 1..=5 {
+        assert_eq!(
+            hub.append("demo", post(&format!("b{i}")))
+                .await
+                .unwrap()
+                .seq,
+            i
+        );
+    }
+    let ch = hub.channel("demo").await.unwrap();
+    let epoch = snapshot(&hub.subscribe(&ch, None, 50).await.unwrap().first[0]).epoch;
+    assert_eq!(epoch.len(), 16);
+
+    // Ring holds 3..=5: resuming after 2 works, after 1 does not.
+    let sub = hub
+        .subscribe(&ch, Some((Some(epoch.clone()), 2)), 50)
+        .await
+        .unwrap();
+    let seqs: Vec<_> = sub
+        .first
+        .iter()
+        .map(|f| frame(f).event_seq().unwrap())
+        .collect();
+    assert_eq!(seqs, vec![3, 4, 5]);
+    let sub = hub
+        .subscribe(&ch, Some((Some(epoch.clone()), 5)), 50)
+        .await
+        .unwrap();
+    assert!(sub.first.is_empty());
+    for bad in [
+        (Some(epoch.clone()), 1),
+        (Some(epoch.clone()), 6),
+        (Some("other".into()), 5),
+        (None, 5),
+    ] {
+        let sub = hub.subscribe(&ch, Some(bad.clone()), 2).await.unwrap();
+        let s = snapshot(&sub.first[0]);
+        assert_eq!(
+            (s.reason, s.seq, s.messages.len()),
+            (SnapshotReason::ResumeUnavailable, 5, 2),
+            "{bad:?}"
+        );
+        assert_eq!(s.messages[1].body, "b5");
+    }
+}
+
+#[tokio::test]
+async fn edits_deletes_clears_and_missing_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = test_hub(dir.path(), 16, 16);
+    let m = hub
+        .append("demo", post("one"))
+        .await
+        .unwrap()
+        .message
+        .unwrap();
+    hub.append("demo", post("two")).await.unwrap();
+    let edit = Action::Edit {
+        id: m.id.clone(),
+        body: "uno".into(),
+    };
+    assert_eq!(hub.append("demo", edit).await.unwrap().seq, 3);
+    let ch = hub.channel("demo").await.unwrap();
+    let s = snapshot(&hub.subscribe(&ch, None, 50).await.unwrap().first[0]);
+    assert_eq!(s.messages[0].body, "uno");
+    assert!(s.messages[0].edited);
+    hub.append("demo", Action::Delete { id: m.id.clone() })
+        .await
+        .unwrap();
+    let again = hub
+        .append("demo", Action::Delete { id: m.id.clone() })
+        .await;
+    assert!(matches!(again, Err(HubError::NotFound)));
+    let missing = hub
+        .append(
+            "demo",
+            Action::Edit {
+                id: "m99".into(),
+                body: "x".into(),
+            },
+        )
+        .await;
+    assert!(matches!(missing, Err(HubError::NotFound)));
+    let cleared = hub
+        .append(
+            "demo",
+            Action::Clear {
+                sender_id: "ann".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((cleared.seq, cleared.removed), (5, 1));
+    let s = snapshot(&hub.subscribe(&ch, None, 50).await.unwrap().first[0]);
+    assert_eq!((s.seq, s.messages.len()), (5, 0));
+    assert!(matches!(
+        hub.channel("Bad").await,
+        Err(HubError::InvalidChannel(_))
+    ));
+}
+
+#[tokio::test]
+async fn restart_keeps_epoch_seq_and_ring() {
+    let dir = tempfile::tempdir().unwrap();
+    let epoch = {
+        let hub = test_hub(dir.path(), 16, 16);
+        hub.append("demo", post("a")).await.unwrap();
+        hub.append("demo", post("b")).await.unwrap();
+        let ch = hub.channel("demo").await.unwrap();
+        snapshot(&hub.subscribe(&ch, None, 50).await.unwrap().first[0]).epoch
+    };
+    let hub = test_hub(dir.path(), 16, 16);
+    let ch = hub.channel("demo").await.unwrap();
+    let sub = hub
+        .subscribe(&ch, Some((Some(epoch), 1)), 50)
+        .await
+        .unwrap();
+    assert_eq!(sub.first.len(), 1);
+    assert_eq!(frame(&sub.first[0]).event_seq(), Some(2));
+    assert_eq!(hub.append("demo", post("c")).await.unwrap().seq, 3);
+}

@@ -1,0 +1,150 @@
+//! Chyron relay: holds each channel's chat, serves the HTTP Chat API and
+//! webhooks, fans events out to viewers over `GET /feed/{channel}`, and serves
+//! the widget's files. See `docs/CONTRACT.md` for the wire contract.
+//!
+//! [`app`] builds the router from an [`AppState`]; [`run`] serves it on a bound
+//! listener until a shutdown future completes.
+
+pub mod api;
+pub mod config;
+pub mod error;
+pub mod event;
+pub mod feed;
+pub mod hub;
+pub mod metrics;
+pub mod pages;
+pub mod store;
+pub mod webhooks;
+
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::feed::ConnLimiter;
+use crate::hub::{Hub, HubLimits};
+use crate::metrics::Metrics;
+use crate::store::Store;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{any, get};
+use axum::Router;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// Everything handlers share. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The resolved configuration (origins, limits, tokens, public URL).
+    pub config: Arc<Config>,
+    /// Channels, their event logs and fan-out.
+    pub hub: Arc<Hub>,
+    /// Counters and gauges for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// Chat API request rate per token index.
+    pub api_limiter: Arc<DefaultKeyedRateLimiter<usize>>,
+    /// Webhook post rate per webhook id.
+    pub hook_limiter: Arc<DefaultKeyedRateLimiter<String>>,
+    /// Feed connections per client IP.
+    pub conns: Arc<ConnLimiter>,
+    /// Becomes `true` when the relay shuts down, so feeds close.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+fn quota(per_second: u32, burst: u32) -> Quota {
+    let nz = |n: u32| NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
+    Quota::per_second(nz(per_second)).allow_burst(nz(burst))
+}
+
+impl AppState {
+    /// State over an opened store; `shutdown` turns `true` when feeds must close.
+    pub fn new(config: Config, store: Store, shutdown: watch::Receiver<bool>) -> AppState {
+        let metrics = Arc::new(Metrics::default());
+        let l = &config.limits;
+        let limits = HubLimits {
+            history: l.history,
+            resume_buffer: l.resume_buffer,
+            broadcast_capacity: l.broadcast_capacity,
+        };
+        let api_limiter = RateLimiter::keyed(quota(l.rate_limit_per_second, l.rate_limit_burst));
+        let hook_limiter = RateLimiter::keyed(quota(
+            l.webhook_rate_limit_per_second,
+            l.webhook_rate_limit_burst,
+        ));
+        AppState {
+            hub: Arc::new(Hub::new(store, limits, metrics.clone())),
+            metrics,
+            api_limiter: Arc::new(api_limiter),
+            hook_limiter: Arc::new(hook_limiter),
+            conns: Arc::new(ConnLimiter::default()),
+            shutdown,
+            config: Arc::new(config),
+        }
+    }
+}
+
+/// The relay's routes.
+pub fn app(state: AppState) -> Router {
+    let statics = pages::static_files(&state.config.dist_dir);
+    Router::new()
+        .merge(api::routes())
+        .merge(webhooks::routes())
+        .route("/api/{*rest}", any(api_not_found))
+        .route("/feed/{channel}", get(feed::handler))
+        .route("/overlay/{channel}", get(pages::overlay))
+        .route("/healthz", get(pages::healthz))
+        .route("/metrics", get(pages::metrics))
+        .fallback_service(statics)
+        .layer(DefaultBodyLimit::max(
+            chyron_protocol::limits::MAX_REQUEST_BYTES,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), count_status))
+        .with_state(state)
+}
+
+async fn api_not_found() -> ApiError {
+    ApiError::not_found("no such API endpoint or method")
+}
+
+async fn count_status(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    state.metrics.http(res.status().as_u16());
+    res
+}
+
+/// Serves the relay on `listener` until `shutdown` completes, then closes
+/// feeds (1001) and finishes in-flight requests.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let dir = config.data_dir.clone();
+    let store = tokio::task::spawn_blocking(move || Store::open(&dir))
+        .await
+        .map_err(std::io::Error::other)?
+        .map_err(|e| {
+            std::io::Error::other(format!(
+                "opening the database in {}: {e}",
+                config.data_dir.display()
+            ))
+        })?;
+    if config.api_tokens.is_empty() {
+        tracing::warn!(
+            "no API token configured (CHYRON_API_TOKEN or api_token in the config file): \
+             the Chat API refuses every request"
+        );
+    }
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let state = AppState::new(config, store, stop_rx);
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        })
+        .await
+}

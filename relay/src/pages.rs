@@ -1,0 +1,124 @@
+//! Static assets from `--dist`, the OBS overlay page, health and metrics.
+
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::{Json, Router};
+use std::collections::HashMap;
+use std::path::Path as FsPath;
+use tower::ServiceBuilder;
+use tower_http::compression::CompressionLayer;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// `dist/` with cross-origin access (the widget loads from other sites) and
+/// brotli/gzip (the overlay's download size matters on stream machines).
+pub fn static_files(dist: &FsPath) -> Router {
+    Router::new().fallback_service(ServeDir::new(dist)).layer(
+        ServiceBuilder::new()
+            .layer(SetResponseHeaderLayer::overriding(
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            ))
+            .layer(CompressionLayer::new().br(true).gzip(true)),
+    )
+}
+
+/// Overlay query parameters copied to the element; nothing else is.
+const OVERLAY_PARAMS: [&str; 3] = ["lines", "fade", "position"];
+
+/// `GET /overlay/{channel}`: a transparent page for an OBS browser source.
+pub async fn overlay(
+    Path(channel): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(why) = chyron_protocol::validate_channel(&channel) {
+        let page = format!(
+            "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Bad channel</title>\
+             <p>Invalid channel name: {}</p></html>",
+            escape(&why.to_string())
+        );
+        return (StatusCode::BAD_REQUEST, Html(page)).into_response();
+    }
+    let mut attrs = String::new();
+    for name in OVERLAY_PARAMS {
+        if let Some(value) = query.get(name).filter(|v| v.len() <= 64) {
+            attrs.push_str(&format!(" {name}=\"{}\"", escape(value)));
+        }
+    }
+    let channel = escape(&channel);
+    let page = format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n\
+         <title>Chyron overlay: {channel}</title>\n\
+         <style>html,body{{margin:0;background:transparent;overflow:hidden}}</style>\n\
+         <script src=\"/embed.js\" async></script>\n</head>\n<body>\n\
+         <chyron-chat channel=\"{channel}\" placement=\"overlay\"{attrs}></chyron-chat>\n</body>\n</html>\n"
+    );
+    Html(page).into_response()
+}
+
+/// HTML-escapes text for element content and quoted attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `GET /healthz`.
+pub async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+/// `GET /metrics`: Prometheus text.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.encode(),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn overlay_escapes_and_whitelists() {
+        let query: HashMap<String, String> = [
+            ("lines", "3\"><script>alert(1)</script>"),
+            ("fade", "8"),
+            ("onload", "alert(1)"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let res = overlay(Path("demo".into()), Query(query)).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let body = axum::body::to_bytes(res.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let html = String::from_utf8(body.to_vec()).unwrap();
+        assert!(html.contains(
+            "<chyron-chat channel=\"demo\" placement=\"overlay\" lines=\"3&quot;&gt;&lt;script&gt;"
+        ));
+        assert!(html.contains("fade=\"8\""));
+        assert!(!html.contains("onload") && !html.contains("<script>alert"));
+        assert!(html.contains("<script src=\"/embed.js\" async></script>"));
+        let res = overlay(Path("Bad<x>".into()), Query(HashMap::new())).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    }
+}

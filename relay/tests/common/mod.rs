@@ -1,0 +1,156 @@
+//! A real relay on port 0, and clients for it.
+#![allow(dead_code)]
+
+use chyron_protocol::{ServerFrame, Snapshot};
+use chyron_relay::config::{ApiToken, Config};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub const TOKEN: &str = "test-token-123";
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+pub struct Server {
+    /// Where the relay listens (port 0 resolved), for URLs.
+    pub addr: SocketAddr,
+    /// Its data directory, for restarts on the same state.
+    pub data: PathBuf,
+    /// Completing this starts the graceful shutdown.
+    stop: Option<oneshot::Sender<()>>,
+    /// The `run` task, awaited by [`Server::stop`].
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    /// A data directory this helper made, removed when the server is dropped.
+    _owned: Option<tempfile::TempDir>,
+}
+
+/// A config with the test token, data in `data`, and `tweak` applied.
+pub fn config(data: &std::path::Path, tweak: impl FnOnce(&mut Config)) -> Config {
+    let mut c = Config {
+        data_dir: data.to_path_buf(),
+        dist_dir: data.join("dist"),
+        api_tokens: vec![ApiToken::new(TOKEN)],
+        ..Config::default()
+    };
+    tweak(&mut c);
+    c
+}
+
+pub async fn start_with(config: Config) -> Server {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let data = config.data_dir.clone();
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(chyron_relay::run(listener, config, async move {
+        let _ = rx.await;
+    }));
+    Server {
+        addr,
+        data,
+        stop: Some(tx),
+        task: Some(task),
+        _owned: None,
+    }
+}
+
+/// A relay on a fresh data directory that lives as long as the server.
+pub async fn start(tweak: impl FnOnce(&mut Config)) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start_with(config(dir.path(), tweak)).await;
+    server._owned = Some(dir);
+    server
+}
+
+impl Server {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("ws://{}{path}", self.addr)
+    }
+
+    /// Graceful shutdown; waits until `run` returned.
+    pub async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        let task = self.task.take().unwrap();
+        tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+    }
+
+    pub async fn post(&self, channel: &str, sender: &str, body: &str) -> Value {
+        let res = http()
+            .post(self.url(&format!("/api/v1/channels/{channel}/messages")))
+            .bearer_auth(TOKEN)
+            .json(&json!({"sender": sender, "body": body}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        res.json().await.unwrap()
+    }
+
+    pub async fn feed(&self, path_and_query: &str) -> Ws {
+        let (ws, _) = tokio_tungstenite::connect_async(self.ws_url(path_and_query))
+            .await
+            .unwrap();
+        ws
+    }
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+/// The next data frame as a ServerFrame (5 s limit).
+pub async fn next_frame(ws: &mut Ws) -> ServerFrame {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("no frame within 5 s")
+            .expect("stream ended")
+            .expect("websocket error");
+        match msg {
+            Message::Text(t) => return serde_json::from_str(t.as_str()).unwrap(),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+pub async fn next_snapshot(ws: &mut Ws) -> Snapshot {
+    match next_frame(ws).await {
+        ServerFrame::Snapshot(s) => s,
+        other => panic!("expected a snapshot, got {other:?}"),
+    }
+}
+
+/// Asserts nothing arrives for a short while.
+pub async fn assert_quiet(ws: &mut Ws) {
+    if let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(300), ws.next()).await {
+        panic!("unexpected frame {m:?}");
+    }
+}
+
+pub async fn close(mut ws: Ws) {
+    let _ = ws.send(Message::Close(None)).await;
+}
+
+/// The JSON error code of a response, after checking its status.
+pub async fn error_code(res: reqwest::Response, status: u16) -> (String, String) {
+    assert_eq!(res.status(), status);
+    let v: Value = res.json().await.unwrap();
+    (
+        v["error"]["code"].as_str().unwrap().to_string(),
+        v["error"]["message"].as_str().unwrap().to_string(),
+    )
+}
