@@ -25,7 +25,12 @@ impl Relay {
             .args(["--listen", "127.0.0.1:0", "--data"])
             .arg(&data)
             .args(["--max-connections-per-ip", "100000"])
-            .args(["--rate-limit-per-second", "100000", "--rate-limit-burst", "100000"])
+            .args([
+                "--rate-limit-per-second",
+                "100000",
+                "--rate-limit-burst",
+                "100000",
+            ])
             .args(extra)
             .env("CHYRON_API_TOKEN", token)
             .env("RUST_LOG", "warn")
@@ -42,7 +47,9 @@ impl Relay {
                 return Ok(Relay { child, url, data });
             }
         }
-        Err(std::io::Error::other("relay exited before printing its address"))
+        Err(std::io::Error::other(
+            "relay exited before printing its address",
+        ))
     }
 
     /// Resident memory of the relay process, in KiB (VmRSS).

@@ -202,6 +202,11 @@ async fn prepare(
         shutdown: state.shutdown.clone(),
     };
     Ok(ws
+        // Viewers send next to nothing: a small read buffer (tungstenite's
+        // default is 128 KiB) keeps thousands of idle viewers cheap.
+        .read_buffer_size(READ_BUFFER_BYTES)
+        // Every frame is flushed as it is sent; no write-side batching buffer.
+        .write_buffer_size(0)
         .max_message_size(MAX_CLIENT_FRAME_BYTES)
         .max_frame_size(MAX_CLIENT_FRAME_BYTES)
         .on_upgrade(move |socket| async move {
@@ -214,6 +219,9 @@ async fn prepare(
             metrics.viewers.dec();
         }))
 }
+
+/// Bytes read from a viewer's socket at a time.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
 
 /// What a connection needs besides its socket.
 pub struct Viewer {

@@ -89,7 +89,8 @@ impl Hub {
         &self.store
     }
 
-    /// The channel, loading it from SQLite (or creating it) on first use.
+    /// The channel, loading it from SQLite on first use; a channel with no
+    /// events yet gets a fresh epoch, stored with its first event.
     pub async fn channel(&self, name: &str) -> Result<Arc<Channel>, HubError> {
         chyron_protocol::validate_channel(name).map_err(HubError::InvalidChannel)?;
         if let Some(c) = self.lock_channels().get(name) {
@@ -100,7 +101,7 @@ impl Hub {
         let (epoch, head, events) = self
             .store
             .call(move |c| {
-                let (epoch, head) = store::load_or_create_channel(c, &owned, &epoch)?;
+                let (epoch, head) = store::load_channel(c, &owned)?.unwrap_or((epoch, 0));
                 let events = store::events_after(c, &owned, head.saturating_sub(keep))?;
                 Ok((epoch, head, events))
             })
@@ -312,9 +313,9 @@ impl Channel {
             }
         };
         let text = serde_json::to_string(&frame).map_err(|e| HubError::Internal(e.to_string()))?;
-        let (name, stored) = (self.name.clone(), text.clone());
+        let (name, epoch, stored) = (self.name.clone(), st.epoch.clone(), text.clone());
         let removed = store
-            .call(move |c| store::apply(c, &name, seq, &stored, &change))
+            .call(move |c| store::apply(c, &name, &epoch, seq, &stored, &change))
             .await?;
         let bytes = Utf8Bytes::from(text);
         st.head = seq;

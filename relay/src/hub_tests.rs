@@ -163,3 +163,28 @@ async fn restart_keeps_epoch_seq_and_ring() {
     assert_eq!(frame(&sub.first[0]).event_seq(), Some(2));
     assert_eq!(hub.append("demo", post("c")).await.unwrap().seq, 3);
 }
+
+#[tokio::test]
+async fn watching_stores_nothing_and_the_first_event_keeps_the_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = test_hub(dir.path(), 8, 16);
+    let channel = hub.channel("quiet").await.unwrap();
+    let sub = hub.subscribe(&channel, None, 10).await.unwrap();
+    let watched_epoch = snapshot(&sub.first[0]).epoch;
+    let stored = |hub: &Hub| {
+        let store = hub.store().clone();
+        async move {
+            store
+                .call(|c| store::load_channel(c, "quiet"))
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        stored(&hub).await,
+        None,
+        "a viewer alone must not create a row"
+    );
+    hub.append("quiet", post("first")).await.unwrap();
+    assert_eq!(stored(&hub).await, Some((watched_epoch, 1)));
+}

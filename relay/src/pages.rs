@@ -13,13 +13,21 @@ use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 /// `dist/` with cross-origin access (the widget loads from other sites) and
-/// brotli/gzip (the overlay's download size matters on stream machines).
+/// brotli/gzip (the overlay's download size matters on stream machines):
+/// the `.br`/`.gz` files `scripts/build.sh` makes at the highest levels when
+/// present, else compressed on the fly. Asset names carry no hash, so
+/// browsers revalidate them (`no-cache`; cheap 304s by Last-Modified).
 pub fn static_files(dist: &FsPath) -> Router {
-    Router::new().fallback_service(ServeDir::new(dist)).layer(
+    let files = ServeDir::new(dist).precompressed_br().precompressed_gzip();
+    Router::new().fallback_service(files).layer(
         ServiceBuilder::new()
             .layer(SetResponseHeaderLayer::overriding(
                 header::ACCESS_CONTROL_ALLOW_ORIGIN,
                 HeaderValue::from_static("*"),
+            ))
+            .layer(SetResponseHeaderLayer::if_not_present(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("no-cache"),
             ))
             .layer(CompressionLayer::new().br(true).gzip(true)),
     )

@@ -124,22 +124,21 @@ impl Store {
     }
 }
 
-/// The channel's epoch and head seq, creating it with `new_epoch` if absent.
-pub fn load_or_create_channel(
+/// The channel's epoch and head seq, if it ever had an event. A channel is
+/// stored with its first event, not when someone merely watches it, so
+/// anonymous viewers cannot grow the database.
+pub fn load_channel(
     conn: &mut Connection,
     name: &str,
-    new_epoch: &str,
-) -> Result<(String, u64), StoreError> {
-    conn.execute(
-        "INSERT OR IGNORE INTO channels (name, epoch, head_seq) VALUES (?1, ?2, 0)",
-        params![name, new_epoch],
-    )?;
-    let (epoch, head): (String, i64) = conn.query_row(
-        "SELECT epoch, head_seq FROM channels WHERE name = ?1",
-        [name],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    Ok((epoch, head as u64))
+) -> Result<Option<(String, u64)>, StoreError> {
+    let row = conn
+        .query_row(
+            "SELECT epoch, head_seq FROM channels WHERE name = ?1",
+            [name],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
+        )
+        .optional()?;
+    Ok(row.map(|(epoch, head)| (epoch, head as u64)))
 }
 
 /// The serialized event frames with seq in `(after, ..]`, oldest first.
@@ -162,6 +161,7 @@ pub fn events_after(
 pub fn apply(
     conn: &mut Connection,
     channel: &str,
+    epoch: &str,
     seq: u64,
     frame: &str,
     change: &Change,
@@ -194,8 +194,9 @@ pub fn apply(
         params![channel, seq as i64, frame],
     )?;
     tx.execute(
-        "UPDATE channels SET head_seq = ?2 WHERE name = ?1",
-        params![channel, seq as i64],
+        "INSERT INTO channels (name, epoch, head_seq) VALUES (?1, ?2, ?3)
+         ON CONFLICT (name) DO UPDATE SET head_seq = excluded.head_seq",
+        params![channel, epoch, seq as i64],
     )?;
     tx.commit()?;
     Ok(affected)
@@ -321,22 +322,44 @@ mod tests {
         {
             let store = Store::open(dir.path()).unwrap();
             let mut c = store.conn.lock().unwrap();
-            assert_eq!(
-                load_or_create_channel(&mut c, "demo", "aaaa").unwrap(),
-                ("aaaa".into(), 0)
-            );
-            apply(&mut c, "demo", 1, "f1", &Change::Post(msg("m1", "ann"))).unwrap();
-            apply(&mut c, "demo", 2, "f2", &Change::Post(msg("m2", "bob"))).unwrap();
-            apply(&mut c, "demo", 3, "f3", &Change::Post(msg("m3", "ann"))).unwrap();
+            assert_eq!(load_channel(&mut c, "demo").unwrap(), None);
+            apply(
+                &mut c,
+                "demo",
+                "aaaa",
+                1,
+                "f1",
+                &Change::Post(msg("m1", "ann")),
+            )
+            .unwrap();
+            apply(
+                &mut c,
+                "demo",
+                "aaaa",
+                2,
+                "f2",
+                &Change::Post(msg("m2", "bob")),
+            )
+            .unwrap();
+            apply(
+                &mut c,
+                "demo",
+                "aaaa",
+                3,
+                "f3",
+                &Change::Post(msg("m3", "ann")),
+            )
+            .unwrap();
             let edit = Change::Edit {
                 id: "m2".into(),
                 body: "new".into(),
             };
-            apply(&mut c, "demo", 4, "f4", &edit).unwrap();
+            apply(&mut c, "demo", "aaaa", 4, "f4", &edit).unwrap();
             assert_eq!(
                 apply(
                     &mut c,
                     "demo",
+                    "aaaa",
                     5,
                     "f5",
                     &Change::Clear {
@@ -348,15 +371,15 @@ mod tests {
             );
             let gone = Change::Delete { id: "m1".into() };
             assert!(matches!(
-                apply(&mut c, "demo", 6, "f6", &gone),
+                apply(&mut c, "demo", "aaaa", 6, "f6", &gone),
                 Err(StoreError::NotFound)
             ));
         }
         let store = Store::open(dir.path()).unwrap();
         let mut c = store.conn.lock().unwrap();
         assert_eq!(
-            load_or_create_channel(&mut c, "demo", "bbbb").unwrap(),
-            ("aaaa".into(), 5)
+            load_channel(&mut c, "demo").unwrap(),
+            Some(("aaaa".into(), 5))
         );
         let visible = recent_messages(&mut c, "demo", 10).unwrap();
         assert_eq!(visible.len(), 1);
