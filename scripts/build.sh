@@ -6,6 +6,10 @@ export PATH="$HOME/.cargo/bin:$PATH"
 bash scripts/setup.sh
 echo "[build] widget (trunk → dist/)"
 trunk build --release --skip-version-check
+# trunk's own JS minifier fails on wasm-bindgen's glue; terser does it.
+terser=tests/e2e/node_modules/.bin/terser
+"$terser" dist/chyron.js --module --compress --mangle --output dist/chyron.js
+"$terser" dist/embed.js --compress --mangle --output dist/embed.js
 # Precompressed copies at the highest levels; the relay serves them to
 # browsers that accept them.
 for f in dist/*.wasm dist/*.js dist/*.html; do

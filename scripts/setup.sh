@@ -51,11 +51,13 @@ if [ -z "$v" ] || [ "$v" -lt 116 ]; then
     fi
 fi
 
-# Browsers for the in-browser and end-to-end tests, brotli for the benchmark.
+# Browsers for the in-browser and end-to-end tests, brotli for the build.
 need_apt=()
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 [ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
 command -v brotli >/dev/null || need_apt+=(brotli)
+# Emoji in screenshots render as emoji, as on viewers' machines.
+[ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || need_apt+=(fonts-noto-color-emoji)
 if [ ${#need_apt[@]} -gt 0 ]; then
     say "installing ${need_apt[*]} with apt"
     SUDO=""

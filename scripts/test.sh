@@ -17,7 +17,7 @@ cargo test --workspace --quiet
 
 echo "[test] widget in headless Chromium (wasm-bindgen-test)"
 CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=120 \
-    cargo test -p chyron --target wasm32-unknown-unknown --quiet
+    cargo test -p chyron --target wasm32-unknown-unknown --test web
 
 bash scripts/build.sh
 

@@ -8,12 +8,15 @@
 use chyron_protocol::{validate_channel, InvalidInput};
 use std::fmt;
 
+pub use crate::layout::{placement, Horizontal, Placement, Position, Vertical};
+
 /// Caption lines shown at once, when the page does not say.
 pub const DEFAULT_LINES: usize = 3;
-/// Seconds a caption stays, when the page does not say.
-pub const DEFAULT_FADE_SECS: f64 = 8.0;
+/// Milliseconds a caption stays, when the page does not say (`fade="8"`).
+pub const DEFAULT_FADE_MS: u32 = 8_000;
 const LINES_RANGE: (usize, usize) = (1, 10);
-const FADE_RANGE: (f64, f64) = (2.0, 120.0);
+/// `fade` bounds, in milliseconds (2 to 120 seconds).
+const FADE_RANGE: (u32, u32) = (2_000, 120_000);
 
 /// Everything the widget needs to know about where and how to show a feed.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,100 +27,13 @@ pub struct Config {
     pub feed_url: String,
     /// Most caption lines shown at once.
     pub lines: usize,
-    /// Seconds a caption stays before it is removed.
-    pub fade_secs: f64,
+    /// Milliseconds a caption stays before it is removed (`fade` is given
+    /// in seconds; whole milliseconds keep float formatting out of the wasm).
+    pub fade_ms: u32,
     /// Which edge and side of the video the captions sit at.
     pub position: Position,
     /// Over the video, or in the page flow beside it.
     pub placement: Placement,
-}
-
-/// Top or bottom edge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Vertical {
-    Top,
-    Bottom,
-}
-
-/// Left, centre or right side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Horizontal {
-    Left,
-    Center,
-    Right,
-}
-
-/// `position="bottom-center"` and friends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Position {
-    pub vertical: Vertical,
-    pub horizontal: Horizontal,
-}
-
-impl Default for Position {
-    fn default() -> Self {
-        Position {
-            vertical: Vertical::Bottom,
-            horizontal: Horizontal::Center,
-        }
-    }
-}
-
-impl Position {
-    /// Parses `top|bottom` `-` `left|center|right`, case-insensitively.
-    pub fn parse(value: &str) -> Option<Position> {
-        let value = value.trim().to_ascii_lowercase();
-        let (v, h) = value.split_once('-')?;
-        let vertical = match v {
-            "top" => Vertical::Top,
-            "bottom" => Vertical::Bottom,
-            _ => return None,
-        };
-        let horizontal = match h {
-            "left" => Horizontal::Left,
-            "center" => Horizontal::Center,
-            "right" => Horizontal::Right,
-            _ => return None,
-        };
-        Some(Position {
-            vertical,
-            horizontal,
-        })
-    }
-
-    /// CSS classes for the widget's root element.
-    pub fn classes(self) -> &'static str {
-        use {Horizontal::*, Vertical::*};
-        match (self.vertical, self.horizontal) {
-            (Top, Left) => "top left",
-            (Top, Center) => "top center",
-            (Top, Right) => "top right",
-            (Bottom, Left) => "bottom left",
-            (Bottom, Center) => "bottom center",
-            (Bottom, Right) => "bottom right",
-        }
-    }
-}
-
-/// Where the widget's box goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Placement {
-    /// Absolutely over the nearest positioned ancestor (the player); only the
-    /// controls take pointer events, so the video stays clickable.
-    #[default]
-    Overlay,
-    /// A block in the page flow, e.g. beside or under the video.
-    Inline,
-}
-
-impl Placement {
-    /// The CSS class for the widget's root element.
-    pub fn class(self) -> &'static str {
-        match self {
-            Placement::Overlay => "overlay",
-            Placement::Inline => "inline",
-        }
-    }
 }
 
 /// Why the widget cannot run with these attributes.
@@ -132,8 +48,24 @@ pub enum ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ConfigError::Channel(e) => write!(f, "Captions unavailable: invalid channel ({e})."),
-            ConfigError::Server(why) => write!(f, "Captions unavailable: invalid server URL ({why})."),
+            ConfigError::Channel(e) => {
+                // Own wording rather than `InvalidInput`'s, whose `{:?}` of a
+                // char would pull Unicode escaping tables into the wasm.
+                let why = match e {
+                    InvalidInput::Empty { .. } => "it is missing".to_owned(),
+                    InvalidInput::TooLong { max, .. } => format!("it is longer than {max} bytes"),
+                    InvalidInput::BadCharacter { found, .. } => {
+                        format!("it may not contain U+{:04X}", u32::from(*found))
+                    }
+                };
+                write!(
+                    f,
+                    "Captions unavailable: invalid channel name ({why}; use a-z, 0-9, - and _)."
+                )
+            }
+            ConfigError::Server(why) => {
+                write!(f, "Captions unavailable: invalid server URL ({why}).")
+            }
         }
     }
 }
@@ -159,31 +91,44 @@ pub fn parse(attr: impl Fn(&str) -> Option<String>, base: &str) -> Parsed {
                 let (lo, hi) = LINES_RANGE;
                 let clamped = n.clamp(lo as i64, hi as i64) as usize;
                 if clamped as i64 != n {
-                    warnings.push(format!("lines={n} is outside {lo}..={hi}; using {clamped}"));
+                    ignored(
+                        &mut warnings,
+                        "lines",
+                        &raw,
+                        "is outside 1..=10",
+                        clamped as u32,
+                    );
                 }
                 clamped
             }
             Err(_) => {
-                warnings.push(format!("lines={raw:?} is not a whole number; using {DEFAULT_LINES}"));
+                ignored(&mut warnings, "lines", &raw, "is not a whole number", 3);
                 DEFAULT_LINES
             }
         },
     };
 
-    let fade_secs = match attr("fade") {
-        None => DEFAULT_FADE_SECS,
-        Some(raw) => match raw.trim().parse::<f64>() {
-            Ok(n) if n.is_finite() => {
+    let fade_ms = match attr("fade") {
+        None => DEFAULT_FADE_MS,
+        Some(raw) => match parse_seconds_as_ms(&raw) {
+            Some(ms) => {
                 let (lo, hi) = FADE_RANGE;
-                let clamped = n.clamp(lo, hi);
-                if clamped != n {
-                    warnings.push(format!("fade={n} is outside {lo}..={hi} seconds; using {clamped}"));
+                let clamped = ms.clamp(u64::from(lo), u64::from(hi)) as u32;
+                if u64::from(clamped) != ms {
+                    let secs = clamped / 1000;
+                    ignored(
+                        &mut warnings,
+                        "fade",
+                        &raw,
+                        "is outside 2..=120 seconds",
+                        secs,
+                    );
                 }
                 clamped
             }
-            _ => {
-                warnings.push(format!("fade={raw:?} is not a number; using {DEFAULT_FADE_SECS}"));
-                DEFAULT_FADE_SECS
+            None => {
+                ignored(&mut warnings, "fade", &raw, "is not a number of seconds", 8);
+                DEFAULT_FADE_MS
             }
         },
     };
@@ -191,30 +136,73 @@ pub fn parse(attr: impl Fn(&str) -> Option<String>, base: &str) -> Parsed {
     let position = match attr("position") {
         None => Position::default(),
         Some(raw) => Position::parse(&raw).unwrap_or_else(|| {
-            warnings.push(format!("position={raw:?} is not top|bottom-left|center|right; using bottom-center"));
+            let rule = "is not top|bottom-left|center|right";
+            ignored(&mut warnings, "position", &raw, rule, "bottom-center");
             Position::default()
         }),
     };
 
-    let placement = match attr("placement").map(|p| p.trim().to_ascii_lowercase()) {
-        None => Placement::Overlay,
-        Some(p) if p == "overlay" => Placement::Overlay,
-        Some(p) if p == "inline" => Placement::Inline,
-        Some(p) => {
-            warnings.push(format!("placement={p:?} is not overlay|inline; using overlay"));
-            Placement::Overlay
-        }
-    };
+    let raw_placement = attr("placement");
+    let placement = placement(raw_placement.as_deref()).unwrap_or_else(|| {
+        let raw = raw_placement.as_deref().unwrap_or_default();
+        ignored(
+            &mut warnings,
+            "placement",
+            raw,
+            "is not overlay|inline",
+            "overlay",
+        );
+        Placement::Overlay
+    });
 
     let config = Config {
         channel: channel.to_owned(),
         feed_url,
         lines,
-        fade_secs,
+        fade_ms,
         position,
         placement,
     };
     Ok((config, warnings))
+}
+
+/// Notes an attribute value that was replaced. One formatting site for all
+/// of them: every `format!` costs wasm bytes.
+fn ignored(
+    warnings: &mut Vec<String>,
+    name: &str,
+    raw: &str,
+    rule: &str,
+    using: impl fmt::Display,
+) {
+    warnings.push(format!("{name}=\"{raw}\" {rule}; using {using}"));
+}
+
+/// Parses a plain decimal number of seconds (`8`, `2.5`) into whole
+/// milliseconds. Exponents, signs and words are refused; this stays clear of
+/// the standard float parser and its tables, which would cost wasm bytes.
+fn parse_seconds_as_ms(raw: &str) -> Option<u64> {
+    let raw = raw.trim();
+    let (whole, frac) = raw.split_once('.').unwrap_or((raw, ""));
+    if whole.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || !digits(frac) {
+        return None;
+    }
+    // Saturate: a huge number is clamped later anyway.
+    let mut ms: u64 = 0;
+    for b in whole.bytes() {
+        ms = ms.saturating_mul(10).saturating_add(u64::from(b - b'0'));
+    }
+    ms = ms.saturating_mul(1000);
+    let mut scale = 100;
+    for b in frac.bytes().take(3) {
+        ms = ms.saturating_add(u64::from(b - b'0') * scale);
+        scale /= 10;
+    }
+    Some(ms)
 }
 
 /// `https://host/dir` → `wss://host/dir/feed/{channel}`. The URL is checked by
@@ -224,9 +212,9 @@ pub fn feed_url(server: &str, channel: &str) -> Result<String, String> {
     let server = server.trim();
     let lower = server.to_ascii_lowercase();
     let (scheme, rest) = if lower.starts_with("https://") {
-        ("wss://", &server[8..])
+        ("wss://", server.get(8..).unwrap_or_default())
     } else if lower.starts_with("http://") {
-        ("ws://", &server[7..])
+        ("ws://", server.get(7..).unwrap_or_default())
     } else {
         return Err("it must start with http:// or https://".into());
     };
@@ -234,7 +222,8 @@ pub fn feed_url(server: &str, channel: &str) -> Result<String, String> {
         .chars()
         .find(|c| c.is_whitespace() || c.is_control() || "?#@\\\"<>`{}|^".contains(*c))
     {
-        return Err(format!("it may not contain {c:?}"));
+        // U+XXXX rather than `{:?}`, which would pull Unicode tables in.
+        return Err(format!("it may not contain U+{:04X}", u32::from(c)));
     }
     let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let host_ok = !host.is_empty()
@@ -258,7 +247,12 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         parse(
-            move |name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()),
+            move |name| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+            },
             "https://relay.test/cdn",
         )
     }
@@ -270,7 +264,7 @@ mod tests {
         assert_eq!(c.channel, "demo");
         assert_eq!(c.feed_url, "wss://relay.test/cdn/feed/demo");
         assert_eq!(c.lines, 3);
-        assert_eq!(c.fade_secs, 8.0);
+        assert_eq!(c.fade_ms, 8000);
         assert_eq!(c.position, Position::default());
         assert_eq!(c.position.classes(), "bottom center");
         assert_eq!(c.placement, Placement::Overlay);
@@ -289,19 +283,31 @@ mod tests {
         .unwrap();
         assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(c.feed_url, "ws://127.0.0.1:8080/feed/stream_2");
-        assert_eq!((c.lines, c.fade_secs), (5, 2.5));
+        assert_eq!((c.lines, c.fade_ms), (5, 2500));
         assert_eq!(c.position.classes(), "top right");
         assert_eq!(c.placement, Placement::Inline);
     }
 
     #[test]
     fn missing_or_hostile_channels_are_errors() {
-        for bad in ["", "   ", "Demo", "../x", "<script>", "a b", "demo?x=1", "\u{202e}demo"] {
+        for bad in [
+            "",
+            "   ",
+            "Demo",
+            "../x",
+            "<script>",
+            "a b",
+            "demo?x=1",
+            "\u{202e}demo",
+        ] {
             let err = with(&[("channel", bad)]).unwrap_err();
             assert!(matches!(err, ConfigError::Channel(_)), "{bad:?}");
             assert!(err.to_string().contains("channel"), "{err}");
         }
-        assert!(matches!(with(&[]), Err(ConfigError::Channel(InvalidInput::Empty { .. }))));
+        assert!(matches!(
+            with(&[]),
+            Err(ConfigError::Channel(InvalidInput::Empty { .. }))
+        ));
     }
 
     #[test]
@@ -337,21 +343,27 @@ mod tests {
     #[test]
     fn numbers_clamp_with_warnings() {
         let cases = [
-            ("lines", "0", 1usize, 8.0),
-            ("lines", "-5", 1, 8.0),
-            ("lines", "99999999999999999999", 3, 8.0),
-            ("lines", "11", 10, 8.0),
-            ("lines", "2.5", 3, 8.0),
-            ("lines", "three", 3, 8.0),
-            ("fade", "1", 3, 2.0),
-            ("fade", "1e9", 3, 120.0),
-            ("fade", "NaN", 3, 8.0),
-            ("fade", "inf", 3, 8.0),
-            ("fade", "", 3, 8.0),
+            ("lines", "0", 1usize, 8000),
+            ("lines", "-5", 1, 8000),
+            ("lines", "99999999999999999999", 3, 8000),
+            ("lines", "11", 10, 8000),
+            ("lines", "2.5", 3, 8000),
+            ("lines", "three", 3, 8000),
+            ("fade", "1", 3, 2000),
+            ("fade", "1.9999", 3, 2000),
+            ("fade", "121", 3, 120_000),
+            ("fade", "99999999999999999999999", 3, 120_000),
+            ("fade", "1e9", 3, 8000),
+            ("fade", "-3", 3, 8000),
+            ("fade", "NaN", 3, 8000),
+            ("fade", "inf", 3, 8000),
+            ("fade", "", 3, 8000),
+            ("fade", ".", 3, 8000),
+            ("fade", "1.2.3", 3, 8000),
         ];
         for (name, value, lines, fade) in cases {
             let (c, warnings) = with(&[("channel", "demo"), (name, value)]).unwrap();
-            assert_eq!((c.lines, c.fade_secs), (lines, fade), "{name}={value}");
+            assert_eq!((c.lines, c.fade_ms), (lines, fade), "{name}={value}");
             assert_eq!(warnings.len(), 1, "{name}={value}: {warnings:?}");
         }
     }
@@ -374,12 +386,25 @@ mod tests {
     }
 
     #[test]
-    fn every_position_parses() {
-        for v in ["top", "bottom"] {
-            for h in ["left", "center", "right"] {
-                let p = Position::parse(&format!("{v}-{h}")).unwrap();
-                assert_eq!(p.classes(), format!("{v} {h}"));
-            }
+    fn fade_accepts_plain_decimals() {
+        for (raw, ms) in [
+            ("8", 8000),
+            (" 2.5 ", 2500),
+            ("10.", 10_000),
+            (".5", 500),
+            ("3.14159", 3141),
+        ] {
+            assert_eq!(parse_seconds_as_ms(raw), Some(ms), "{raw}");
         }
+        let (c, warnings) = with(&[("channel", "demo"), ("fade", "12.25")]).unwrap();
+        assert_eq!((c.fade_ms, warnings.len()), (12_250, 0));
+    }
+
+    #[test]
+    fn channel_errors_say_what_is_wrong() {
+        let text = |v: &str| with(&[("channel", v)]).unwrap_err().to_string();
+        assert!(text("").contains("missing"));
+        assert!(text(&"a".repeat(65)).contains("longer than 64"));
+        assert!(text("a\u{202e}b").contains("U+202E"));
     }
 }

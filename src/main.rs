@@ -1,1 +1,36 @@
-fn main() {}
+//! The wasm entry points that `embed.js` calls; everything else is in the
+//! library.
+
+use wasm_bindgen::prelude::*;
+use web_sys::{HtmlElement, ShadowRoot};
+
+/// What `mount` returns: keep it, and call `unmount()` when the element goes.
+#[wasm_bindgen]
+pub struct Handle(chyron::Widget);
+
+#[wasm_bindgen]
+impl Handle {
+    /// Takes the widget down: view, socket and timers.
+    pub fn unmount(&mut self) {
+        self.0.unmount();
+    }
+}
+
+/// Renders the widget for `host` (a `<chyron-chat>`) into `shadow`, connected
+/// to the relay; `base` is the URL of the directory embed.js came from.
+#[wasm_bindgen]
+pub fn mount(host: HtmlElement, shadow: ShadowRoot, base: String) -> Handle {
+    Handle(chyron::mount(
+        &host,
+        &shadow,
+        &base,
+        chyron::FrameSource::Relay,
+    ))
+}
+
+fn main() {
+    // Readable panics while developing; release builds abort without the
+    // formatting code, to save bytes.
+    #[cfg(debug_assertions)]
+    std::panic::set_hook(Box::new(|info| chyron::browser::error(&info.to_string())));
+}

@@ -59,7 +59,7 @@ pub async fn overlay(
     let page = format!(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n\
-         <title>Chyron overlay: {channel}</title>\n\
+         <title>Chyron overlay: {channel}</title>\n<link rel=\"icon\" href=\"data:,\">\n\
          <style>html,body{{margin:0;background:transparent;overflow:hidden}}</style>\n\
          <script src=\"/embed.js\" async></script>\n</head>\n<body>\n\
          <chyron-chat channel=\"{channel}\" placement=\"overlay\"{attrs}></chyron-chat>\n</body>\n</html>\n"

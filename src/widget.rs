@@ -1,0 +1,128 @@
+//! Mounting the widget into a shadow root, and taking it down again.
+
+use crate::browser::{error, warn};
+use crate::config::{self, Config};
+use crate::socket::use_feed;
+use crate::style::CSS;
+use crate::view::{error_view, widget, Model};
+use chyron_protocol::ServerFrame;
+use leptos::prelude::*;
+use std::cell::Cell;
+use std::rc::Rc;
+use wasm_bindgen::JsCast;
+use web_sys::{HtmlElement, ShadowRoot};
+
+/// Where a mounted widget's frames come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameSource {
+    /// The relay's feed websocket (what pages get).
+    Relay,
+    /// Only [`Widget::push`] (tests, demos): no network.
+    Manual,
+}
+
+/// A mounted widget. [`Widget::unmount`], or dropping it, takes it down.
+pub struct Widget {
+    shadow: ShadowRoot,
+    teardown: Option<Box<dyn FnOnce()>>,
+    model: Option<Model>,
+}
+
+impl Widget {
+    /// Applies a frame as if it came from the feed (no cursor checks).
+    pub fn push(&self, frame: ServerFrame) {
+        if let Some(model) = self.model {
+            model.apply(frame);
+        }
+    }
+
+    /// Removes the view, closes the socket, stops timers and empties the
+    /// shadow root. Calling it twice is harmless.
+    pub fn unmount(&mut self) {
+        self.model = None;
+        if let Some(teardown) = self.teardown.take() {
+            teardown();
+            clear(&self.shadow);
+        }
+    }
+}
+
+/// Also when JS frees the handle (or its finalizer does): nothing outlives it.
+impl Drop for Widget {
+    fn drop(&mut self) {
+        self.unmount();
+    }
+}
+
+fn clear(shadow: &ShadowRoot) {
+    while let Some(child) = shadow.first_child() {
+        let _ = shadow.remove_child(&child);
+    }
+}
+
+/// Reads `host`'s attributes and renders into `shadow` (emptied first, so a
+/// re-mount after an attribute change starts clean). `base` is the directory
+/// embed.js came from, the default server. Never panics on bad input: an
+/// unusable configuration renders an error message instead.
+pub fn mount(host: &HtmlElement, shadow: &ShadowRoot, base: &str, source: FrameSource) -> Widget {
+    clear(shadow);
+    let mut mounted = Widget {
+        shadow: shadow.clone(),
+        teardown: None,
+        model: None,
+    };
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return mounted;
+    };
+    let (Ok(style), Ok(container)) = (
+        document.create_element("style"),
+        document.create_element("div"),
+    ) else {
+        return mounted;
+    };
+    // In the shadow root, so host page styles and ours never mix.
+    style.set_text_content(Some(CSS));
+    let container: HtmlElement = container.unchecked_into();
+    let _ = shadow.append_child(&style);
+    let _ = shadow.append_child(&container);
+
+    let parsed = config::parse(|name| host.get_attribute(name), base);
+    let handle: Box<dyn FnOnce()> = match parsed {
+        Err(e) => {
+            let message = e.to_string();
+            error(&message);
+            let placement = config::placement(host.get_attribute("placement").as_deref());
+            let class = placement.unwrap_or_default().class();
+            let handle = mount_to(container, move || error_view(message, class));
+            Box::new(move || drop(handle))
+        }
+        Ok((config, warnings)) => {
+            for w in &warnings {
+                warn(w);
+            }
+            let _ = container
+                .style()
+                .set_property("--chyron-life", &format!("{}ms", config.fade_ms));
+            let slot = Rc::new(Cell::new(None));
+            let out = slot.clone();
+            let handle = mount_to(container, move || {
+                widget(&config, &|model| {
+                    out.set(Some(model));
+                    if source == FrameSource::Relay {
+                        start_feed(&config, model);
+                    }
+                })
+            });
+            mounted.model = slot.take();
+            Box::new(move || drop(handle))
+        }
+    };
+    mounted.teardown = Some(handle);
+    mounted
+}
+
+fn start_feed(config: &Config, model: Model) {
+    use_feed(config.feed_url.clone(), config.lines, move |frame| {
+        model.apply(frame)
+    });
+}
