@@ -23,7 +23,7 @@ LINES = [
     ("barbara", "that demo was slick"),
     ("linus", "can you zoom in on the code a bit?"),
     ("margaret", "the relay fans out so the homeserver never sees the viewers"),
-    ("ken", "Ωμέγα test: ümlauts, 日本語, עברית all fine here"),
+    ("ken", "greetings in Ελληνικά, ümlauts and עברית all fine here"),
     ("barbara", "clapping emoji 👏👏👏"),
     ("ada", "next talk starts in ten minutes"),
     ("grace", "this is a deliberately long message to show how a caption line wraps and is clipped cleanly when someone in the chat writes a whole paragraph instead of a quick reaction, which always happens"),
