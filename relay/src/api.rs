@@ -1,7 +1,7 @@
 //! The HTTP Chat API under `/api/v1` (token-authenticated, rate limited).
 
 use crate::error::{check_channel, ApiError, ApiJson, ApiPath};
-use crate::hub::{Action, HubError};
+use crate::hub::{Action, HubError, NewPost};
 use crate::AppState;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -101,12 +101,12 @@ async fn post_message(
     validate_sender(&req.sender).map_err(invalid)?;
     validate_sender_id(&req.sender).map_err(invalid)?;
     validate_body(&req.body).map_err(invalid)?;
-    let action = Action::Post {
+    let action = Action::Post(NewPost {
         sender_id: req.sender.clone(),
         sender: req.sender,
         body: req.body,
         source: Source::Api,
-    };
+    });
     let done = state
         .hub
         .append(&channel, action)

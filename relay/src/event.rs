@@ -1,39 +1,82 @@
 //! What can happen to a channel, what it results in, and how it can fail.
 
 use crate::store::StoreError;
-use chyron_protocol::{Message, Source};
+use chyron_protocol::{Message, ServerFrame, Source};
 
-/// What happens to a channel.
+/// What happens to a channel. `P` is the post: a [`NewPost`] as the API asks
+/// for it ([`Action`]), a full [`Message`] once the hub has given it an id and
+/// a time (what the store applies). One enum, so the two can never disagree.
 #[derive(Debug, Clone)]
-pub enum Action {
-    /// Post a new message.
-    Post {
-        /// Display name.
-        sender: String,
-        /// Stable identity.
-        sender_id: String,
-        /// Text.
-        body: String,
-        /// Entry door.
-        source: Source,
-    },
-    /// Change a visible message's body.
+pub enum Change<P> {
+    /// A new message.
+    Post(P),
+    /// A new body for a visible message.
     Edit {
-        /// Message id.
+        /// The message.
         id: String,
-        /// New body.
+        /// Its new body.
         body: String,
     },
-    /// Delete a visible message.
+    /// Hide a visible message.
     Delete {
-        /// Message id.
+        /// The message.
         id: String,
     },
-    /// Remove every message of a sender.
+    /// Hide every visible message of one sender.
     Clear {
         /// The sender.
         sender_id: String,
     },
+}
+
+/// A change as requested, before the hub numbers it.
+pub type Action = Change<NewPost>;
+
+/// A message as posted, before it has an id and a time.
+#[derive(Debug, Clone)]
+pub struct NewPost {
+    /// Display name.
+    pub sender: String,
+    /// Stable identity: the key of colours and clears.
+    pub sender_id: String,
+    /// Text.
+    pub body: String,
+    /// Entry door.
+    pub source: Source,
+}
+
+impl<P> Change<P> {
+    /// The same change with its post turned into a `Q`.
+    pub fn map_post<Q>(self, f: impl FnOnce(P) -> Q) -> Change<Q> {
+        match self {
+            Change::Post(p) => Change::Post(f(p)),
+            Change::Edit { id, body } => Change::Edit { id, body },
+            Change::Delete { id } => Change::Delete { id },
+            Change::Clear { sender_id } => Change::Clear { sender_id },
+        }
+    }
+}
+
+impl Change<Message> {
+    /// The feed frame announcing this change as event `seq`.
+    pub fn frame(&self, seq: u64) -> ServerFrame {
+        match self.clone() {
+            Change::Post(message) => ServerFrame::Message { seq, message },
+            Change::Edit { id, body } => ServerFrame::Edit { seq, id, body },
+            Change::Delete { id } => ServerFrame::Delete { seq, id },
+            Change::Clear { sender_id } => ServerFrame::Clear { seq, sender_id },
+        }
+    }
+
+    /// The event kind, for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Change::Post(_) => "message",
+            Change::Edit { .. } => "edit",
+            Change::Delete { .. } => "delete",
+            Change::Clear { .. } => "clear",
+        }
+    }
 }
 
 /// The result of an appended event.

@@ -5,9 +5,9 @@
 //! happen under it, so every viewer sees one order, and a new viewer's first
 //! frames end exactly where its live receiver begins.
 
-pub use crate::event::{now_ms, random_bytes, Action, Appended, HubError};
+pub use crate::event::{now_ms, random_bytes, Action, Appended, Change, HubError, NewPost};
 use crate::metrics::Metrics;
-use crate::store::{self, Change, Store};
+use crate::store::{self, Store};
 use axum::extract::ws::Utf8Bytes;
 use chyron_protocol::{Message, ServerFrame, Snapshot, SnapshotReason};
 use std::collections::{HashMap, VecDeque};
@@ -261,56 +261,20 @@ impl Channel {
     ) -> Result<Appended, HubError> {
         let mut st = self.state.lock().await;
         let seq = st.head + 1;
-        let mut posted = None;
-        let (frame, change, kind) = match action {
-            Action::Post {
-                sender,
-                sender_id,
-                body,
-                source,
-            } => {
-                let message = Message {
-                    id: format!("m{seq}"),
-                    sender,
-                    sender_id,
-                    body,
-                    ts: now_ms(),
-                    edited: false,
-                    source,
-                };
-                posted = Some(message.clone());
-                (
-                    ServerFrame::Message {
-                        seq,
-                        message: message.clone(),
-                    },
-                    Change::Post(message),
-                    "message",
-                )
-            }
-            Action::Edit { id, body } => {
-                let frame = ServerFrame::Edit {
-                    seq,
-                    id: id.clone(),
-                    body: body.clone(),
-                };
-                (frame, Change::Edit { id, body }, "edit")
-            }
-            Action::Delete { id } => (
-                ServerFrame::Delete {
-                    seq,
-                    id: id.clone(),
-                },
-                Change::Delete { id },
-                "delete",
-            ),
-            Action::Clear { sender_id } => {
-                let frame = ServerFrame::Clear {
-                    seq,
-                    sender_id: sender_id.clone(),
-                };
-                (frame, Change::Clear { sender_id }, "clear")
-            }
+        let change = action.map_post(|p| Message {
+            id: format!("m{seq}"),
+            sender: p.sender,
+            sender_id: p.sender_id,
+            body: p.body,
+            ts: now_ms(),
+            edited: false,
+            source: p.source,
+        });
+        let frame = change.frame(seq);
+        let kind = change.kind();
+        let posted = match &change {
+            Change::Post(message) => Some(message.clone()),
+            _ => None,
         };
         let text = serde_json::to_string(&frame).map_err(|e| HubError::Internal(e.to_string()))?;
         let (name, epoch, stored) = (self.name.clone(), st.epoch.clone(), text.clone());

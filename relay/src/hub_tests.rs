@@ -19,12 +19,12 @@ pub(crate) fn test_hub(
 }
 
 pub(crate) fn post(body: &str) -> Action {
-    Action::Post {
+    Action::Post(NewPost {
         sender: "Ann".into(),
         sender_id: "ann".into(),
         body: body.into(),
         source: Source::Api,
-    }
+    })
 }
 
 fn frame(b: &Utf8Bytes) -> ServerFrame {

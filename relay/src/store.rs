@@ -4,6 +4,7 @@
 //! and callers answer 2xx only after that. Every method blocks; async code
 //! calls them through [`Store::call`], which runs them on the blocking pool.
 
+use crate::event::Change;
 use chyron_protocol::{Message, Source};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
@@ -15,30 +16,6 @@ pub struct Store {
     /// One connection: writes are serialized anyway, and one connection keeps
     /// read-your-writes trivially true.
     conn: Arc<Mutex<Connection>>,
-}
-
-/// A change to a channel's messages, applied with its event in one transaction.
-#[derive(Debug, Clone)]
-pub enum Change {
-    /// A new message.
-    Post(Message),
-    /// A new body for a visible message.
-    Edit {
-        /// The message.
-        id: String,
-        /// Its new body.
-        body: String,
-    },
-    /// Hide a visible message.
-    Delete {
-        /// The message.
-        id: String,
-    },
-    /// Hide every visible message of one sender.
-    Clear {
-        /// The sender.
-        sender_id: String,
-    },
 }
 
 /// What a stored webhook is, minus its secret.
@@ -164,7 +141,7 @@ pub fn apply(
     epoch: &str,
     seq: u64,
     frame: &str,
-    change: &Change,
+    change: &Change<Message>,
 ) -> Result<usize, StoreError> {
     let tx = conn.transaction()?;
     let affected = match change {

@@ -5,7 +5,7 @@
 
 use crate::api::{hub_error, Authed};
 use crate::error::{check_channel, decode_json, ApiError, ApiPath};
-use crate::hub::{now_ms, random_bytes, Action};
+use crate::hub::{now_ms, random_bytes, Action, NewPost};
 use crate::store::{self, Webhook};
 use crate::AppState;
 use axum::body::Bytes;
@@ -192,12 +192,12 @@ async fn hook(
     validate_sender(&sender).map_err(|e| ApiError::invalid_field(e.to_string()))?;
     let field = |e: chyron_protocol::InvalidInput| ApiError::invalid_field(e.to_string());
     validate_body(&text).map_err(field)?;
-    let action = Action::Post {
+    let action = Action::Post(NewPost {
         sender_id: sender.clone(),
         sender,
         body: text,
         source: Source::Webhook,
-    };
+    });
     let done = state
         .hub
         .append(&hook.channel, action)
