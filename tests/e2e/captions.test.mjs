@@ -180,6 +180,25 @@ test('a restarted relay is resumed from: no line lost, none shown twice', async 
   local.cleanup();
 });
 
+test('a Slack-style webhook post becomes a caption; metrics count the viewer', async () => {
+  const { page, context } = await openPage('/overlay/hooked?fade=60');
+  const hook = await api(relay, 'POST', '/api/v1/channels/hooked/webhooks', { name: 'ci-bot' });
+  assert.equal(hook.status, 201);
+  const res = await fetch(hook.body.url, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'build #42 passed' }),
+  });
+  assert.equal(res.status, 201);
+  await waitForCaptions(page, (c) => c.some((l) => l.sender?.includes('ci-bot') && l.body === 'build #42 passed'));
+  const metrics = await (await fetch(`${relay.url}/metrics`)).text();
+  const viewers = Number(metrics.match(/^chyron_viewers (\d+)/m)?.[1]);
+  assert.ok(viewers >= 1, `viewers gauge: ${viewers}`);
+  const revoke = await api(relay, 'DELETE', `/api/v1/channels/hooked/webhooks/${hook.body.id}`);
+  assert.equal(revoke.status, 204);
+  const after = await fetch(hook.body.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"x"}' });
+  assert.equal(after.status, 404, 'a revoked webhook posts nothing');
+  await context.close();
+});
+
 test('the OBS overlay page is transparent', async () => {
   const { page, context } = await openPage('/overlay/obs');
   const bg = await page.evaluate(() => [getComputedStyle(document.documentElement).backgroundColor, getComputedStyle(document.body).backgroundColor]);

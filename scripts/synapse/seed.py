@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Seeds the test homeserver that start.sh started: a bot user and two
+chatters, and a public room #demo:SERVERNAME that all three have joined.
+
+Usage: seed.py BASE_URL        (e.g. http://127.0.0.1:8008)
+
+Idempotent: users that exist are logged in instead of registered, the room is
+looked up by its alias before it is created, and joining a room one is in is a
+no-op. Users register through the plain client API (the test config allows
+registration without verification). Every login uses device id SEED, so
+repeated runs replace that device's token instead of piling up devices.
+alice creates the room and so is its admin (power level 100): she can kick,
+ban and redact for tests.
+
+Prints JSON on stdout:
+  {"base_url", "server_name", "room_alias", "room_id",
+   "users": {"bot"|"alice"|"bob": {"user_id", "password", "access_token",
+                                   "device_id"}}}
+
+Python standard library only.
+"""
+import json
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+
+USERS = {"bot": "chyron-bot", "alice": "alice", "bob": "bob"}
+PASSWORD = "chyron-test-password"  # a throwaway homeserver's test users only
+DEVICE = "SEED"
+ROOM_ALIAS_LOCAL = "demo"
+
+
+class MatrixError(Exception):
+    def __init__(self, status, body):
+        super().__init__(f"HTTP {status}: {body}")
+        self.status = status
+        self.body = body
+
+
+def call(base, method, path, body=None, token=None):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(base + path, data=data, method=method)
+    req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return json.load(resp)
+    except urllib.error.HTTPError as err:
+        raw = err.read().decode(errors="replace")
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            parsed = {"raw": raw}
+        raise MatrixError(err.code, parsed) from None
+
+
+def login(base, localpart):
+    return call(base, "POST", "/_matrix/client/v3/login", {
+        "type": "m.login.password",
+        "identifier": {"type": "m.id.user", "user": localpart},
+        "password": PASSWORD,
+        "device_id": DEVICE,
+        "initial_device_display_name": "seed.py",
+    })
+
+
+def register_or_login(base, localpart):
+    body = {
+        "username": localpart,
+        "password": PASSWORD,
+        "device_id": DEVICE,
+        "initial_device_display_name": "seed.py",
+    }
+    try:
+        # The first call answers 401 with a user-interactive auth session;
+        # the dummy stage completes it.
+        try:
+            return call(base, "POST", "/_matrix/client/v3/register", body)
+        except MatrixError as err:
+            if err.status != 401 or "session" not in err.body:
+                raise
+            body["auth"] = {"type": "m.login.dummy", "session": err.body["session"]}
+            return call(base, "POST", "/_matrix/client/v3/register", body)
+    except MatrixError as err:
+        if err.body.get("errcode") != "M_USER_IN_USE":
+            raise
+        return login(base, localpart)
+
+
+def main():
+    if len(sys.argv) != 2:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    base = sys.argv[1].rstrip("/")
+
+    users = {}
+    for key, localpart in USERS.items():
+        r = register_or_login(base, localpart)
+        users[key] = {
+            "user_id": r["user_id"],
+            "password": PASSWORD,
+            "access_token": r["access_token"],
+            "device_id": r["device_id"],
+        }
+    server_name = users["bot"]["user_id"].split(":", 1)[1]
+    alias = f"#{ROOM_ALIAS_LOCAL}:{server_name}"
+
+    owner = users["alice"]["access_token"]
+    quoted = urllib.parse.quote(alias, safe="")
+    try:
+        room_id = call(base, "GET", f"/_matrix/client/v3/directory/room/{quoted}",
+                       token=owner)["room_id"]
+    except MatrixError as err:
+        if err.status != 404:
+            raise
+        room_id = call(base, "POST", "/_matrix/client/v3/createRoom", {
+            "preset": "public_chat",
+            "visibility": "public",
+            "room_alias_name": ROOM_ALIAS_LOCAL,
+            "name": "Chyron demo",
+            "topic": "Test room for the Chyron Matrix bridge",
+        }, token=owner)["room_id"]
+
+    for user in users.values():
+        call(base, "POST", f"/_matrix/client/v3/join/{quoted}", {},
+             token=user["access_token"])
+
+    json.dump({
+        "base_url": base,
+        "server_name": server_name,
+        "room_alias": alias,
+        "room_id": room_id,
+        "users": users,
+    }, sys.stdout, indent=2)
+    print()
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except MatrixError as err:
+        print(f"seed.py: {err}", file=sys.stderr)
+        sys.exit(1)
