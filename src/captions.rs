@@ -15,9 +15,13 @@ const SEEN_CAPACITY: usize = 256;
 /// One caption line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Line {
+    /// The message id: edits and deletes find the line by it.
     pub id: String,
+    /// Display name, shown before the body.
     pub sender: String,
+    /// Stable identity: clears remove by it.
     pub sender_id: String,
+    /// The text, current after edits; rendered as a text node only.
     pub body: String,
     /// Colour slot: `--chyron-sender-color-{slot}`.
     pub slot: u8,
@@ -41,8 +45,11 @@ impl Line {
 /// The caption state of one widget.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Captions {
+    /// What is shown, oldest first.
     lines: Vec<Line>,
+    /// The `lines` attribute: older lines give way beyond it.
     max_lines: usize,
+    /// The `fade` attribute, in ms: how long a line stays.
     fade_ms: f64,
     /// The epoch the shown lines belong to; ids are only unique within one.
     epoch: Option<String>,

@@ -19,7 +19,9 @@ type Handler = Closure<dyn FnMut(JsValue)>;
 
 /// One live socket and the callbacks it holds.
 struct Conn {
+    /// The browser's socket.
     ws: WebSocket,
+    /// onopen, onmessage, onclose: kept alive exactly as long as the socket.
     _handlers: [Handler; 3],
 }
 
@@ -34,17 +36,26 @@ impl Conn {
     }
 }
 
+/// Everything one `use_feed` keeps between callbacks.
 struct State {
+    /// `ws(s)://…/feed/{channel}`, without resume parameters.
     feed_url: String,
+    /// Snapshot size to ask for: the widget shows no more lines than this.
     limit: usize,
+    /// Epoch and last applied seq: what a reconnect resumes from.
     cursor: Cursor,
+    /// Delay before the next reconnect, growing while the relay is away.
     backoff: Backoff,
+    /// The open (or opening) socket.
     conn: Option<Conn>,
     /// A closed connection kept until the next timer fires, so a callback is
     /// never freed while it runs.
     retired: Option<Conn>,
+    /// The pending reconnect; at most one, so close and error never race.
     timer: Option<TimeoutHandle>,
+    /// Set on unmount: nothing reconnects after it.
     stopped: bool,
+    /// Where frames the cursor accepts go: the caption model.
     on_frame: Rc<dyn Fn(ServerFrame)>,
 }
 
