@@ -17,10 +17,15 @@ trap stop EXIT INT TERM
 
 ./target/release/chyron-relay --listen "$ADDR" --data "$DATA" --dist dist &
 pids+=($!)
-for _ in $(seq 50); do
-    curl -fsS "http://$ADDR/healthz" >/dev/null 2>&1 && break
-    sleep 0.1
-done
+python3 - "$ADDR" <<'PY'
+import sys, time, urllib.request
+for _ in range(100):
+    try:
+        urllib.request.urlopen(f"http://{sys.argv[1]}/healthz", timeout=1)
+        break
+    except OSError:
+        time.sleep(0.1)
+PY
 python3 scripts/chatter.py "http://$ADDR" demo &
 pids+=($!)
 
