@@ -64,6 +64,28 @@ test('one script tag on another origin inserts the widget into data-target; styl
   await context.close();
 });
 
+for (const position of ['top-left', 'bottom-right', 'top-center']) {
+  test(`position="${position}" puts captions in that part of the player`, async () => {
+    const channel = `pos-${position}`;
+    const { page, context } = await open(`/${channel}`, `<!doctype html>
+      <div id="player" style="position:relative;width:900px;height:500px;margin:20px;background:#eee"></div>
+      <script src="${relay.url}/embed.js" data-channel="${channel}" data-target="#player" data-position="${position}" data-fade="60" async></script>`);
+    await page.waitForFunction(() => document.querySelector('#player chyron-chat')?.shadowRoot?.querySelector('[part~="captions"]'));
+    await post(relay, channel, 'Ada', 'where am I');
+    await waitForCaptions(page, (c) => c.length === 1);
+    const box = await page.evaluate(() => {
+      const player = document.querySelector('#player').getBoundingClientRect();
+      const line = document.querySelector('chyron-chat').shadowRoot.querySelector('[part~="caption"]').getBoundingClientRect();
+      return { x: (line.left + line.width / 2 - player.left) / player.width, y: (line.top + line.height / 2 - player.top) / player.height };
+    });
+    const [vertical, horizontal] = position.split('-');
+    assert.ok(vertical === 'top' ? box.y < 0.33 : box.y > 0.67, `vertical ${box.y}`);
+    const expectX = { left: [0, 0.4], center: [0.4, 0.6], right: [0.6, 1] }[horizontal];
+    assert.ok(box.x >= expectX[0] && box.x <= expectX[1], `horizontal ${box.x}`);
+    await context.close();
+  });
+}
+
 test('the bare element works alone and is themed through custom properties and ::part()', async () => {
   const { page, context } = await open('/bare', `<!doctype html>
     <style>
