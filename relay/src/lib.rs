@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod event;
 pub mod feed;
+pub mod html;
 pub mod hub;
 pub mod metrics;
 pub mod pages;
