@@ -27,7 +27,11 @@ PY="$VENV/bin/python"
 
 say() { printf '[synapse] %s\n' "$*" >&2; }
 
-answers() { curl -fsS -m 2 "$BASE/_matrix/client/versions" >/dev/null 2>&1; }
+# Python rather than curl: a fresh machine may have no curl.
+answers() {
+    python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
+        "$BASE/_matrix/client/versions" >/dev/null 2>&1
+}
 
 # Is PID alive and a Synapse serving this DIR? (Never trust a stale pid file.)
 ours() {
