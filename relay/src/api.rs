@@ -58,7 +58,15 @@ impl FromRequestParts<AppState> for Authed {
                 found = Some(i);
             }
         }
-        let token_index = found.ok_or_else(|| ApiError::unauthorized("invalid API token"))?;
+        let token_index = found.ok_or_else(|| {
+            if state.config.api_tokens.is_empty() {
+                ApiError::unauthorized(
+                    "this relay has no API token configured (set CHYRON_API_TOKEN or api_token)",
+                )
+            } else {
+                ApiError::unauthorized("invalid API token")
+            }
+        })?;
         if let Err(not_until) = state.api_limiter.check_key(&token_index) {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             return Err(ApiError::rate_limited(wait.as_secs().max(1)));

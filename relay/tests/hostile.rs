@@ -223,3 +223,18 @@ async fn webhook_flood_is_rate_limited() {
     }
     assert_eq!(statuses, vec![201, 201, 429, 429]);
 }
+
+#[tokio::test]
+async fn a_relay_without_tokens_says_so() {
+    let server = start(|c| c.api_tokens.clear()).await;
+    let res = http()
+        .post(server.url("/api/v1/channels/demo/messages"))
+        .bearer_auth(TOKEN)
+        .json(&json!({"sender": "a", "body": "b"}))
+        .send()
+        .await
+        .unwrap();
+    let (code, msg) = error_code(res, 401).await;
+    assert_eq!(code, "unauthorized");
+    assert!(msg.contains("no API token configured"), "{msg}");
+}
