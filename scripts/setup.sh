@@ -73,4 +73,7 @@ if [ ! -d tests/e2e/node_modules/playwright-core ] ||
     (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# Synapse (Python package registry, pinned) for the Matrix tests and demo.
+bash scripts/synapse/install.sh .data/synapse-venv
+
 say "ready"

@@ -12,7 +12,10 @@ bash scripts/setup.sh
 echo "[test] formatting"
 cargo fmt --all -- --check
 
-echo "[test] native: protocol, relay, widget logic"
+echo "[test] native: protocol, relay (with a real Synapse), widget logic"
+# The Matrix tests start their own Synapse (scripts/synapse) from one shared
+# venv, installed once; here they must not skip.
+export CHYRON_SYNAPSE_VENV="$PWD/.data/synapse-venv" CHYRON_REQUIRE_SYNAPSE=1
 cargo test --workspace --quiet
 
 echo "[test] widget in headless Chromium (wasm-bindgen-test)"

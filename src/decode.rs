@@ -89,6 +89,7 @@ fn message<J: Json>(value: &J) -> Option<Message> {
         source: match text("source")?.as_str() {
             "api" => Source::Api,
             "webhook" => Source::Webhook,
+            "matrix" => Source::Matrix,
             _ => Source::Other,
         },
     })
@@ -182,6 +183,7 @@ mod tests {
                 messages: vec![
                     msg("a", false, Source::Api),
                     msg("b", true, Source::Webhook),
+                    msg("d", false, Source::Matrix),
                 ],
             }));
         }
@@ -224,7 +226,7 @@ mod tests {
         let inputs = [
             json!({"type": "typing", "who": "bob"}),
             json!({"type": "message", "seq": 1, "extra": [1], "message": {"id": "x",
-                "sender": "s", "sender_id": "s", "body": "b", "ts": 0, "source": "matrix"}}),
+                "sender": "s", "sender_id": "s", "body": "b", "ts": 0, "source": "irc"}}),
             json!({"type": "snapshot", "channel": "d", "epoch": "e", "seq": 0,
                 "reason": "shard_moved", "messages": []}),
         ];

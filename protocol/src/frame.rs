@@ -37,6 +37,9 @@ pub enum Source {
     Api,
     /// A webhook URL.
     Webhook,
+    /// A bridged Matrix room: `sender` is the member's display name and
+    /// `sender_id` the Matrix user id (`@alice:example.org`).
+    Matrix,
     /// A source this version does not know yet (forward compatible).
     #[serde(other)]
     Other,
@@ -246,11 +249,32 @@ mod tests {
     }
 
     #[test]
+    fn matrix_source_matches_literal_json() {
+        let literal = r#"{"type":"message","seq":3,"message":{"id":"m3","sender":"Alice",
+            "sender_id":"@alice:example.org","body":"hi","ts":1,"source":"matrix"}}"#;
+        let frame = ServerFrame::Message {
+            seq: 3,
+            message: Message {
+                id: "m3".into(),
+                sender: "Alice".into(),
+                sender_id: "@alice:example.org".into(),
+                body: "hi".into(),
+                ts: 1,
+                edited: false,
+                source: Source::Matrix,
+            },
+        };
+        assert_eq!(from_str::<ServerFrame>(literal).unwrap(), frame);
+        let value = to_value(&frame).unwrap();
+        assert_eq!(value["message"]["source"], "matrix");
+    }
+
+    #[test]
     fn unknown_types_and_values_are_tolerated() {
         let f: ServerFrame = from_str(r#"{"type":"typing","who":"bob"}"#).unwrap();
         assert_eq!(f, ServerFrame::Unknown);
         let m: Message = from_str(
-            r#"{"id":"x","sender":"s","sender_id":"s","body":"b","ts":0,"source":"matrix",
+            r#"{"id":"x","sender":"s","sender_id":"s","body":"b","ts":0,"source":"irc",
                 "extra":"ignored"}"#,
         )
         .unwrap();

@@ -3,6 +3,8 @@
 //! The API token is read only from `CHYRON_API_TOKEN` or the file, never from a
 //! flag (flags show in process lists), and is kept only as a SHA-256 digest.
 
+use crate::bridge;
+use crate::bridge::config::{MatrixConfig, MatrixInput, Secret};
 use clap::Parser;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -59,6 +61,42 @@ pub struct Cli {
     /// Live frames queued per channel before a slow viewer is resynced [default: 256].
     #[arg(long, env = "CHYRON_BROADCAST_CAPACITY")]
     pub broadcast_capacity: Option<u32>,
+    /// Matrix homeserver URL; setting it turns the Matrix bridge on [default: off].
+    #[arg(long, env = "CHYRON_MATRIX_HOMESERVER")]
+    pub matrix_homeserver: Option<String>,
+    /// The bridge bot's Matrix user id (@chyron:example.org). Its password or
+    /// token comes from CHYRON_MATRIX_PASSWORD or CHYRON_MATRIX_TOKEN only.
+    #[arg(long, env = "CHYRON_MATRIX_USER")]
+    pub matrix_user: Option<String>,
+    /// Bridged rooms, comma separated channel=#alias:server or channel=!roomid:server.
+    #[arg(long, env = "CHYRON_BRIDGE", value_delimiter = ',')]
+    pub bridge: Option<Vec<String>>,
+    /// Whether a kick in a bridged room clears the user's lines, like a ban [default: false].
+    #[arg(long, env = "CHYRON_BRIDGE_CLEAR_ON_KICK")]
+    pub bridge_clear_on_kick: Option<bool>,
+}
+
+/// Secrets taken from the environment only, never from flags.
+#[derive(Default)]
+pub struct EnvSecrets {
+    /// `CHYRON_API_TOKEN`.
+    pub api_token: Option<String>,
+    /// `CHYRON_MATRIX_PASSWORD`.
+    pub matrix_password: Option<String>,
+    /// `CHYRON_MATRIX_TOKEN`.
+    pub matrix_token: Option<String>,
+}
+
+impl EnvSecrets {
+    /// Reads the process environment (empty values count as unset).
+    pub fn from_env() -> EnvSecrets {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        EnvSecrets {
+            api_token: var("CHYRON_API_TOKEN"),
+            matrix_password: var("CHYRON_MATRIX_PASSWORD"),
+            matrix_token: var("CHYRON_MATRIX_TOKEN"),
+        }
+    }
 }
 
 /// The TOML file's keys; unknown keys are errors so typos do not pass silently.
@@ -95,6 +133,18 @@ struct FileConfig {
     resume_buffer: Option<u32>,
     /// Same as `--broadcast-capacity`.
     broadcast_capacity: Option<u32>,
+    /// Same as `--matrix-homeserver`.
+    matrix_homeserver: Option<String>,
+    /// Same as `--matrix-user`.
+    matrix_user: Option<String>,
+    /// The bot's password (the file is the only place besides the environment).
+    matrix_password: Option<String>,
+    /// The bot's access token, instead of a password.
+    matrix_token: Option<String>,
+    /// Same as `--bridge`, as a list of `channel=room` strings.
+    bridge: Option<Vec<String>>,
+    /// Same as `--bridge-clear-on-kick`.
+    bridge_clear_on_kick: Option<bool>,
 }
 
 /// An API token, kept only as its SHA-256 so it cannot be logged by accident.
@@ -172,6 +222,8 @@ pub struct Config {
     pub api_tokens: Vec<ApiToken>,
     /// Limits against abuse and slow viewers.
     pub limits: Limits,
+    /// The Matrix bridge, when a homeserver is configured.
+    pub matrix: Option<MatrixConfig>,
 }
 
 impl Default for Config {
@@ -184,6 +236,7 @@ impl Default for Config {
             public_url: None,
             api_tokens: Vec::new(),
             limits: Limits::default(),
+            matrix: None,
         }
     }
 }
@@ -197,6 +250,18 @@ impl Config {
     /// Resolves flags (which clap already merged with the environment), the
     /// `CHYRON_API_TOKEN` value and the file named by `--config`.
     pub fn resolve(cli: Cli, env_token: Option<String>) -> Result<Config, ConfigError> {
+        Config::resolve_with(
+            cli,
+            EnvSecrets {
+                api_token: env_token,
+                ..EnvSecrets::default()
+            },
+        )
+    }
+
+    /// [`Config::resolve`] with every secret the environment may hold.
+    pub fn resolve_with(cli: Cli, env: EnvSecrets) -> Result<Config, ConfigError> {
+        let env_token = env.api_token;
         let (file, file_name) = match &cli.config {
             Some(path) => (read_file(path)?, path.display().to_string()),
             None => (FileConfig::default(), String::new()),
@@ -312,6 +377,16 @@ impl Config {
         if config.limits.history > 200 {
             return Err(ConfigError("`history` must be at most 200".into()));
         }
+        let secret = |env: Option<String>, file: Option<String>| env.or(file).map(Secret::new);
+        config.matrix = bridge::config::resolve(MatrixInput {
+            homeserver: cli.matrix_homeserver.or(file.matrix_homeserver),
+            user: cli.matrix_user.or(file.matrix_user),
+            password: secret(env.matrix_password, file.matrix_password),
+            token: secret(env.matrix_token, file.matrix_token),
+            pairs: cli.bridge.or(file.bridge).unwrap_or_default(),
+            clear_on_kick: cli.bridge_clear_on_kick.or(file.bridge_clear_on_kick),
+        })
+        .map_err(ConfigError)?;
         Ok(config)
     }
 }

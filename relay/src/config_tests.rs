@@ -148,3 +148,50 @@ fn public_url_loses_trailing_slash() {
         Some("https://relay.example/chyron")
     );
 }
+
+#[test]
+fn matrix_bridge_from_file_flags_and_env_secrets() {
+    let _g = ENV_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let c = Config::resolve(parse(&[]), None).unwrap();
+    assert!(c.matrix.is_none(), "no homeserver, no bridge");
+    let f = file(
+        "matrix_homeserver = \"https://matrix.example.org\"\nmatrix_user = \"@bot:example.org\"\n\
+         matrix_password = \"file-pw\"\nbridge = [\"demo=#demo:example.org\"]\n\
+         bridge_clear_on_kick = true\n",
+    );
+    let path = f.path().to_str().unwrap();
+    let c = Config::resolve(parse(&["--config", path]), None).unwrap();
+    let m = c.matrix.clone().unwrap();
+    assert_eq!(m.homeserver, "https://matrix.example.org");
+    assert_eq!(m.user.as_str(), "@bot:example.org");
+    assert!(m.clear_on_kick);
+    assert_eq!(m.rooms[0].channel, "demo");
+    assert!(!format!("{c:?}").contains("file-pw"));
+    // Flags win over the file; the environment's password over the file's.
+    let c = Config::resolve_with(
+        parse(&[
+            "--config",
+            path,
+            "--bridge",
+            "a=#a:example.org,b=!b:example.org",
+            "--matrix-user",
+            "@other:example.org",
+        ]),
+        EnvSecrets {
+            matrix_password: Some("env-pw".into()),
+            ..EnvSecrets::default()
+        },
+    )
+    .unwrap();
+    let m = c.matrix.unwrap();
+    assert_eq!(m.user.as_str(), "@other:example.org");
+    assert_eq!(m.rooms.len(), 2);
+    assert_eq!(
+        m.auth,
+        crate::bridge::config::MatrixAuth::Password(Secret::new("env-pw".into()))
+    );
+    let err = Config::resolve(parse(&["--config", path, "--bridge", "demo=demo"]), None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("must be an alias"), "{err}");
+}

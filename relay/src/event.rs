@@ -99,6 +99,9 @@ pub enum HubError {
     /// The name breaks the channel rules.
     #[error("{0}")]
     InvalidChannel(chyron_protocol::InvalidInput),
+    /// The event's origin id was applied before (a re-delivered event).
+    #[error("event already applied")]
+    Duplicate,
     /// Storage failed.
     #[error("{0}")]
     Store(StoreError),
@@ -111,6 +114,7 @@ impl From<StoreError> for HubError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => HubError::NotFound,
+            StoreError::Duplicate => HubError::Duplicate,
             other => HubError::Store(other),
         }
     }

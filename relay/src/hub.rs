@@ -134,15 +134,31 @@ impl Hub {
     /// Appends one event to `channel`, durably, then broadcasts it. Runs to
     /// completion even if the caller goes away, so memory and disk agree.
     pub async fn append(&self, channel: &str, action: Action) -> Result<Appended, HubError> {
+        self.append_from(channel, action, None).await
+    }
+
+    /// [`Hub::append`] for an event that has an id where it came from (a
+    /// Matrix event id): the id is stored with the event in one transaction,
+    /// and an id stored before fails with [`HubError::Duplicate`], changing
+    /// nothing.
+    pub async fn append_from(
+        &self,
+        channel: &str,
+        action: Action,
+        origin: Option<String>,
+    ) -> Result<Appended, HubError> {
         let ch = self.channel(channel).await?;
         let (store, metrics, resume_buffer) = (
             self.store.clone(),
             self.metrics.clone(),
             self.limits.resume_buffer,
         );
-        tokio::spawn(async move { ch.append(&store, &metrics, resume_buffer, action).await })
-            .await
-            .map_err(|e| HubError::Internal(e.to_string()))?
+        tokio::spawn(async move {
+            ch.append(&store, &metrics, resume_buffer, action, origin)
+                .await
+        })
+        .await
+        .map_err(|e| HubError::Internal(e.to_string()))?
     }
 
     /// Subscribes a viewer: resumes after `resume = (epoch, since)` if every
@@ -258,6 +274,7 @@ impl Channel {
         metrics: &Metrics,
         resume_buffer: usize,
         action: Action,
+        origin: Option<String>,
     ) -> Result<Appended, HubError> {
         let mut st = self.state.lock().await;
         let seq = st.head + 1;
@@ -279,7 +296,7 @@ impl Channel {
         let text = serde_json::to_string(&frame).map_err(|e| HubError::Internal(e.to_string()))?;
         let (name, epoch, stored) = (self.name.clone(), st.epoch.clone(), text.clone());
         let removed = store
-            .call(move |c| store::apply(c, &name, &epoch, seq, &stored, &change))
+            .call(move |c| store::apply(c, &name, &epoch, seq, &stored, &change, origin.as_deref()))
             .await?;
         let bytes = Utf8Bytes::from(text);
         st.head = seq;

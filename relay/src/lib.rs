@@ -6,6 +6,7 @@
 //! listener until a shutdown future completes.
 
 pub mod api;
+pub mod bridge;
 pub mod config;
 pub mod error;
 pub mod event;
@@ -140,12 +141,27 @@ pub async fn run(
         );
     }
     let (stop_tx, stop_rx) = watch::channel(false);
-    let state = AppState::new(config, store, stop_rx);
+    let matrix = config.matrix.clone();
+    let data_dir = config.data_dir.clone();
+    let state = AppState::new(config, store, stop_rx.clone());
+    let bridge = matrix.map(|m| {
+        tracing::info!(
+            homeserver = %m.homeserver,
+            rooms = m.rooms.len(),
+            "matrix bridge enabled"
+        );
+        bridge::spawn(m, state.hub.clone(), data_dir, stop_rx)
+    });
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service)
+    let served = axum::serve(listener, service)
         .with_graceful_shutdown(async move {
             shutdown.await;
             let _ = stop_tx.send(true);
         })
-        .await
+        .await;
+    // The sender is gone by now (sent or dropped), so the bridge is stopping.
+    if let Some(task) = bridge {
+        let _ = task.await;
+    }
+    served
 }

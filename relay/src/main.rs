@@ -1,6 +1,6 @@
 //! `chyron-relay`: parse the configuration, bind, serve until Ctrl-C/SIGTERM.
 
-use chyron_relay::config::{Cli, Config};
+use chyron_relay::config::{Cli, Config, EnvSecrets};
 use clap::Parser;
 use std::io::Write;
 use std::process::ExitCode;
@@ -8,12 +8,7 @@ use std::process::ExitCode;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config = match Config::resolve(
-        cli,
-        std::env::var("CHYRON_API_TOKEN")
-            .ok()
-            .filter(|t| !t.is_empty()),
-    ) {
+    let config = match Config::resolve_with(cli, EnvSecrets::from_env()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("chyron-relay: {e}");

@@ -50,6 +50,9 @@ pub enum StoreError {
     /// The blocking task panicked or was cancelled.
     #[error("database task failed: {0}")]
     Join(String),
+    /// The event's origin id (e.g. a Matrix event id) was applied before.
+    #[error("event already applied")]
+    Duplicate,
 }
 
 const SCHEMA: &str = "
@@ -68,6 +71,10 @@ CREATE INDEX IF NOT EXISTS messages_by_sender ON messages (channel, sender_id, d
 CREATE TABLE IF NOT EXISTS webhooks (
     id TEXT PRIMARY KEY, channel TEXT NOT NULL, name TEXT NOT NULL,
     secret_sha256 BLOB NOT NULL, created_at INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS origins (
+    channel TEXT NOT NULL, origin TEXT NOT NULL, seq INTEGER NOT NULL, message_id TEXT,
+    PRIMARY KEY (channel, origin)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 ";
 
 impl Store {
@@ -135,6 +142,11 @@ pub fn events_after(
 
 /// Applies `change` as event `seq` with serialized `frame`, in one durable
 /// transaction. Returns how many messages it removed (for clear).
+///
+/// `origin` is the id the event had where it came from (a Matrix event id):
+/// it is recorded in the same transaction, and an origin recorded before makes
+/// the call fail with [`StoreError::Duplicate`] without changing anything, so a
+/// re-delivered event is never applied twice.
 pub fn apply(
     conn: &mut Connection,
     channel: &str,
@@ -142,8 +154,29 @@ pub fn apply(
     seq: u64,
     frame: &str,
     change: &Change<Message>,
+    origin: Option<&str>,
 ) -> Result<usize, StoreError> {
     let tx = conn.transaction()?;
+    if let Some(origin) = origin {
+        let seen = tx
+            .query_row(
+                "SELECT 1 FROM origins WHERE channel = ?1 AND origin = ?2",
+                params![channel, origin],
+                |_| Ok(()),
+            )
+            .optional()?;
+        if seen.is_some() {
+            return Err(StoreError::Duplicate);
+        }
+        let message_id = match change {
+            Change::Post(m) => Some(m.id.as_str()),
+            _ => None,
+        };
+        tx.execute(
+            "INSERT INTO origins (channel, origin, seq, message_id) VALUES (?1, ?2, ?3, ?4)",
+            params![channel, origin, seq as i64, message_id],
+        )?;
+    }
     let affected = match change {
         Change::Post(m) => tx.execute(
             "INSERT INTO messages (channel, id, seq, sender, sender_id, body, ts, edited, source)
@@ -179,6 +212,55 @@ pub fn apply(
     Ok(affected)
 }
 
+/// Whether an event with this origin id was applied to the channel.
+pub fn origin_seen(conn: &mut Connection, channel: &str, origin: &str) -> Result<bool, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM origins WHERE channel = ?1 AND origin = ?2",
+            params![channel, origin],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
+/// The message a post with this origin id became, with its `sender_id`, if
+/// that post was applied and the message is still visible.
+pub fn origin_message(
+    conn: &mut Connection,
+    channel: &str,
+    origin: &str,
+) -> Result<Option<(String, String)>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT m.id, m.sender_id FROM origins o
+             JOIN messages m ON m.channel = o.channel AND m.id = o.message_id
+             WHERE o.channel = ?1 AND o.origin = ?2 AND m.deleted = 0",
+            params![channel, origin],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
+}
+
+/// A persisted setting (e.g. the Matrix sync token).
+pub fn get_setting(conn: &mut Connection, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+            r.get(0)
+        })
+        .optional()?)
+}
+
+/// Stores a setting, replacing its old value.
+pub fn set_setting(conn: &mut Connection, key: &str, value: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
 /// The newest `limit` visible messages, oldest first.
 pub fn recent_messages(
     conn: &mut Connection,
@@ -209,6 +291,7 @@ fn source_name(source: Source) -> &'static str {
     match source {
         Source::Api => "api",
         Source::Webhook => "webhook",
+        Source::Matrix => "matrix",
         Source::Other => "other",
     }
 }
@@ -217,6 +300,7 @@ fn parse_source(name: &str) -> Source {
     match name {
         "api" => Source::Api,
         "webhook" => Source::Webhook,
+        "matrix" => Source::Matrix,
         _ => Source::Other,
     }
 }
@@ -307,6 +391,7 @@ mod tests {
                 1,
                 "f1",
                 &Change::Post(msg("m1", "ann")),
+                None,
             )
             .unwrap();
             apply(
@@ -316,6 +401,7 @@ mod tests {
                 2,
                 "f2",
                 &Change::Post(msg("m2", "bob")),
+                None,
             )
             .unwrap();
             apply(
@@ -325,13 +411,14 @@ mod tests {
                 3,
                 "f3",
                 &Change::Post(msg("m3", "ann")),
+                None,
             )
             .unwrap();
             let edit = Change::Edit {
                 id: "m2".into(),
                 body: "new".into(),
             };
-            apply(&mut c, "demo", "aaaa", 4, "f4", &edit).unwrap();
+            apply(&mut c, "demo", "aaaa", 4, "f4", &edit, None).unwrap();
             assert_eq!(
                 apply(
                     &mut c,
@@ -341,14 +428,15 @@ mod tests {
                     "f5",
                     &Change::Clear {
                         sender_id: "ann".into()
-                    }
+                    },
+                    None
                 )
                 .unwrap(),
                 2
             );
             let gone = Change::Delete { id: "m1".into() };
             assert!(matches!(
-                apply(&mut c, "demo", "aaaa", 6, "f6", &gone),
+                apply(&mut c, "demo", "aaaa", 6, "f6", &gone, None),
                 Err(StoreError::NotFound)
             ));
         }
@@ -363,5 +451,32 @@ mod tests {
         assert_eq!((visible[0].body.as_str(), visible[0].edited), ("new", true));
         let events = events_after(&mut c, "demo", 3).unwrap();
         assert_eq!(events, vec![(4, "f4".to_string()), (5, "f5".to_string())]);
+    }
+
+    #[test]
+    fn origins_dedupe_and_map_to_messages() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut c = store.conn.lock().unwrap();
+        let post = Change::Post(msg("m1", "@ann:hs"));
+        apply(&mut c, "demo", "e", 1, "f1", &post, Some("$a")).unwrap();
+        let again = apply(&mut c, "demo", "e", 2, "f2", &post, Some("$a"));
+        assert!(matches!(again, Err(StoreError::Duplicate)));
+        assert!(origin_seen(&mut c, "demo", "$a").unwrap());
+        assert!(!origin_seen(&mut c, "other", "$a").unwrap());
+        assert_eq!(
+            origin_message(&mut c, "demo", "$a").unwrap(),
+            Some(("m1".into(), "@ann:hs".into()))
+        );
+        let del = Change::Delete { id: "m1".into() };
+        apply(&mut c, "demo", "e", 2, "f2", &del, Some("$r")).unwrap();
+        assert!(origin_seen(&mut c, "demo", "$r").unwrap());
+        assert_eq!(origin_message(&mut c, "demo", "$a").unwrap(), None);
+        assert_eq!(origin_message(&mut c, "demo", "$r").unwrap(), None);
+        assert_eq!(load_channel(&mut c, "demo").unwrap(), Some(("e".into(), 2)));
+        assert_eq!(get_setting(&mut c, "k").unwrap(), None);
+        set_setting(&mut c, "k", "v1").unwrap();
+        set_setting(&mut c, "k", "v2").unwrap();
+        assert_eq!(get_setting(&mut c, "k").unwrap(), Some("v2".into()));
     }
 }

@@ -22,7 +22,8 @@ mkdir -p "$1"
 DIR=$(cd "$1" && pwd)
 PORT=${2:-8008}
 BASE="http://127.0.0.1:$PORT"
-VENV="$DIR/venv"
+# The venv may be shared between throwaway DIRs (tests): CHYRON_SYNAPSE_VENV.
+VENV=${CHYRON_SYNAPSE_VENV:-$DIR/venv}
 PY="$VENV/bin/python"
 
 say() { printf '[synapse] %s\n' "$*" >&2; }
@@ -40,14 +41,7 @@ ours() {
 }
 
 # 1. Install (or repair) the pinned Synapse.
-WANT=$(sed -n 's/^matrix-synapse==//p' "$HERE/requirements.txt")
-HAVE=$("$PY" -c 'import synapse; print(synapse.__version__)' 2>/dev/null || true)
-if [ "$HAVE" != "$WANT" ]; then
-    say "installing matrix-synapse $WANT into $VENV (once; takes a minute)"
-    [ -x "$PY" ] || python3 -m venv "$VENV"
-    "$PY" -m pip install --quiet --disable-pip-version-check --only-binary :all: \
-        -r "$HERE/requirements.txt" -c "$HERE/constraints.txt" >&2
-fi
+"$HERE/install.sh" "$VENV"
 
 # 2. Config, once: Synapse generates the secrets and the signing key; the
 #    overrides (re-rendered every start, so PORT may change) set the rest.

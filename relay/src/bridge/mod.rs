@@ -1,0 +1,73 @@
+//! The Matrix bridge: bridged rooms' chat reaches their channels' feeds.
+//!
+//! Runs as one task beside the HTTP server ([`spawn`]): a session
+//! ([`session::run`]) logs in, joins the rooms and syncs; when it fails (a
+//! homeserver that is down, a bad password, a storage error) the task waits
+//! and starts a new one, with a backoff from 1 s doubling to 60 s. It never
+//! stops the relay; the relay's shutdown stops it.
+//!
+//! - [`config`]: the settings and their validation;
+//! - [`map`]: which Matrix event does what (pure, over ruma types);
+//! - [`apply`]: a mapped event into the hub, deduplicated by event id;
+//! - [`session`]: the matrix-sdk client, login, join and the sync loop.
+
+pub mod apply;
+pub mod config;
+pub mod map;
+pub mod session;
+
+use crate::hub::Hub;
+use config::MatrixConfig;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// First wait after a failed session.
+const BACKOFF_MIN: Duration = Duration::from_secs(1);
+/// Longest wait between sessions.
+const BACKOFF_MAX: Duration = Duration::from_secs(60);
+
+/// Starts the bridge task. It ends when `shutdown` turns `true` (or its
+/// sender is dropped).
+pub fn spawn(
+    config: MatrixConfig,
+    hub: Arc<Hub>,
+    data_dir: PathBuf,
+    mut shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut delay = BACKOFF_MIN;
+        loop {
+            let ready = Arc::new(AtomicBool::new(false));
+            let flag = ready.clone();
+            let mut on_ready = move || flag.store(true, Ordering::Relaxed);
+            let outcome = tokio::select! {
+                r = session::run(&config, &hub, &data_dir, &mut on_ready) => r,
+                _ = stopped(&mut shutdown) => return,
+            };
+            if let Err(e) = outcome {
+                if ready.load(Ordering::Relaxed) {
+                    delay = BACKOFF_MIN;
+                }
+                tracing::warn!("matrix bridge: {e}; retrying in {} s", delay.as_secs());
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = stopped(&mut shutdown) => return,
+            }
+            delay = (delay * 2).min(BACKOFF_MAX);
+        }
+    })
+}
+
+/// Resolves once the relay shuts down.
+async fn stopped(rx: &mut watch::Receiver<bool>) {
+    while !*rx.borrow_and_update() {
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
