@@ -7,7 +7,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 VENV=$1
 PY="$VENV/bin/python"
 WANT=$(sed -n 's/^matrix-synapse==//p' "$HERE/requirements.txt")
-HAVE=$("$PY" -c 'import synapse; print(synapse.__version__)' 2>/dev/null || true)
+HAVE=$("$PY" -c 'import importlib.metadata as m; print(m.version("matrix-synapse"))' 2>/dev/null || true)
 if [ "$HAVE" != "$WANT" ]; then
     echo "[synapse] installing matrix-synapse $WANT into $VENV (once; takes a minute)" >&2
     [ -x "$PY" ] || python3 -m venv "$VENV"
