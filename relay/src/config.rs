@@ -326,53 +326,60 @@ impl Config {
             ))),
             other => Ok(other.map(|(v, _)| v)),
         };
-        if let Some(v) = num(
-            "max_connections_per_ip",
-            cli.max_connections_per_ip,
-            file.max_connections_per_ip,
-        )? {
-            l.max_connections_per_ip = v;
+        for (key, flag, file, field) in [
+            (
+                "max_connections_per_ip",
+                cli.max_connections_per_ip,
+                file.max_connections_per_ip,
+                &mut l.max_connections_per_ip,
+            ),
+            (
+                "rate_limit_per_second",
+                cli.rate_limit_per_second,
+                file.rate_limit_per_second,
+                &mut l.rate_limit_per_second,
+            ),
+            (
+                "rate_limit_burst",
+                cli.rate_limit_burst,
+                file.rate_limit_burst,
+                &mut l.rate_limit_burst,
+            ),
+            (
+                "webhook_rate_limit_per_second",
+                cli.webhook_rate_limit_per_second,
+                file.webhook_rate_limit_per_second,
+                &mut l.webhook_rate_limit_per_second,
+            ),
+            (
+                "webhook_rate_limit_burst",
+                cli.webhook_rate_limit_burst,
+                file.webhook_rate_limit_burst,
+                &mut l.webhook_rate_limit_burst,
+            ),
+        ] {
+            if let Some(v) = num(key, flag, file)? {
+                *field = v;
+            }
         }
-        if let Some(v) = num(
-            "rate_limit_per_second",
-            cli.rate_limit_per_second,
-            file.rate_limit_per_second,
-        )? {
-            l.rate_limit_per_second = v;
-        }
-        if let Some(v) = num(
-            "rate_limit_burst",
-            cli.rate_limit_burst,
-            file.rate_limit_burst,
-        )? {
-            l.rate_limit_burst = v;
-        }
-        if let Some(v) = num(
-            "webhook_rate_limit_per_second",
-            cli.webhook_rate_limit_per_second,
-            file.webhook_rate_limit_per_second,
-        )? {
-            l.webhook_rate_limit_per_second = v;
-        }
-        if let Some(v) = num(
-            "webhook_rate_limit_burst",
-            cli.webhook_rate_limit_burst,
-            file.webhook_rate_limit_burst,
-        )? {
-            l.webhook_rate_limit_burst = v;
-        }
-        if let Some(v) = num("history", cli.history, file.history)? {
-            l.history = v as usize;
-        }
-        if let Some(v) = num("resume_buffer", cli.resume_buffer, file.resume_buffer)? {
-            l.resume_buffer = v as usize;
-        }
-        if let Some(v) = num(
-            "broadcast_capacity",
-            cli.broadcast_capacity,
-            file.broadcast_capacity,
-        )? {
-            l.broadcast_capacity = v as usize;
+        for (key, flag, file, field) in [
+            ("history", cli.history, file.history, &mut l.history),
+            (
+                "resume_buffer",
+                cli.resume_buffer,
+                file.resume_buffer,
+                &mut l.resume_buffer,
+            ),
+            (
+                "broadcast_capacity",
+                cli.broadcast_capacity,
+                file.broadcast_capacity,
+                &mut l.broadcast_capacity,
+            ),
+        ] {
+            if let Some(v) = num(key, flag, file)? {
+                *field = v as usize;
+            }
         }
         if config.limits.history > 200 {
             return Err(ConfigError("`history` must be at most 200".into()));
