@@ -330,7 +330,7 @@ pub fn get_webhook(conn: &mut Connection, id: &str) -> Result<Option<Webhook>, S
 pub fn list_webhooks(conn: &mut Connection, channel: &str) -> Result<Vec<Webhook>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, channel, name, secret_sha256, created_at, revoked FROM webhooks
-         WHERE channel = ?1 AND revoked = 0 ORDER BY created_at, id",
+         WHERE channel = ?1 AND revoked = 0 ORDER BY created_at, rowid",
     )?;
     let rows = stmt.query_map([channel], row_to_webhook)?;
     Ok(rows.collect::<Result<_, _>>()?)
