@@ -1,5 +1,6 @@
 //! The frames the relay sends on `GET /feed/{channel}`.
 
+use crate::media::Media;
 use serde::{Deserialize, Serialize};
 
 /// One chat line as viewers see it.
@@ -23,6 +24,16 @@ pub struct Message {
     pub edited: bool,
     /// Which door it came in by.
     pub source: Source,
+    /// The body as sanitised HTML, when the source had formatting (a Matrix
+    /// `formatted_body`): only the Matrix spec's allow-list of tags and
+    /// attributes survives, links are `http`/`https`/`mailto` only, and no
+    /// image loads from elsewhere. `body` stays the plain equivalent; clients
+    /// that do not render HTML (captions) use `body`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html: Option<String>,
+    /// An attachment (a Matrix image or file); `body` then describes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<Media>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -81,6 +92,22 @@ pub enum SnapshotReason {
     Other,
 }
 
+/// The state of a bridged channel's link to Matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BridgeState {
+    /// The relay is logging in or catching up; Matrix messages may be late.
+    Connecting,
+    /// Synced: Matrix messages arrive as they are sent.
+    Live,
+    /// The homeserver cannot be reached; the relay keeps retrying, and posts
+    /// made through the relay meanwhile are kept and sent in order later.
+    Down,
+    /// A state this version does not know yet (forward compatible).
+    #[serde(other)]
+    Other,
+}
+
 /// A frame from relay to client: `{"type": "...", ...}`.
 ///
 /// Clients must ignore frames whose `type` they do not know
@@ -105,6 +132,10 @@ pub enum ServerFrame {
         id: String,
         /// The new body, plain text.
         body: String,
+        /// The new body as sanitised HTML, if it has formatting (see
+        /// [`Message::html`]); absent means the message has no HTML any more.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        html: Option<String>,
     },
     /// A message was deleted: remove it at once.
     Delete {
@@ -120,6 +151,25 @@ pub enum ServerFrame {
         seq: u64,
         /// The sender whose messages go.
         sender_id: String,
+    },
+    /// A sender's display name changed (a Matrix member renamed themselves):
+    /// show `sender` on every message whose `sender_id` matches.
+    Profile {
+        /// This event's sequence number.
+        seq: u64,
+        /// Whose name changed.
+        sender_id: String,
+        /// The new display name.
+        sender: String,
+    },
+    /// The state of the channel's link to its Matrix room, for bridged
+    /// channels only. Not an event (no seq): sent after the first frames of
+    /// every connection, and again whenever it changes. While it is not
+    /// [`BridgeState::Live`] the feed stays up with what the relay has, and
+    /// Matrix messages sent meanwhile arrive once the link is back.
+    Bridge {
+        /// The link's state.
+        state: BridgeState,
     },
     /// The relay refused something the client sent; the connection stays open.
     Error {
@@ -140,163 +190,16 @@ impl ServerFrame {
             ServerFrame::Message { seq, .. }
             | ServerFrame::Edit { seq, .. }
             | ServerFrame::Delete { seq, .. }
-            | ServerFrame::Clear { seq, .. } => Some(*seq),
-            ServerFrame::Snapshot(_) | ServerFrame::Error { .. } | ServerFrame::Unknown => None,
+            | ServerFrame::Clear { seq, .. }
+            | ServerFrame::Profile { seq, .. } => Some(*seq),
+            ServerFrame::Snapshot(_)
+            | ServerFrame::Bridge { .. }
+            | ServerFrame::Error { .. }
+            | ServerFrame::Unknown => None,
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::{from_str, json, to_value};
-
-    fn alice() -> Message {
-        Message {
-            id: "m7".into(),
-            sender: "Alice".into(),
-            sender_id: "alice".into(),
-            body: "hi <b>there</b>".into(),
-            ts: 1_700_000_000_000,
-            edited: false,
-            source: Source::Api,
-        }
-    }
-
-    #[test]
-    fn message_frame_matches_literal_json() {
-        let literal = r#"{"type":"message","seq":7,"message":{"id":"m7","sender":"Alice",
-            "sender_id":"alice","body":"hi <b>there</b>","ts":1700000000000,"source":"api"}}"#;
-        let frame = ServerFrame::Message {
-            seq: 7,
-            message: alice(),
-        };
-        assert_eq!(from_str::<ServerFrame>(literal).unwrap(), frame);
-        // `edited: false` is left out on the wire.
-        assert_eq!(
-            to_value(&frame).unwrap(),
-            from_str::<serde_json::Value>(literal).unwrap()
-        );
-        assert_eq!(frame.event_seq(), Some(7));
-    }
-
-    #[test]
-    fn edited_flag_round_trips() {
-        let mut m = alice();
-        m.edited = true;
-        assert_eq!(to_value(&m).unwrap()["edited"], json!(true));
-    }
-
-    #[test]
-    fn snapshot_matches_literal_json() {
-        let literal = json!({"type": "snapshot", "channel": "demo", "epoch": "00ff", "seq": 9,
-            "reason": "resume_unavailable", "messages": []});
-        let frame = ServerFrame::Snapshot(Snapshot {
-            channel: "demo".into(),
-            epoch: "00ff".into(),
-            seq: 9,
-            reason: SnapshotReason::ResumeUnavailable,
-            messages: vec![],
-        });
-        assert_eq!(to_value(&frame).unwrap(), literal);
-        assert_eq!(
-            serde_json::from_value::<ServerFrame>(literal).unwrap(),
-            frame
-        );
-        assert_eq!(frame.event_seq(), None);
-    }
-
-    #[test]
-    fn edit_delete_clear_error_match_literal_json() {
-        let cases = [
-            (
-                json!({"type": "edit", "seq": 3, "id": "m1", "body": "fixed"}),
-                ServerFrame::Edit {
-                    seq: 3,
-                    id: "m1".into(),
-                    body: "fixed".into(),
-                },
-            ),
-            (
-                json!({"type": "delete", "seq": 4, "id": "m1"}),
-                ServerFrame::Delete {
-                    seq: 4,
-                    id: "m1".into(),
-                },
-            ),
-            (
-                json!({"type": "clear", "seq": 5, "sender_id": "@spam:example.org"}),
-                ServerFrame::Clear {
-                    seq: 5,
-                    sender_id: "@spam:example.org".into(),
-                },
-            ),
-            (
-                json!({"type": "error", "code": "read_only", "message": "no"}),
-                ServerFrame::Error {
-                    code: "read_only".into(),
-                    message: "no".into(),
-                },
-            ),
-        ];
-        for (literal, frame) in cases {
-            assert_eq!(to_value(&frame).unwrap(), literal);
-            assert_eq!(
-                serde_json::from_value::<ServerFrame>(literal).unwrap(),
-                frame
-            );
-        }
-    }
-
-    #[test]
-    fn matrix_source_matches_literal_json() {
-        let literal = r#"{"type":"message","seq":3,"message":{"id":"m3","sender":"Alice",
-            "sender_id":"@alice:example.org","body":"hi","ts":1,"source":"matrix"}}"#;
-        let frame = ServerFrame::Message {
-            seq: 3,
-            message: Message {
-                id: "m3".into(),
-                sender: "Alice".into(),
-                sender_id: "@alice:example.org".into(),
-                body: "hi".into(),
-                ts: 1,
-                edited: false,
-                source: Source::Matrix,
-            },
-        };
-        assert_eq!(from_str::<ServerFrame>(literal).unwrap(), frame);
-        let value = to_value(&frame).unwrap();
-        assert_eq!(value["message"]["source"], "matrix");
-    }
-
-    #[test]
-    fn unknown_types_and_values_are_tolerated() {
-        let f: ServerFrame = from_str(r#"{"type":"typing","who":"bob"}"#).unwrap();
-        assert_eq!(f, ServerFrame::Unknown);
-        let m: Message = from_str(
-            r#"{"id":"x","sender":"s","sender_id":"s","body":"b","ts":0,"source":"irc",
-                "extra":"ignored"}"#,
-        )
-        .unwrap();
-        assert_eq!(m.source, Source::Other);
-        let r: SnapshotReason = from_str(r#""shard_moved""#).unwrap();
-        assert_eq!(r, SnapshotReason::Other);
-    }
-
-    #[test]
-    fn malformed_frames_are_errors_not_panics() {
-        for bad in [
-            "",
-            "null",
-            "[]",
-            r#"{"seq":1}"#,
-            r#"{"type":"message","seq":"one","message":{}}"#,
-            r#"{"type":"message","seq":1}"#,
-            r#"{"type":"delete","seq":-1,"id":"m"}"#,
-            r#"{"type":"edit","seq":1,"id":"m","body":7}"#,
-            r#"{"type":"snapshot","channel":"d","epoch":"e","seq":1,"reason":"initial"}"#,
-        ] {
-            assert!(from_str::<ServerFrame>(bad).is_err(), "{bad} accepted");
-        }
-    }
-}
+#[path = "frame_tests.rs"]
+mod tests;

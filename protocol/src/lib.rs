@@ -21,10 +21,12 @@
 mod color;
 mod frame;
 pub mod limits;
+mod media;
 mod validate;
 
 pub use color::{sender_color_slot, SENDER_COLOR_SLOTS};
-pub use frame::{Message, ServerFrame, Snapshot, SnapshotReason, Source};
+pub use frame::{BridgeState, Message, ServerFrame, Snapshot, SnapshotReason, Source};
+pub use media::{Media, MediaKind};
 pub use validate::{
     validate_body, validate_channel, validate_sender, validate_sender_id, InvalidInput,
 };

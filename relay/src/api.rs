@@ -114,6 +114,8 @@ async fn post_message(
         sender: req.sender,
         body: req.body,
         source: Source::Api,
+        html: None,
+        media: None,
     });
     let done = state
         .hub
@@ -149,6 +151,7 @@ async fn edit_message(
             Action::Edit {
                 id: id.clone(),
                 body: req.body,
+                html: None,
             },
         )
         .await

@@ -1,7 +1,7 @@
 //! What can happen to a channel, what it results in, and how it can fail.
 
 use crate::store::StoreError;
-use chyron_protocol::{Message, ServerFrame, Source};
+use chyron_protocol::{Media, Message, ServerFrame, Source};
 
 /// What happens to a channel. `P` is the post: a [`NewPost`] as the API asks
 /// for it ([`Action`]), a full [`Message`] once the hub has given it an id and
@@ -16,6 +16,8 @@ pub enum Change<P> {
         id: String,
         /// Its new body.
         body: String,
+        /// Its new sanitised HTML, if it has formatting.
+        html: Option<String>,
     },
     /// Hide a visible message.
     Delete {
@@ -26,6 +28,13 @@ pub enum Change<P> {
     Clear {
         /// The sender.
         sender_id: String,
+    },
+    /// Show a new display name on every message of one sender.
+    Profile {
+        /// The sender.
+        sender_id: String,
+        /// The new name.
+        sender: String,
     },
 }
 
@@ -43,6 +52,21 @@ pub struct NewPost {
     pub body: String,
     /// Entry door.
     pub source: Source,
+    /// Sanitised HTML beside the body (Matrix formatting), if any.
+    pub html: Option<String>,
+    /// An attachment, if any.
+    pub media: Option<Media>,
+}
+
+/// Where an event came from outside the relay (a Matrix event), stored with
+/// it so it is applied once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// The event's id there (a Matrix event id).
+    pub id: String,
+    /// The attachment's content URI there (`mxc://…`), which the relay's
+    /// thumbnail route fetches; never sent to viewers.
+    pub media: Option<String>,
 }
 
 impl<P> Change<P> {
@@ -50,9 +74,10 @@ impl<P> Change<P> {
     pub fn map_post<Q>(self, f: impl FnOnce(P) -> Q) -> Change<Q> {
         match self {
             Change::Post(p) => Change::Post(f(p)),
-            Change::Edit { id, body } => Change::Edit { id, body },
+            Change::Edit { id, body, html } => Change::Edit { id, body, html },
             Change::Delete { id } => Change::Delete { id },
             Change::Clear { sender_id } => Change::Clear { sender_id },
+            Change::Profile { sender_id, sender } => Change::Profile { sender_id, sender },
         }
     }
 }
@@ -62,9 +87,19 @@ impl Change<Message> {
     pub fn frame(&self, seq: u64) -> ServerFrame {
         match self.clone() {
             Change::Post(message) => ServerFrame::Message { seq, message },
-            Change::Edit { id, body } => ServerFrame::Edit { seq, id, body },
+            Change::Edit { id, body, html } => ServerFrame::Edit {
+                seq,
+                id,
+                body,
+                html,
+            },
             Change::Delete { id } => ServerFrame::Delete { seq, id },
             Change::Clear { sender_id } => ServerFrame::Clear { seq, sender_id },
+            Change::Profile { sender_id, sender } => ServerFrame::Profile {
+                seq,
+                sender_id,
+                sender,
+            },
         }
     }
 
@@ -75,6 +110,7 @@ impl Change<Message> {
             Change::Edit { .. } => "edit",
             Change::Delete { .. } => "delete",
             Change::Clear { .. } => "clear",
+            Change::Profile { .. } => "profile",
         }
     }
 }

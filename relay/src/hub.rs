@@ -5,14 +5,14 @@
 //! happen under it, so every viewer sees one order, and a new viewer's first
 //! frames end exactly where its live receiver begins.
 
-pub use crate::event::{now_ms, random_bytes, Action, Appended, Change, HubError, NewPost};
+pub use crate::event::{now_ms, random_bytes, Action, Appended, Change, HubError, NewPost, Origin};
 use crate::metrics::Metrics;
 use crate::store::{self, Store};
 use axum::extract::ws::Utf8Bytes;
-use chyron_protocol::{Message, ServerFrame, Snapshot, SnapshotReason};
-use std::collections::{HashMap, VecDeque};
+use chyron_protocol::{BridgeState, Message, ServerFrame, Snapshot, SnapshotReason};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, Notify};
 
 /// Largest snapshot a viewer may ask for (`limit`), and the size of the
 /// cached list of newest visible messages.
@@ -39,6 +39,14 @@ pub struct Hub {
     metrics: Arc<Metrics>,
     /// Loaded channels by name; loaded lazily, never evicted.
     channels: Mutex<HashMap<String, Arc<Channel>>>,
+    /// Channels bridged to a Matrix room: their viewers get bridge frames, and
+    /// their changes made here are queued for the room.
+    bridged: HashSet<String>,
+    /// The Matrix link's state, the same for every bridged channel (one
+    /// connection serves them all).
+    bridge_state: Mutex<BridgeState>,
+    /// Wakes the bridge's outbox sender when a change is queued.
+    outbox: Notify,
 }
 
 /// One channel's live state.
@@ -74,14 +82,76 @@ pub struct Subscription {
 }
 
 impl Hub {
-    /// A hub over `store`; loads nothing until a channel is used.
-    pub fn new(store: Store, limits: HubLimits, metrics: Arc<Metrics>) -> Hub {
+    /// A hub over `store`; loads nothing until a channel is used. `bridged`
+    /// names the channels bridged to Matrix (empty without a bridge).
+    pub fn new(
+        store: Store,
+        limits: HubLimits,
+        metrics: Arc<Metrics>,
+        bridged: HashSet<String>,
+    ) -> Hub {
         Hub {
             store,
             limits,
             metrics,
             channels: Mutex::new(HashMap::new()),
+            bridged,
+            bridge_state: Mutex::new(BridgeState::Connecting),
+            outbox: Notify::new(),
         }
+    }
+
+    /// Whether `channel` is bridged to a Matrix room.
+    pub fn is_bridged(&self, channel: &str) -> bool {
+        self.bridged.contains(channel)
+    }
+
+    /// Resolves when a change was queued for Matrix since the last call
+    /// (a permit is kept if nobody waits, so no wake-up is lost).
+    pub async fn outbox_queued(&self) {
+        self.outbox.notified().await
+    }
+
+    /// The Matrix link's state.
+    pub fn bridge_state(&self) -> BridgeState {
+        *self.bridge_state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sets the Matrix link's state and tells the viewers of every bridged
+    /// channel that is loaded, if it changed.
+    pub async fn set_bridge_state(&self, state: BridgeState) -> Result<(), HubError> {
+        {
+            let mut current = self.bridge_state.lock().unwrap_or_else(|e| e.into_inner());
+            if *current == state {
+                return Ok(());
+            }
+            *current = state;
+        }
+        self.metrics.bridge_state(state);
+        let frame = bridge_frame(state)?;
+        let loaded: Vec<Arc<Channel>> = {
+            let channels = self.lock_channels();
+            self.bridged
+                .iter()
+                .filter_map(|n| channels.get(n).cloned())
+                .collect()
+        };
+        for ch in loaded {
+            // Under the lock, so a subscriber sees this frame either in its
+            // first frames or live, never neither.
+            let _st = ch.state.lock().await;
+            let _ = ch.tx.send(frame.clone());
+        }
+        Ok(())
+    }
+
+    /// The frames a new viewer of `channel` gets after its snapshot or
+    /// resumed events: the bridge state, for bridged channels.
+    fn status_frames(&self, channel: &Channel, first: &mut Vec<Utf8Bytes>) -> Result<(), HubError> {
+        if self.is_bridged(&channel.name) {
+            first.push(bridge_frame(self.bridge_state())?);
+        }
+        Ok(())
     }
 
     /// The storage, for webhook records.
@@ -145,7 +215,7 @@ impl Hub {
         &self,
         channel: &str,
         action: Action,
-        origin: Option<String>,
+        origin: Option<Origin>,
     ) -> Result<Appended, HubError> {
         let ch = self.channel(channel).await?;
         let (store, metrics, resume_buffer) = (
@@ -153,12 +223,18 @@ impl Hub {
             self.metrics.clone(),
             self.limits.resume_buffer,
         );
-        tokio::spawn(async move {
-            ch.append(&store, &metrics, resume_buffer, action, origin)
+        // Changes made here (not from Matrix) go to the bridged room too.
+        let outbox = origin.is_none() && self.is_bridged(channel);
+        let appended = tokio::spawn(async move {
+            ch.append(&store, &metrics, resume_buffer, action, origin, outbox)
                 .await
         })
         .await
-        .map_err(|e| HubError::Internal(e.to_string()))?
+        .map_err(|e| HubError::Internal(e.to_string()))??;
+        if outbox {
+            self.outbox.notify_one();
+        }
+        Ok(appended)
     }
 
     /// Subscribes a viewer: resumes after `resume = (epoch, since)` if every
@@ -178,29 +254,28 @@ impl Hub {
                     .front()
                     .is_some_and(|(first, _)| *first <= since + 1);
             if epoch.as_deref() == Some(st.epoch.as_str()) && since <= st.head && held {
-                let first = st
+                let mut first: Vec<Utf8Bytes> = st
                     .ring
                     .iter()
                     .filter(|(s, _)| *s > since)
                     .map(|(_, f)| f.clone())
                     .collect();
+                self.status_frames(channel, &mut first)?;
                 return Ok(Subscription { first, rx });
             }
             let snap = self
                 .snapshot(channel, &mut st, SnapshotReason::ResumeUnavailable, limit)
                 .await?;
-            return Ok(Subscription {
-                first: vec![snap],
-                rx,
-            });
+            let mut first = vec![snap];
+            self.status_frames(channel, &mut first)?;
+            return Ok(Subscription { first, rx });
         }
         let snap = self
             .snapshot(channel, &mut st, SnapshotReason::Initial, limit)
             .await?;
-        Ok(Subscription {
-            first: vec![snap],
-            rx,
-        })
+        let mut first = vec![snap];
+        self.status_frames(channel, &mut first)?;
+        Ok(Subscription { first, rx })
     }
 
     /// A lagged viewer's restart point: a `lagged` snapshot and a new receiver.
@@ -214,10 +289,9 @@ impl Hub {
         let snap = self
             .snapshot(channel, &mut st, SnapshotReason::Lagged, limit)
             .await?;
-        Ok(Subscription {
-            first: vec![snap],
-            rx,
-        })
+        let mut first = vec![snap];
+        self.status_frames(channel, &mut first)?;
+        Ok(Subscription { first, rx })
     }
 
     async fn snapshot(
@@ -274,7 +348,8 @@ impl Channel {
         metrics: &Metrics,
         resume_buffer: usize,
         action: Action,
-        origin: Option<String>,
+        origin: Option<Origin>,
+        outbox: bool,
     ) -> Result<Appended, HubError> {
         let mut st = self.state.lock().await;
         let seq = st.head + 1;
@@ -286,6 +361,15 @@ impl Channel {
             ts: now_ms(),
             edited: false,
             source: p.source,
+            html: p.html,
+            // An attachment whose source the relay knows gets its thumbnail
+            // route (served only while this message is visible).
+            media: p.media.map(|mut m| {
+                if origin.as_ref().is_some_and(|o| o.media.is_some()) {
+                    m.thumbnail = Some(format!("/media/{}/m{seq}/thumbnail", self.name));
+                }
+                m
+            }),
         });
         let frame = change.frame(seq);
         let kind = change.kind();
@@ -296,7 +380,18 @@ impl Channel {
         let text = serde_json::to_string(&frame).map_err(|e| HubError::Internal(e.to_string()))?;
         let (name, epoch, stored) = (self.name.clone(), st.epoch.clone(), text.clone());
         let removed = store
-            .call(move |c| store::apply(c, &name, &epoch, seq, &stored, &change, origin.as_deref()))
+            .call(move |c| {
+                store::apply(
+                    c,
+                    &name,
+                    &epoch,
+                    seq,
+                    &stored,
+                    &change,
+                    origin.as_ref(),
+                    outbox,
+                )
+            })
             .await?;
         let bytes = Utf8Bytes::from(text);
         st.head = seq;
@@ -315,6 +410,12 @@ impl Channel {
             removed,
         })
     }
+}
+
+fn bridge_frame(state: BridgeState) -> Result<Utf8Bytes, HubError> {
+    serde_json::to_string(&ServerFrame::Bridge { state })
+        .map(Utf8Bytes::from)
+        .map_err(|e| HubError::Internal(e.to_string()))
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub(crate) fn test_hub(
         Store::open(dir).unwrap(),
         limits,
         Arc::new(Metrics::default()),
+        ["live".to_string()].into(),
     )
 }
 
@@ -24,6 +25,8 @@ pub(crate) fn post(body: &str) -> Action {
         sender_id: "ann".into(),
         body: body.into(),
         source: Source::Api,
+        html: None,
+        media: None,
     })
 }
 
@@ -102,6 +105,7 @@ async fn edits_deletes_clears_and_missing_ids() {
     let edit = Action::Edit {
         id: m.id.clone(),
         body: "uno".into(),
+        html: None,
     };
     assert_eq!(hub.append("demo", edit).await.unwrap().seq, 3);
     let ch = hub.channel("demo").await.unwrap();
@@ -121,6 +125,7 @@ async fn edits_deletes_clears_and_missing_ids() {
             Action::Edit {
                 id: "m99".into(),
                 body: "x".into(),
+                html: None,
             },
         )
         .await;
@@ -187,4 +192,114 @@ async fn watching_stores_nothing_and_the_first_event_keeps_the_epoch() {
     );
     hub.append("quiet", post("first")).await.unwrap();
     assert_eq!(stored(&hub).await, Some((watched_epoch, 1)));
+}
+
+#[tokio::test]
+async fn bridged_channels_get_the_bridge_state_and_queue_their_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = test_hub(dir.path(), 8, 16);
+    hub.append("live", post("to matrix")).await.unwrap();
+    hub.append("plain", post("stays here")).await.unwrap();
+    let queued = hub.store().call(|c| store::outbox_len(c)).await.unwrap();
+    assert_eq!(queued, 1, "only the bridged channel queues");
+    // The wake-up is kept until someone waits for it.
+    tokio::time::timeout(std::time::Duration::from_secs(1), hub.outbox_queued())
+        .await
+        .unwrap();
+    // A Matrix-origin event is not sent back.
+    let origin = Origin {
+        id: "$m".into(),
+        media: None,
+    };
+    hub.append_from("live", post("from matrix"), Some(origin))
+        .await
+        .unwrap();
+    let queued = hub.store().call(|c| store::outbox_len(c)).await.unwrap();
+    assert_eq!(queued, 1);
+
+    let live = hub.channel("live").await.unwrap();
+    let mut sub = hub.subscribe(&live, None, 50).await.unwrap();
+    assert_eq!(sub.first.len(), 2);
+    assert_eq!(
+        frame(&sub.first[1]),
+        ServerFrame::Bridge {
+            state: BridgeState::Connecting
+        }
+    );
+    let plain = hub.channel("plain").await.unwrap();
+    assert_eq!(
+        hub.subscribe(&plain, None, 50).await.unwrap().first.len(),
+        1
+    );
+
+    hub.set_bridge_state(BridgeState::Live).await.unwrap();
+    hub.set_bridge_state(BridgeState::Live).await.unwrap();
+    hub.set_bridge_state(BridgeState::Down).await.unwrap();
+    let states: Vec<ServerFrame> = [sub.rx.recv().await.unwrap(), sub.rx.recv().await.unwrap()]
+        .iter()
+        .map(frame)
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            ServerFrame::Bridge {
+                state: BridgeState::Live
+            },
+            ServerFrame::Bridge {
+                state: BridgeState::Down
+            },
+        ],
+        "an unchanged state is not repeated"
+    );
+    assert!(sub.rx.try_recv().is_err());
+    let resumed = hub.subscribe(&live, Some((None, 0)), 50).await.unwrap();
+    assert_eq!(
+        frame(resumed.first.last().unwrap()),
+        ServerFrame::Bridge {
+            state: BridgeState::Down
+        }
+    );
+}
+
+#[tokio::test]
+async fn attachments_with_a_known_source_get_a_thumbnail_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = test_hub(dir.path(), 8, 16);
+    let pic = |name: &str| {
+        Action::Post(NewPost {
+            sender: "Ann".into(),
+            sender_id: "@ann:hs".into(),
+            body: name.into(),
+            source: Source::Matrix,
+            html: None,
+            media: Some(chyron_protocol::Media {
+                kind: chyron_protocol::MediaKind::Image,
+                name: name.into(),
+                mimetype: None,
+                size: None,
+                width: None,
+                height: None,
+                thumbnail: None,
+            }),
+        })
+    };
+    let with = Origin {
+        id: "$1".into(),
+        media: Some("mxc://hs/a".into()),
+    };
+    let without = Origin {
+        id: "$2".into(),
+        media: None,
+    };
+    let a = hub
+        .append_from("demo", pic("a.png"), Some(with))
+        .await
+        .unwrap();
+    let b = hub
+        .append_from("demo", pic("b.bin"), Some(without))
+        .await
+        .unwrap();
+    let thumb = |m: Option<chyron_protocol::Message>| m.unwrap().media.unwrap().thumbnail;
+    assert_eq!(thumb(a.message), Some("/media/demo/m1/thumbnail".into()));
+    assert_eq!(thumb(b.message), None);
 }

@@ -71,13 +71,18 @@ impl AppState {
             resume_buffer: l.resume_buffer,
             broadcast_capacity: l.broadcast_capacity,
         };
+        let bridged = config
+            .matrix
+            .iter()
+            .flat_map(|m| m.rooms.iter().map(|r| r.channel.clone()))
+            .collect();
         let api_limiter = RateLimiter::keyed(quota(l.rate_limit_per_second, l.rate_limit_burst));
         let hook_limiter = RateLimiter::keyed(quota(
             l.webhook_rate_limit_per_second,
             l.webhook_rate_limit_burst,
         ));
         AppState {
-            hub: Arc::new(Hub::new(store, limits, metrics.clone())),
+            hub: Arc::new(Hub::new(store, limits, metrics.clone(), bridged)),
             metrics,
             api_limiter: Arc::new(api_limiter),
             hook_limiter: Arc::new(hook_limiter),

@@ -25,6 +25,10 @@ pub struct Metrics {
     pub lagged_resyncs: Counter,
     /// Feed connections refused before upgrade, by reason.
     pub rejected_connections: Family<Label, Counter>,
+    /// 1 while the Matrix bridge is synced, else 0: alert on it.
+    pub bridge_up: Gauge,
+    /// Changes waiting to be sent to Matrix: grows during an outage.
+    pub outbox: Gauge,
 }
 
 impl Default for Metrics {
@@ -36,6 +40,8 @@ impl Default for Metrics {
         let http_requests = Family::<Label, Counter>::default();
         let lagged_resyncs = Counter::default();
         let rejected_connections = Family::<Label, Counter>::default();
+        let bridge_up = Gauge::default();
+        let outbox = Gauge::default();
         registry.register("viewers", "Feed websockets connected", viewers.clone());
         registry.register("frames_sent", "Frames sent to viewers", frames_sent.clone());
         registry.register("events", "Events appended, by kind", events.clone());
@@ -54,8 +60,20 @@ impl Default for Metrics {
             "Feed connections refused before upgrade",
             rejected_connections.clone(),
         );
+        registry.register(
+            "bridge_up",
+            "1 while the Matrix bridge is synced",
+            bridge_up.clone(),
+        );
+        registry.register(
+            "matrix_outbox",
+            "Changes waiting to be sent to Matrix",
+            outbox.clone(),
+        );
         Metrics {
             registry,
+            bridge_up,
+            outbox,
             viewers,
             frames_sent,
             events,
@@ -70,6 +88,12 @@ impl Metrics {
     /// Counts one appended event of `kind`.
     pub fn event(&self, kind: &'static str) {
         self.events.get_or_create(&vec![("kind", kind)]).inc();
+    }
+
+    /// Records the Matrix link's state.
+    pub fn bridge_state(&self, state: chyron_protocol::BridgeState) {
+        let up = state == chyron_protocol::BridgeState::Live;
+        self.bridge_up.set(i64::from(up));
     }
 
     /// Counts one refused feed connection.

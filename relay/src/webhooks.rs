@@ -197,6 +197,8 @@ async fn hook(
         sender,
         body: text,
         source: Source::Webhook,
+        html: None,
+        media: None,
     });
     let done = state
         .hub

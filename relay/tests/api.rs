@@ -50,7 +50,8 @@ async fn post_edit_delete_clear_reach_the_feed() {
         ServerFrame::Edit {
             seq: 2,
             id: id.clone(),
-            body: "fixed".into()
+            body: "fixed".into(),
+            html: None
         }
     );
 

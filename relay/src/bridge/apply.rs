@@ -3,8 +3,8 @@
 //! again (a replayed sync, a restart before the sync token was saved) is
 //! skipped instead of shown twice.
 
-use crate::bridge::map::{render_body, render_name, Mapped};
-use crate::hub::{Action, Hub, HubError, NewPost};
+use crate::bridge::map::{render_body, render_name, Content, Mapped};
+use crate::hub::{Action, Hub, HubError, NewPost, Origin};
 use crate::store;
 use chyron_protocol::Source;
 use matrix_sdk::ruma::OwnedEventId;
@@ -27,28 +27,33 @@ pub async fn apply(
         Mapped::Post {
             event_id,
             sender,
-            kind,
-            body,
+            content,
         } => {
             let name = render_name(display_name, &sender);
-            let Some(body) = render_body(kind, &name, &body) else {
+            let Some(body) = render_body(content.kind, &name, &content.body) else {
                 tracing::info!(channel, %event_id, "matrix: dropped a message with an empty body");
                 return Ok(());
             };
+            let html = safe_html(channel, &event_id, &content);
             let post = NewPost {
                 sender: name,
                 sender_id: sender.to_string(),
                 body,
                 source: Source::Matrix,
+                html,
+                media: content.media,
             };
-            append(hub, channel, Action::Post(post), event_id).await
+            let origin = Origin {
+                id: event_id.to_string(),
+                media: content.media_source,
+            };
+            append(hub, channel, Action::Post(post), origin).await
         }
         Mapped::Edit {
             event_id,
             sender,
             target,
-            kind,
-            body,
+            content,
         } => {
             let Some((id, owner)) = original(hub, channel, &target).await? else {
                 tracing::info!(channel, %event_id, %target, "matrix: edit of an unknown or deleted message ignored");
@@ -59,27 +64,69 @@ pub async fn apply(
                 return Ok(());
             }
             let name = render_name(display_name, &sender);
-            let Some(body) = render_body(kind, &name, &body) else {
+            let Some(body) = render_body(content.kind, &name, &content.body) else {
                 tracing::info!(channel, %event_id, "matrix: dropped an edit with an empty body");
                 return Ok(());
             };
-            append(hub, channel, Action::Edit { id, body }, event_id).await
+            let html = safe_html(channel, &event_id, &content);
+            append(
+                hub,
+                channel,
+                Action::Edit { id, body, html },
+                plain(event_id),
+            )
+            .await
         }
         Mapped::Delete { event_id, target } => {
             let Some((id, _)) = original(hub, channel, &target).await? else {
                 tracing::info!(channel, %event_id, %target, "matrix: redaction of an unknown or deleted message ignored");
                 return Ok(());
             };
-            append(hub, channel, Action::Delete { id }, event_id).await
+            append(hub, channel, Action::Delete { id }, plain(event_id)).await
         }
         Mapped::Clear { event_id, user } => {
             let action = Action::Clear {
                 sender_id: user.to_string(),
             };
-            append(hub, channel, action, event_id).await
+            append(hub, channel, action, plain(event_id)).await
+        }
+        Mapped::Profile {
+            event_id,
+            user,
+            name,
+        } => {
+            let action = Action::Profile {
+                sender_id: user.to_string(),
+                sender: render_name(name.as_deref(), &user),
+            };
+            append(hub, channel, action, plain(event_id)).await
         }
     }
 }
+
+/// The origin of an event with no attachment.
+fn plain(event_id: OwnedEventId) -> Origin {
+    Origin {
+        id: event_id.to_string(),
+        media: None,
+    }
+}
+
+/// The message's HTML, sanitised (see [`crate::html`]); dropped, with a log
+/// line, when nothing is left or it is over [`MAX_HTML_BYTES`] (the plain
+/// body still shows).
+fn safe_html(channel: &str, event_id: &OwnedEventId, content: &Content) -> Option<String> {
+    let clean = crate::html::sanitize(content.html.as_deref()?)?;
+    if clean.len() > MAX_HTML_BYTES {
+        tracing::info!(channel, %event_id, bytes = clean.len(), "matrix: formatted body too large, plain body only");
+        return None;
+    }
+    Some(clean)
+}
+
+/// Largest sanitised HTML carried beside a body: twice the largest plain
+/// body in UTF-8 bytes, room for markup around the text.
+pub const MAX_HTML_BYTES: usize = 2 * 4 * chyron_protocol::limits::MAX_BODY_CHARS;
 
 /// The channel's visible message that Matrix event `target` became, with its
 /// sender id.
@@ -95,16 +142,9 @@ async fn original(
         .await?)
 }
 
-async fn append(
-    hub: &Hub,
-    channel: &str,
-    action: Action,
-    event_id: OwnedEventId,
-) -> Result<(), HubError> {
-    match hub
-        .append_from(channel, action, Some(event_id.to_string()))
-        .await
-    {
+async fn append(hub: &Hub, channel: &str, action: Action, origin: Origin) -> Result<(), HubError> {
+    let event_id = origin.id.clone();
+    match hub.append_from(channel, action, Some(origin)).await {
         Ok(done) => {
             tracing::debug!(channel, %event_id, seq = done.seq, "matrix: applied");
             Ok(())

@@ -3,28 +3,36 @@
 //!
 //! Rules:
 //! - `m.text`, `m.notice`, `m.emote` messages are posts (an emote reads
-//!   `* name body`); other message types (images, files, …) are not bridged
-//!   yet and are ignored with a reason.
+//!   `* name body`); an HTML `formatted_body` rides beside the plain body
+//!   (sanitised where it is applied). `m.image`, `m.video`, `m.audio` and
+//!   `m.file` are posts with a media entry (the body is the file name or
+//!   caption); its content URI is kept for the relay's thumbnails. Other
+//!   message types are ignored with a reason.
 //! - An `m.replace` relation is an edit of the original event; whether its
 //!   sender wrote the original is checked where the original is known
 //!   (`apply`), since only the store knows it.
 //! - A redaction deletes its target (room v11+ `content.redacts`, or the
 //!   older top-level `redacts`).
 //! - A ban clears the banned user's lines; a kick does too when
-//!   `bridge_clear_on_kick` is set.
+//!   `bridge_clear_on_kick` is set. A display-name change renames the
+//!   member's lines (avatars are not shown, so their changes are ignored).
 //! - The bot's own events are ignored (its echoes would be captions twice).
 //! - Bodies are cleaned, not refused: control characters other than newline
 //!   and tab become spaces and a body over the protocol's limit is truncated
 //!   with `…`; an empty body is dropped.
 
 use chyron_protocol::limits::{MAX_BODY_CHARS, MAX_SENDER_CHARS};
+use chyron_protocol::{Media, MediaKind};
 use matrix_sdk::ruma::events::room::member::{MembershipChange, MembershipState};
-use matrix_sdk::ruma::events::room::message::{MessageType, Relation, SyncRoomMessageEvent};
+use matrix_sdk::ruma::events::room::message::{
+    FormattedBody, MessageFormat, MessageType, Relation, SyncRoomMessageEvent,
+};
 use matrix_sdk::ruma::events::room::redaction::SyncRoomRedactionEvent;
+use matrix_sdk::ruma::events::room::MediaSource;
 use matrix_sdk::ruma::events::{
     AnySyncMessageLikeEvent, AnySyncStateEvent, AnySyncTimelineEvent, SyncStateEvent,
 };
-use matrix_sdk::ruma::{OwnedEventId, OwnedUserId, UserId};
+use matrix_sdk::ruma::{OwnedEventId, OwnedUserId, UInt, UserId};
 
 /// The kind of a bridged message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +43,23 @@ pub enum Kind {
     Notice,
     /// `m.emote` (`/me waves`): shown as `* name body`.
     Emote,
+    /// `m.image`, `m.video`, `m.audio`, `m.file`: the body describes it.
+    Media,
+}
+
+/// What a message says: the plain body, HTML beside it, an attachment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Content {
+    /// Text, notice, emote or media.
+    pub kind: Kind,
+    /// The plain body, as sent.
+    pub body: String,
+    /// The `formatted_body` if its format is HTML, unsanitised.
+    pub html: Option<String>,
+    /// The attachment, for media (its `thumbnail` unset: the hub sets it).
+    pub media: Option<Media>,
+    /// The content URI to thumbnail (`mxc://…`), if there is one to show.
+    pub media_source: Option<String>,
 }
 
 /// What one Matrix event does to the bridged channel.
@@ -46,10 +71,8 @@ pub enum Mapped {
         event_id: OwnedEventId,
         /// Who wrote it (the line's `sender_id`).
         sender: OwnedUserId,
-        /// Text, notice or emote.
-        kind: Kind,
-        /// The plain body, as sent.
-        body: String,
+        /// What it says.
+        content: Content,
     },
     /// A new body for an earlier line (`m.replace`).
     Edit {
@@ -59,10 +82,8 @@ pub enum Mapped {
         sender: OwnedUserId,
         /// The edited event.
         target: OwnedEventId,
-        /// The new content's kind.
-        kind: Kind,
-        /// The new plain body (`m.new_content`, not the `* …` fallback).
-        body: String,
+        /// The new content (`m.new_content`, not the `* …` fallback).
+        content: Content,
     },
     /// Hide an earlier line (a redaction).
     Delete {
@@ -77,6 +98,15 @@ pub enum Mapped {
         event_id: OwnedEventId,
         /// The banned or kicked user.
         user: OwnedUserId,
+    },
+    /// A member's new display name (`None`: they removed it).
+    Profile {
+        /// The member event's id.
+        event_id: OwnedEventId,
+        /// The member.
+        user: OwnedUserId,
+        /// The new display name.
+        name: Option<String>,
     },
     /// Nothing to do; the reason is logged.
     Ignore(String),
@@ -115,6 +145,16 @@ pub fn map_event(ev: &AnySyncTimelineEvent, me: &UserId, clear_on_kick: bool) ->
                     event_id: m.event_id.clone(),
                     user,
                 }
+            } else if let MembershipChange::ProfileChanged {
+                displayname_change: Some(change),
+                ..
+            } = m.membership_change()
+            {
+                Mapped::Profile {
+                    event_id: m.event_id.clone(),
+                    user,
+                    name: change.new.map(str::to_string),
+                }
             } else {
                 Mapped::Ignore(format!("member event {} changes no line", m.event_id))
             }
@@ -132,13 +172,12 @@ fn map_message(msg: &SyncRoomMessageEvent) -> Mapped {
         return Mapped::Ignore(format!("{} was redacted before it arrived", msg.event_id()));
     };
     if let Some(Relation::Replacement(r)) = &ev.content.relates_to {
-        return match kind_and_body(&r.new_content.msgtype) {
-            Some((kind, body)) => Mapped::Edit {
+        return match content(&r.new_content.msgtype) {
+            Some(content) => Mapped::Edit {
                 event_id: ev.event_id.clone(),
                 sender: ev.sender.clone(),
                 target: r.event_id.clone(),
-                kind,
-                body,
+                content,
             },
             None => Mapped::Ignore(format!(
                 "edit {} to a {} is not bridged",
@@ -147,12 +186,11 @@ fn map_message(msg: &SyncRoomMessageEvent) -> Mapped {
             )),
         };
     }
-    match kind_and_body(&ev.content.msgtype) {
-        Some((kind, body)) => Mapped::Post {
+    match content(&ev.content.msgtype) {
+        Some(content) => Mapped::Post {
             event_id: ev.event_id.clone(),
             sender: ev.sender.clone(),
-            kind,
-            body,
+            content,
         },
         None => Mapped::Ignore(format!(
             "{} is a {} message, not bridged yet",
@@ -162,13 +200,132 @@ fn map_message(msg: &SyncRoomMessageEvent) -> Mapped {
     }
 }
 
-fn kind_and_body(msgtype: &MessageType) -> Option<(Kind, String)> {
-    match msgtype {
-        MessageType::Text(t) => Some((Kind::Text, t.body.clone())),
-        MessageType::Notice(n) => Some((Kind::Notice, n.body.clone())),
-        MessageType::Emote(e) => Some((Kind::Emote, e.body.clone())),
+fn content(msgtype: &MessageType) -> Option<Content> {
+    let text = |kind, body: &str, formatted: &Option<FormattedBody>| Content {
+        kind,
+        body: body.to_string(),
+        html: html_of(formatted.as_ref()),
+        media: None,
+        media_source: None,
+    };
+    Some(match msgtype {
+        MessageType::Text(t) => text(Kind::Text, &t.body, &t.formatted),
+        MessageType::Notice(n) => text(Kind::Notice, &n.body, &n.formatted),
+        MessageType::Emote(e) => text(Kind::Emote, &e.body, &e.formatted),
+        MessageType::Image(i) => {
+            let info = i.info.as_deref();
+            // Synapse thumbnails images itself; the sender's own thumbnail,
+            // if any, is smaller still.
+            let thumb = info
+                .and_then(|i| i.thumbnail_source.as_ref())
+                .or(Some(&i.source));
+            let (w, h, mime, size) = info.map_or((None, None, None, None), |i| {
+                (i.width, i.height, i.mimetype.clone(), i.size)
+            });
+            media(
+                MediaKind::Image,
+                i.filename(),
+                &i.body,
+                &i.formatted,
+                thumb,
+                (w, h),
+                mime,
+                size,
+            )
+        }
+        MessageType::Video(v) => {
+            let info = v.info.as_deref();
+            let thumb = info.and_then(|i| i.thumbnail_source.as_ref());
+            let (w, h, mime, size) = info.map_or((None, None, None, None), |i| {
+                (i.width, i.height, i.mimetype.clone(), i.size)
+            });
+            media(
+                MediaKind::Video,
+                v.filename(),
+                &v.body,
+                &v.formatted,
+                thumb,
+                (w, h),
+                mime,
+                size,
+            )
+        }
+        MessageType::Audio(a) => {
+            let (mime, size) = a
+                .info
+                .as_deref()
+                .map_or((None, None), |i| (i.mimetype.clone(), i.size));
+            media(
+                MediaKind::Audio,
+                a.filename(),
+                &a.body,
+                &a.formatted,
+                None,
+                (None, None),
+                mime,
+                size,
+            )
+        }
+        MessageType::File(f) => {
+            let info = f.info.as_deref();
+            let thumb = info.and_then(|i| i.thumbnail_source.as_ref());
+            let (mime, size) = info.map_or((None, None), |i| (i.mimetype.clone(), i.size));
+            media(
+                MediaKind::File,
+                f.filename(),
+                &f.body,
+                &f.formatted,
+                thumb,
+                (None, None),
+                mime,
+                size,
+            )
+        }
+        _ => return None,
+    })
+}
+
+type Dimensions = (Option<UInt>, Option<UInt>);
+
+#[allow(clippy::too_many_arguments)]
+fn media(
+    kind: MediaKind,
+    filename: &str,
+    body: &str,
+    formatted: &Option<FormattedBody>,
+    thumbnail: Option<&MediaSource>,
+    (width, height): Dimensions,
+    mimetype: Option<String>,
+    size: Option<UInt>,
+) -> Content {
+    // Only plain (unencrypted) content can be thumbnailed by the relay.
+    let media_source = match thumbnail {
+        Some(MediaSource::Plain(uri)) if uri.is_valid() => Some(uri.to_string()),
         _ => None,
+    };
+    let dim = |d: Option<UInt>| d.and_then(|d| u32::try_from(u64::from(d)).ok());
+    let name = clean(filename, MAX_SENDER_CHARS * 4, false).unwrap_or_else(|| "file".into());
+    Content {
+        kind: Kind::Media,
+        body: body.to_string(),
+        html: html_of(formatted.as_ref()),
+        media: Some(Media {
+            kind,
+            name,
+            mimetype: mimetype.and_then(|m| clean(&m, 255, false)),
+            size: size.map(u64::from),
+            width: dim(width),
+            height: dim(height),
+            thumbnail: None,
+        }),
+        media_source,
     }
+}
+
+fn html_of(formatted: Option<&FormattedBody>) -> Option<String> {
+    formatted
+        .filter(|f| f.format == MessageFormat::Html)
+        .map(|f| f.body.clone())
 }
 
 /// The line's body: cleaned (see the module doc), an emote as `* name body`;
@@ -176,7 +333,7 @@ fn kind_and_body(msgtype: &MessageType) -> Option<(Kind, String)> {
 pub fn render_body(kind: Kind, name: &str, body: &str) -> Option<String> {
     let text = match kind {
         Kind::Emote => format!("* {name} {body}"),
-        Kind::Text | Kind::Notice => body.to_string(),
+        Kind::Text | Kind::Notice | Kind::Media => body.to_string(),
     };
     clean(&text, MAX_BODY_CHARS, true)
 }

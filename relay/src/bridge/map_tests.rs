@@ -44,8 +44,13 @@ fn text_notice_and_emote_are_posts() {
             Mapped::Post {
                 event_id: eid("$a"),
                 sender: user("@alice:localhost"),
-                kind,
-                body: "hello".into()
+                content: Content {
+                    kind,
+                    body: "hello".into(),
+                    html: None,
+                    media: None,
+                    media_source: None,
+                }
             }
         );
     }
@@ -55,14 +60,14 @@ fn text_notice_and_emote_are_posts() {
 fn own_events_and_other_msgtypes_are_ignored() {
     let own = message("$a", "@chyron-bot:localhost", "m.text", "echo");
     assert!(matches!(map_event(&own, &bot(), false), Mapped::Ignore(_)));
-    let image = event(base(
+    let location = event(base(
         "$i",
         "@alice:localhost",
         "m.room.message",
-        json!({"msgtype": "m.image", "body": "x.png", "url": "mxc://localhost/abc"}),
+        json!({"msgtype": "m.location", "body": "here", "geo_uri": "geo:0,0"}),
     ));
     assert!(matches!(
-        map_event(&image, &bot(), false),
+        map_event(&location, &bot(), false),
         Mapped::Ignore(_)
     ));
     let reaction = event(base(
@@ -93,8 +98,13 @@ fn replacements_are_edits_with_the_new_content() {
             event_id: eid("$e"),
             sender: user("@alice:localhost"),
             target: eid("$a"),
-            kind: Kind::Text,
-            body: "fixed".into()
+            content: Content {
+                kind: Kind::Text,
+                body: "fixed".into(),
+                html: None,
+                media: None,
+                media_source: None,
+            }
         }
     );
 }

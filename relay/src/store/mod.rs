@@ -4,8 +4,14 @@
 //! and callers answer 2xx only after that. Every method blocks; async code
 //! calls them through [`Store::call`], which runs them on the blocking pool.
 
-use crate::event::Change;
-use chyron_protocol::{Message, Source};
+mod outbox;
+mod webhooks;
+
+pub use outbox::{dequeue_outbox, next_outbox, outbox_len, OutboxEntry, OutboxKind};
+pub use webhooks::{get_webhook, insert_webhook, list_webhooks, revoke_webhook, Webhook};
+
+use crate::event::{Change, Origin};
+use chyron_protocol::{Media, Message, Source};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -16,23 +22,6 @@ pub struct Store {
     /// One connection: writes are serialized anyway, and one connection keeps
     /// read-your-writes trivially true.
     conn: Arc<Mutex<Connection>>,
-}
-
-/// What a stored webhook is, minus its secret.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Webhook {
-    /// Public identifier, the first path segment of the hook URL.
-    pub id: String,
-    /// The channel it posts to.
-    pub channel: String,
-    /// Default sender name for its posts.
-    pub name: String,
-    /// SHA-256 of the secret (the secret itself is never stored).
-    pub secret_sha256: [u8; 32],
-    /// Creation time, milliseconds since the Unix epoch.
-    pub created_at: i64,
-    /// Whether it was revoked (kept so revoked ids are never reused).
-    pub revoked: bool,
 }
 
 /// A store error: SQLite failed, or the change named a message that is gone.
@@ -65,6 +54,7 @@ CREATE TABLE IF NOT EXISTS messages (
     channel TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL,
     sender TEXT NOT NULL, sender_id TEXT NOT NULL, body TEXT NOT NULL, ts INTEGER NOT NULL,
     edited INTEGER NOT NULL DEFAULT 0, deleted INTEGER NOT NULL DEFAULT 0, source TEXT NOT NULL,
+    html TEXT, media TEXT,
     PRIMARY KEY (channel, id));
 CREATE INDEX IF NOT EXISTS messages_by_seq ON messages (channel, deleted, seq);
 CREATE INDEX IF NOT EXISTS messages_by_sender ON messages (channel, sender_id, deleted);
@@ -73,7 +63,12 @@ CREATE TABLE IF NOT EXISTS webhooks (
     secret_sha256 BLOB NOT NULL, created_at INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS origins (
     channel TEXT NOT NULL, origin TEXT NOT NULL, seq INTEGER NOT NULL, message_id TEXT,
-    PRIMARY KEY (channel, origin)) WITHOUT ROWID;
+    media TEXT, PRIMARY KEY (channel, origin)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS origins_by_message ON origins (channel, message_id);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, channel TEXT NOT NULL, seq INTEGER NOT NULL,
+    kind TEXT NOT NULL, message_id TEXT NOT NULL, sender TEXT NOT NULL, body TEXT NOT NULL,
+    source TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 ";
 
@@ -86,6 +81,7 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        migrate(&conn)?;
         conn.execute_batch(SCHEMA)?;
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
@@ -106,6 +102,34 @@ impl Store {
         .await
         .map_err(|e| StoreError::Join(e.to_string()))?
     }
+}
+
+/// Brings a database from an earlier version up to [`SCHEMA`]: columns added
+/// since are added (empty), nothing is rewritten.
+fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    for (table, column) in [
+        ("messages", "html"),
+        ("messages", "media"),
+        ("origins", "media"),
+    ] {
+        let exists: bool = conn.query_row(
+            &format!(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'"
+            ),
+            [],
+            |r| r.get::<_, i64>(0),
+        )? == 1;
+        let has = exists
+            && conn
+                .prepare(&format!(
+                    "SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"
+                ))?
+                .exists([column])?;
+        if exists && !has {
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} TEXT"))?;
+        }
+    }
+    Ok(())
 }
 
 /// The channel's epoch and head seq, if it ever had an event. A channel is
@@ -141,12 +165,14 @@ pub fn events_after(
 }
 
 /// Applies `change` as event `seq` with serialized `frame`, in one durable
-/// transaction. Returns how many messages it removed (for clear).
+/// transaction. Returns how many messages it changed (for clear, profile).
 ///
-/// `origin` is the id the event had where it came from (a Matrix event id):
-/// it is recorded in the same transaction, and an origin recorded before makes
-/// the call fail with [`StoreError::Duplicate`] without changing anything, so a
-/// re-delivered event is never applied twice.
+/// `origin` is where the event came from (a Matrix event): its id is
+/// recorded in the same transaction, and an id recorded before makes the call
+/// fail with [`StoreError::Duplicate`] without changing anything, so a
+/// re-delivered event is never applied twice. `outbox` queues the change for
+/// the Matrix room in the same transaction (see [`next_outbox`]).
+#[allow(clippy::too_many_arguments)]
 pub fn apply(
     conn: &mut Connection,
     channel: &str,
@@ -154,38 +180,44 @@ pub fn apply(
     seq: u64,
     frame: &str,
     change: &Change<Message>,
-    origin: Option<&str>,
+    origin: Option<&Origin>,
+    outbox: bool,
 ) -> Result<usize, StoreError> {
     let tx = conn.transaction()?;
+    let post_id = match change {
+        Change::Post(m) => Some(m.id.as_str()),
+        _ => None,
+    };
     if let Some(origin) = origin {
         let seen = tx
             .query_row(
                 "SELECT 1 FROM origins WHERE channel = ?1 AND origin = ?2",
-                params![channel, origin],
+                params![channel, origin.id],
                 |_| Ok(()),
             )
             .optional()?;
         if seen.is_some() {
             return Err(StoreError::Duplicate);
         }
-        let message_id = match change {
-            Change::Post(m) => Some(m.id.as_str()),
-            _ => None,
-        };
         tx.execute(
-            "INSERT INTO origins (channel, origin, seq, message_id) VALUES (?1, ?2, ?3, ?4)",
-            params![channel, origin, seq as i64, message_id],
+            "INSERT INTO origins (channel, origin, seq, message_id, media) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![channel, origin.id, seq as i64, post_id, origin.media],
         )?;
     }
     let affected = match change {
-        Change::Post(m) => tx.execute(
-            "INSERT INTO messages (channel, id, seq, sender, sender_id, body, ts, edited, source)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8)",
-            params![channel, m.id, seq as i64, m.sender, m.sender_id, m.body, m.ts, source_name(m.source)],
-        )?,
-        Change::Edit { id, body } => tx.execute(
-            "UPDATE messages SET body = ?3, edited = 1 WHERE channel = ?1 AND id = ?2 AND deleted = 0",
-            params![channel, id, body],
+        Change::Post(m) => {
+            let media = m.media.as_ref().map(media_json).transpose()?;
+            tx.execute(
+                "INSERT INTO messages (channel, id, seq, sender, sender_id, body, ts, edited, source, html, media)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10)",
+                params![channel, m.id, seq as i64, m.sender, m.sender_id, m.body, m.ts,
+                    source_name(m.source), m.html, media],
+            )?
+        }
+        Change::Edit { id, body, html } => tx.execute(
+            "UPDATE messages SET body = ?3, html = ?4, edited = 1
+             WHERE channel = ?1 AND id = ?2 AND deleted = 0",
+            params![channel, id, body, html],
         )?,
         Change::Delete { id } => tx.execute(
             "UPDATE messages SET deleted = 1 WHERE channel = ?1 AND id = ?2 AND deleted = 0",
@@ -195,9 +227,16 @@ pub fn apply(
             "UPDATE messages SET deleted = 1 WHERE channel = ?1 AND sender_id = ?2 AND deleted = 0",
             params![channel, sender_id],
         )?,
+        Change::Profile { sender_id, sender } => tx.execute(
+            "UPDATE messages SET sender = ?3 WHERE channel = ?1 AND sender_id = ?2 AND deleted = 0",
+            params![channel, sender_id, sender],
+        )?,
     };
     if affected == 0 && matches!(change, Change::Edit { .. } | Change::Delete { .. }) {
         return Err(StoreError::NotFound);
+    }
+    if outbox {
+        outbox::enqueue(&tx, channel, seq, change)?;
     }
     tx.execute(
         "INSERT INTO events (channel, seq, frame) VALUES (?1, ?2, ?3)",
@@ -210,6 +249,60 @@ pub fn apply(
     )?;
     tx.commit()?;
     Ok(affected)
+}
+
+fn media_json(media: &Media) -> Result<String, StoreError> {
+    serde_json::to_string(media).map_err(|e| StoreError::Join(format!("media: {e}")))
+}
+
+/// Records that the visible message `message_id` is Matrix event `origin`
+/// too (a post the bridge sent to the room), so Matrix redactions and edits
+/// of that event find it. A no-op if the origin is recorded already.
+pub fn link_origin(
+    conn: &mut Connection,
+    channel: &str,
+    origin: &str,
+    seq: u64,
+    message_id: &str,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO origins (channel, origin, seq, message_id) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT DO NOTHING",
+        params![channel, origin, seq as i64, message_id],
+    )?;
+    Ok(())
+}
+
+/// The Matrix event a message is (or was sent as), if any.
+pub fn message_origin(
+    conn: &mut Connection,
+    channel: &str,
+    message_id: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT origin FROM origins WHERE channel = ?1 AND message_id = ?2",
+            params![channel, message_id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// The content URI of a visible message's attachment, if it has one.
+pub fn media_source(
+    conn: &mut Connection,
+    channel: &str,
+    message_id: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT o.media FROM origins o
+             JOIN messages m ON m.channel = o.channel AND m.id = o.message_id
+             WHERE o.channel = ?1 AND o.message_id = ?2 AND m.deleted = 0 AND o.media IS NOT NULL",
+            params![channel, message_id],
+            |r| r.get(0),
+        )
+        .optional()?)
 }
 
 /// Whether an event with this origin id was applied to the channel.
@@ -268,7 +361,7 @@ pub fn recent_messages(
     limit: usize,
 ) -> Result<Vec<Message>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, sender, sender_id, body, ts, edited, source FROM messages
+        "SELECT id, sender, sender_id, body, ts, edited, source, html, media FROM messages
          WHERE channel = ?1 AND deleted = 0 ORDER BY seq DESC LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![channel, limit as i64], |r| {
@@ -280,6 +373,12 @@ pub fn recent_messages(
             ts: r.get(4)?,
             edited: r.get::<_, i64>(5)? != 0,
             source: parse_source(&r.get::<_, String>(6)?),
+            html: r.get(7)?,
+            // Written by this module from a `Media`; unreadable means a
+            // newer version wrote it, and the message still shows its body.
+            media: r
+                .get::<_, Option<String>>(8)?
+                .and_then(|j| serde_json::from_str(&j).ok()),
         })
     })?;
     let mut messages: Vec<Message> = rows.collect::<Result<_, _>>()?;
@@ -287,7 +386,7 @@ pub fn recent_messages(
     Ok(messages)
 }
 
-fn source_name(source: Source) -> &'static str {
+pub(crate) fn source_name(source: Source) -> &'static str {
     match source {
         Source::Api => "api",
         Source::Webhook => "webhook",
@@ -296,7 +395,7 @@ fn source_name(source: Source) -> &'static str {
     }
 }
 
-fn parse_source(name: &str) -> Source {
+pub(crate) fn parse_source(name: &str) -> Source {
     match name {
         "api" => Source::Api,
         "webhook" => Source::Webhook,
@@ -305,62 +404,5 @@ fn parse_source(name: &str) -> Source {
     }
 }
 
-/// Stores a new webhook.
-pub fn insert_webhook(conn: &mut Connection, w: &Webhook) -> Result<(), StoreError> {
-    conn.execute(
-        "INSERT INTO webhooks (id, channel, name, secret_sha256, created_at, revoked)
-         VALUES (?1, ?2, ?3, ?4, ?5, 0)",
-        params![w.id, w.channel, w.name, &w.secret_sha256[..], w.created_at],
-    )?;
-    Ok(())
-}
-
-/// One webhook by id, revoked or not.
-pub fn get_webhook(conn: &mut Connection, id: &str) -> Result<Option<Webhook>, StoreError> {
-    Ok(conn
-        .query_row(
-            "SELECT id, channel, name, secret_sha256, created_at, revoked FROM webhooks WHERE id = ?1",
-            [id],
-            row_to_webhook,
-        )
-        .optional()?)
-}
-
-/// The channel's live (not revoked) webhooks, oldest first.
-pub fn list_webhooks(conn: &mut Connection, channel: &str) -> Result<Vec<Webhook>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, channel, name, secret_sha256, created_at, revoked FROM webhooks
-         WHERE channel = ?1 AND revoked = 0 ORDER BY created_at, rowid",
-    )?;
-    let rows = stmt.query_map([channel], row_to_webhook)?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// Revokes a live webhook of the channel; false if there is none.
-pub fn revoke_webhook(conn: &mut Connection, channel: &str, id: &str) -> Result<bool, StoreError> {
-    let n = conn.execute(
-        "UPDATE webhooks SET revoked = 1 WHERE id = ?1 AND channel = ?2 AND revoked = 0",
-        params![id, channel],
-    )?;
-    Ok(n == 1)
-}
-
-fn row_to_webhook(r: &rusqlite::Row<'_>) -> rusqlite::Result<Webhook> {
-    let digest: Vec<u8> = r.get(3)?;
-    let mut secret_sha256 = [0u8; 32];
-    if digest.len() == 32 {
-        secret_sha256.copy_from_slice(&digest);
-    }
-    Ok(Webhook {
-        id: r.get(0)?,
-        channel: r.get(1)?,
-        name: r.get(2)?,
-        secret_sha256,
-        created_at: r.get(4)?,
-        revoked: r.get::<_, i64>(5)? != 0,
-    })
-}
-
 #[cfg(test)]
-#[path = "store_tests.rs"]
 mod tests;

@@ -1,0 +1,123 @@
+//! The Matrix outbox: changes made through the relay (API and webhook posts,
+//! edits and deletes) in bridged channels, queued in the same transaction as
+//! the event itself and removed only once the homeserver has them. A
+//! homeserver outage or a relay restart therefore loses nothing, and the
+//! queue is sent in the order it was made.
+
+use super::{parse_source, source_name, StoreError};
+use crate::event::Change;
+use chyron_protocol::{Message, Source};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+/// What to do in the Matrix room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxKind {
+    /// Send the message.
+    Post,
+    /// Replace the body of the message sent earlier.
+    Edit,
+    /// Redact the message's Matrix event.
+    Delete,
+}
+
+/// One queued change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    /// Queue position; also the Matrix transaction id's suffix, so a send
+    /// retried after a crash is not duplicated by the homeserver.
+    pub id: i64,
+    /// The bridged channel.
+    pub channel: String,
+    /// The feed event's seq.
+    pub seq: u64,
+    /// What to do.
+    pub kind: OutboxKind,
+    /// The feed message it concerns.
+    pub message_id: String,
+    /// Its sender's name (posts and edits).
+    pub sender: String,
+    /// Its body (posts and edits).
+    pub body: String,
+    /// Where it came in (posts): shown to Matrix users as "(via webhook)".
+    pub source: Source,
+}
+
+/// Queues `change` (event `seq` of `channel`) if Matrix has an equivalent;
+/// clears and profile changes stay in the feed.
+pub(super) fn enqueue(
+    tx: &Transaction<'_>,
+    channel: &str,
+    seq: u64,
+    change: &Change<Message>,
+) -> Result<(), StoreError> {
+    let (kind, message_id, sender, body, source) = match change {
+        Change::Post(m) => ("post", &m.id, m.sender.as_str(), m.body.as_str(), m.source),
+        Change::Edit { id, body, .. } => ("edit", id, "", body.as_str(), Source::Other),
+        Change::Delete { id } => ("delete", id, "", "", Source::Other),
+        Change::Clear { .. } | Change::Profile { .. } => return Ok(()),
+    };
+    tx.execute(
+        "INSERT INTO outbox (channel, seq, kind, message_id, sender, body, source)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            channel,
+            seq as i64,
+            kind,
+            message_id,
+            sender,
+            body,
+            source_name(source)
+        ],
+    )?;
+    Ok(())
+}
+
+/// The oldest queued change, if any.
+pub fn next_outbox(conn: &mut Connection) -> Result<Option<OutboxEntry>, StoreError> {
+    let row = conn
+        .query_row(
+            "SELECT id, channel, seq, kind, message_id, sender, body, source FROM outbox
+             ORDER BY id LIMIT 1",
+            [],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, String>(7)?,
+                ))
+            },
+        )
+        .optional()?;
+    Ok(row.map(
+        |(id, channel, seq, kind, message_id, sender, body, source)| OutboxEntry {
+            id,
+            channel,
+            seq: seq as u64,
+            kind: match kind.as_str() {
+                "edit" => OutboxKind::Edit,
+                "delete" => OutboxKind::Delete,
+                _ => OutboxKind::Post,
+            },
+            message_id,
+            sender,
+            body,
+            source: parse_source(&source),
+        },
+    ))
+}
+
+/// Removes a delivered (or undeliverable) entry.
+pub fn dequeue_outbox(conn: &mut Connection, id: i64) -> Result<(), StoreError> {
+    conn.execute("DELETE FROM outbox WHERE id = ?1", [id])?;
+    Ok(())
+}
+
+/// How many changes wait.
+pub fn outbox_len(conn: &mut Connection) -> Result<u64, StoreError> {
+    Ok(conn.query_row("SELECT count(*) FROM outbox", [], |r| r.get::<_, i64>(0))? as u64)
+}
