@@ -74,6 +74,9 @@ pub struct Cli {
     /// Whether a kick in a bridged room clears the user's lines, like a ban [default: false].
     #[arg(long, env = "CHYRON_BRIDGE_CLEAR_ON_KICK")]
     pub bridge_clear_on_kick: Option<bool>,
+    /// Room messages brought into a channel the first time it is bridged, 0 to 200 [default: 50].
+    #[arg(long, env = "CHYRON_BRIDGE_BACKFILL")]
+    pub bridge_backfill: Option<u32>,
 }
 
 /// Secrets taken from the environment only, never from flags.
@@ -145,6 +148,8 @@ struct FileConfig {
     bridge: Option<Vec<String>>,
     /// Same as `--bridge-clear-on-kick`.
     bridge_clear_on_kick: Option<bool>,
+    /// Same as `--bridge-backfill`.
+    bridge_backfill: Option<u32>,
 }
 
 /// An API token, kept only as its SHA-256 so it cannot be logged by accident.
@@ -392,6 +397,7 @@ impl Config {
             token: secret(env.matrix_token, file.matrix_token),
             pairs: cli.bridge.or(file.bridge).unwrap_or_default(),
             clear_on_kick: cli.bridge_clear_on_kick.or(file.bridge_clear_on_kick),
+            backfill: cli.bridge_backfill.or(file.bridge_backfill),
         })
         .map_err(ConfigError)?;
         Ok(config)

@@ -159,6 +159,11 @@ impl Hub {
         &self.store
     }
 
+    /// The relay's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
     /// The channel, loading it from SQLite on first use; a channel with no
     /// events yet gets a fresh epoch, stored with its first event.
     pub async fn channel(&self, name: &str) -> Result<Arc<Channel>, HubError> {

@@ -52,6 +52,8 @@ pub struct AppState {
     pub hook_limiter: Arc<DefaultKeyedRateLimiter<String>>,
     /// Feed connections per client IP.
     pub conns: Arc<ConnLimiter>,
+    /// Previews of bridged attachments, fetched through the bridge's client.
+    pub thumbnails: Arc<bridge::thumbnails::Thumbnails>,
     /// Becomes `true` when the relay shuts down, so feeds close.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -87,6 +89,7 @@ impl AppState {
             api_limiter: Arc::new(api_limiter),
             hook_limiter: Arc::new(hook_limiter),
             conns: Arc::new(ConnLimiter::default()),
+            thumbnails: Arc::default(),
             shutdown,
             config: Arc::new(config),
         }
@@ -102,6 +105,10 @@ pub fn app(state: AppState) -> Router {
         .route("/api/{*rest}", any(api_not_found))
         .route("/feed/{channel}", get(feed::handler))
         .route("/overlay/{channel}", get(pages::overlay))
+        .route(
+            "/media/{channel}/{id}/thumbnail",
+            get(bridge::thumbnails::handler),
+        )
         .route("/healthz", get(pages::healthz))
         .route("/metrics", get(pages::metrics))
         .fallback_service(statics)
@@ -155,7 +162,13 @@ pub async fn run(
             rooms = m.rooms.len(),
             "matrix bridge enabled"
         );
-        bridge::spawn(m, state.hub.clone(), data_dir, stop_rx)
+        bridge::spawn(
+            m,
+            state.hub.clone(),
+            state.thumbnails.clone(),
+            data_dir,
+            stop_rx,
+        )
     });
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, service)

@@ -154,7 +154,7 @@ async fn append(hub: &Hub, channel: &str, action: Action, origin: Origin) -> Res
             Ok(())
         }
         Err(HubError::NotFound) => {
-            tracing::info!(channel, %event_id, "matrix: its message is gone, skipped");
+            tracing::info!(channel, %event_id, "matrix: no shown message it changes, skipped");
             Ok(())
         }
         Err(e) => Err(e),

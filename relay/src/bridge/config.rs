@@ -64,6 +64,9 @@ pub struct MatrixConfig {
     pub rooms: Vec<RoomBridge>,
     /// Whether a kick, like a ban, clears the kicked user's lines.
     pub clear_on_kick: bool,
+    /// Room events brought in on the very first sync (no sync token yet):
+    /// the last messages said before the relay joined.
+    pub backfill: u32,
 }
 
 /// The raw values, wherever they came from, before validation.
@@ -81,7 +84,14 @@ pub struct MatrixInput {
     pub pairs: Vec<String>,
     /// `bridge_clear_on_kick`.
     pub clear_on_kick: Option<bool>,
+    /// `bridge_backfill`.
+    pub backfill: Option<u32>,
 }
+
+/// Default of `bridge_backfill`.
+pub const DEFAULT_BACKFILL: u32 = 50;
+/// Largest `bridge_backfill`: one sync's timeline.
+pub const MAX_BACKFILL: u32 = 200;
 
 /// Validates the bridge settings: `Ok(None)` when no homeserver is configured
 /// (and nothing else Matrix-related is set), the error text otherwise.
@@ -145,6 +155,15 @@ pub fn resolve(input: MatrixInput) -> Result<Option<MatrixConfig>, String> {
         auth,
         rooms,
         clear_on_kick: input.clear_on_kick.unwrap_or(false),
+        backfill: match input.backfill {
+            None => DEFAULT_BACKFILL,
+            Some(n) if n <= MAX_BACKFILL => n,
+            Some(n) => {
+                return Err(format!(
+                    "`bridge_backfill`: {n} is over {MAX_BACKFILL} (one sync's timeline)"
+                ))
+            }
+        },
     }))
 }
 
@@ -189,6 +208,7 @@ mod tests {
             token: None,
             pairs: pairs.iter().map(|p| p.to_string()).collect(),
             clear_on_kick: None,
+            backfill: None,
         }
     }
 
@@ -209,6 +229,7 @@ mod tests {
         assert_eq!(c.rooms[1].channel, "talk");
         assert_eq!(c.rooms[1].room.as_str(), "!abc:localhost");
         assert!(!c.clear_on_kick);
+        assert_eq!(c.backfill, DEFAULT_BACKFILL);
         assert!(matches!(c.auth, MatrixAuth::Password(_)));
     }
 
@@ -229,6 +250,16 @@ mod tests {
         assert!(err.contains("mapped twice"), "{err}");
         let err = resolve(input(&[])).unwrap_err();
         assert!(err.contains("`bridge` is empty"), "{err}");
+    }
+
+    #[test]
+    fn backfill_is_bounded() {
+        let mut i = input(&["demo=#demo:localhost"]);
+        i.backfill = Some(0);
+        assert_eq!(resolve(i).unwrap().unwrap().backfill, 0);
+        let mut i = input(&["demo=#demo:localhost"]);
+        i.backfill = Some(MAX_BACKFILL + 1);
+        assert!(resolve(i).unwrap_err().contains("bridge_backfill"));
     }
 
     #[test]

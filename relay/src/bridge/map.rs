@@ -6,8 +6,9 @@
 //!   `* name body`); an HTML `formatted_body` rides beside the plain body
 //!   (sanitised where it is applied). `m.image`, `m.video`, `m.audio` and
 //!   `m.file` are posts with a media entry (the body is the file name or
-//!   caption); its content URI is kept for the relay's thumbnails. Other
-//!   message types are ignored with a reason.
+//!   caption); its content URI is kept for the relay's thumbnails. Any other
+//!   message type (location, unknown) shows its plain `body`, as the spec
+//!   asks of clients that do not know a type.
 //! - An `m.replace` relation is an edit of the original event; whether its
 //!   sender wrote the original is checked where the original is known
 //!   (`apply`), since only the store knows it.
@@ -281,7 +282,11 @@ fn content(msgtype: &MessageType) -> Option<Content> {
                 size,
             )
         }
-        _ => return None,
+        // Verification requests are device traffic, not chat.
+        MessageType::VerificationRequest(_) => return None,
+        // Any other type (location, server notice, unknown): the spec says
+        // to show its `body`, which is plain text.
+        other => text(Kind::Text, other.body(), &None),
     })
 }
 

@@ -60,14 +60,15 @@ fn text_notice_and_emote_are_posts() {
 fn own_events_and_other_msgtypes_are_ignored() {
     let own = message("$a", "@chyron-bot:localhost", "m.text", "echo");
     assert!(matches!(map_event(&own, &bot(), false), Mapped::Ignore(_)));
-    let location = event(base(
+    let verification = event(base(
         "$i",
         "@alice:localhost",
         "m.room.message",
-        json!({"msgtype": "m.location", "body": "here", "geo_uri": "geo:0,0"}),
+        json!({"msgtype": "m.key.verification.request", "body": "verify?",
+               "to": "@bob:localhost", "from_device": "D", "methods": []}),
     ));
     assert!(matches!(
-        map_event(&location, &bot(), false),
+        map_event(&verification, &bot(), false),
         Mapped::Ignore(_)
     ));
     let reaction = event(base(
@@ -228,4 +229,142 @@ fn bodies_and_names_are_cleaned() {
     assert_eq!(render_name(Some("\n"), &alice), "@alice:localhost");
     let name = render_name(Some(&"n".repeat(100)), &alice);
     assert!(chyron_protocol::validate_sender(&name).is_ok());
+}
+
+fn post_content(ev: &AnySyncTimelineEvent) -> Content {
+    match map_event(ev, &bot(), false) {
+        Mapped::Post { content, .. } => content,
+        other => panic!("not a post: {other:?}"),
+    }
+}
+
+#[test]
+fn formatted_bodies_ride_along_raw_and_other_formats_do_not() {
+    let ev = event(base(
+        "$h",
+        "@alice:localhost",
+        "m.room.message",
+        json!({"msgtype": "m.text", "body": "bold", "format": "org.matrix.custom.html",
+               "formatted_body": "<b>bold</b><script>x</script>"}),
+    ));
+    // Sanitising happens where it is applied; the map keeps what was sent.
+    let c = post_content(&ev);
+    assert_eq!(c.html.as_deref(), Some("<b>bold</b><script>x</script>"));
+    let other = event(base(
+        "$h2",
+        "@alice:localhost",
+        "m.room.message",
+        json!({"msgtype": "m.text", "body": "b", "format": "org.example.markdown",
+               "formatted_body": "**b**"}),
+    ));
+    assert_eq!(post_content(&other).html, None);
+}
+
+#[test]
+fn media_become_entries_with_a_thumbnail_source() {
+    let image = event(base(
+        "$i",
+        "@alice:localhost",
+        "m.room.message",
+        json!({"msgtype": "m.image", "body": "a cat", "filename": "cat.png",
+               "url": "mxc://localhost/cat",
+               "info": {"mimetype": "image/png", "size": 5120, "w": 640, "h": 480}}),
+    ));
+    let c = post_content(&image);
+    assert_eq!((c.kind, c.body.as_str()), (Kind::Media, "a cat"));
+    assert_eq!(c.media_source.as_deref(), Some("mxc://localhost/cat"));
+    let m = c.media.unwrap();
+    assert_eq!(
+        (m.kind, m.name.as_str(), m.size, m.width, m.height),
+        (
+            MediaKind::Image,
+            "cat.png",
+            Some(5120),
+            Some(640),
+            Some(480)
+        )
+    );
+    assert_eq!(m.mimetype.as_deref(), Some("image/png"));
+    assert_eq!(m.thumbnail, None, "the hub sets the route");
+
+    // A file has no preview unless it brings its own thumbnail.
+    let file = event(base(
+        "$f",
+        "@alice:localhost",
+        "m.room.message",
+        json!({"msgtype": "m.file", "body": "slides.pdf", "url": "mxc://localhost/pdf"}),
+    ));
+    let c = post_content(&file);
+    assert_eq!(c.media.unwrap().kind, MediaKind::File);
+    assert_eq!(c.media_source, None);
+    let video = event(base(
+        "$v",
+        "@alice:localhost",
+        "m.room.message",
+        json!({"msgtype": "m.video", "body": "clip.webm", "url": "mxc://localhost/v",
+               "info": {"thumbnail_url": "mxc://localhost/vthumb", "w": 1920, "h": 1080}}),
+    ));
+    assert_eq!(
+        post_content(&video).media_source.as_deref(),
+        Some("mxc://localhost/vthumb")
+    );
+    // Encrypted media cannot be previewed; a bad content URI is not fetched.
+    let encrypted = event(base(
+        "$e",
+        "@alice:localhost",
+        "m.room.message",
+        json!({"msgtype": "m.image", "body": "secret.png", "file": {
+            "url": "mxc://localhost/enc", "key": {"kty": "oct", "key_ops": ["encrypt", "decrypt"],
+            "alg": "A256CTR", "k": "qcHVMSgYg-71CauWBezXI5qkaRb0LuIy-Wx5kIaHMIA", "ext": true},
+            "iv": "X85+XgHN+HEAAAAAAAAAAA",
+            "hashes": {"sha256": "5qG4fFnbbVdlAB1Q72JDKwCagV6Dbkx9uds4rSak37c"}, "v": "v2"}}),
+    ));
+    assert_eq!(post_content(&encrypted).media_source, None);
+    let bad_uri = event(base(
+        "$b",
+        "@alice:localhost",
+        "m.room.message",
+        json!({"msgtype": "m.image", "body": "x.png", "url": "https://evil.example/x.png"}),
+    ));
+    assert_eq!(post_content(&bad_uri).media_source, None);
+}
+
+#[test]
+fn unknown_msgtypes_show_their_body() {
+    let ev = message(
+        "$u",
+        "@alice:localhost",
+        "org.example.poll",
+        "Which talk next?",
+    );
+    let c = post_content(&ev);
+    assert_eq!((c.kind, c.body.as_str()), (Kind::Text, "Which talk next?"));
+    let loc = event(base(
+        "$l",
+        "@alice:localhost",
+        "m.room.message",
+        json!({"msgtype": "m.location", "body": "Room 4", "geo_uri": "geo:1,2"}),
+    ));
+    assert_eq!(post_content(&loc).body, "Room 4");
+}
+
+#[test]
+fn display_name_changes_rename_and_avatar_changes_do_not() {
+    let mut renamed = member("$n", "@alice:localhost", "@alice:localhost", "join", "join");
+    renamed["content"]["displayname"] = json!("Alice Two");
+    renamed["unsigned"]["prev_content"]["displayname"] = json!("Alice");
+    assert_eq!(
+        map_event(&event(renamed), &bot(), false),
+        Mapped::Profile {
+            event_id: eid("$n"),
+            user: user("@alice:localhost"),
+            name: Some("Alice Two".into()),
+        }
+    );
+    let mut avatar = member("$a", "@alice:localhost", "@alice:localhost", "join", "join");
+    avatar["content"]["avatar_url"] = json!("mxc://localhost/new");
+    assert!(matches!(
+        map_event(&event(avatar), &bot(), false),
+        Mapped::Ignore(_)
+    ));
 }

@@ -9,19 +9,25 @@
 //! - [`config`]: the settings and their validation;
 //! - [`map`]: which Matrix event does what (pure, over ruma types);
 //! - [`apply`]: a mapped event into the hub, deduplicated by event id;
-//! - [`session`]: the matrix-sdk client, login, join and the sync loop.
+//! - [`outbox`]: changes made through the relay, sent to the rooms;
+//! - [`session`]: the matrix-sdk client, login, join and the sync loop;
+//! - [`thumbnails`]: attachment previews served to viewers.
 
 pub mod apply;
 pub mod config;
 pub mod map;
+pub mod outbox;
 pub mod session;
+pub mod thumbnails;
 
 use crate::hub::Hub;
+use chyron_protocol::BridgeState;
 use config::MatrixConfig;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use thumbnails::Thumbnails;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -35,6 +41,7 @@ const BACKOFF_MAX: Duration = Duration::from_secs(60);
 pub fn spawn(
     config: MatrixConfig,
     hub: Arc<Hub>,
+    thumbnails: Arc<Thumbnails>,
     data_dir: PathBuf,
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
@@ -42,12 +49,19 @@ pub fn spawn(
         let mut delay = BACKOFF_MIN;
         loop {
             let ready = Arc::new(AtomicBool::new(false));
-            let flag = ready.clone();
-            let mut on_ready = move || flag.store(true, Ordering::Relaxed);
+            let (flag, live) = (ready.clone(), hub.clone());
+            // Viewers learn the link is live once the first sync is in.
+            let mut on_ready = move || {
+                flag.store(true, Ordering::Relaxed);
+                let hub = live.clone();
+                tokio::spawn(async move { set_state(&hub, BridgeState::Live).await });
+            };
             let outcome = tokio::select! {
-                r = session::run(&config, &hub, &data_dir, &mut on_ready) => r,
+                r = session::run(&config, &hub, &data_dir, &thumbnails, &mut on_ready) => r,
                 _ = stopped(&mut shutdown) => return,
             };
+            thumbnails.set_client(None);
+            set_state(&hub, BridgeState::Down).await;
             if let Err(e) = outcome {
                 if ready.load(Ordering::Relaxed) {
                     delay = BACKOFF_MIN;
@@ -61,6 +75,12 @@ pub fn spawn(
             delay = (delay * 2).min(BACKOFF_MAX);
         }
     })
+}
+
+async fn set_state(hub: &Hub, state: BridgeState) {
+    if let Err(e) = hub.set_bridge_state(state).await {
+        tracing::warn!("matrix bridge: telling viewers the link is {state:?}: {e}");
+    }
 }
 
 /// Resolves once the relay shuts down.

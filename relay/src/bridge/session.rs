@@ -8,20 +8,31 @@
 //! not used: the SDK saves it before the events are committed) in its SQLite
 //! store under `DATA/matrix`.
 //!
-//! The first sync ever (no saved token) brings each room's recent timeline
-//! (up to [`TIMELINE_LIMIT`] events), which is bridged like live chat.
+//! The first sync ever (no saved token) brings each room's last
+//! `bridge_backfill` events, bridged like live chat. A later sync whose
+//! timeline the homeserver cut (`limited`: more than [`TIMELINE_LIMIT`]
+//! events since the last one, e.g. after an outage) is completed by
+//! paginating back from the timeline's start to our token, so nothing said
+//! meanwhile is skipped.
+//!
+//! Beside the sync loop runs the outbox ([`outbox::run`]): changes made
+//! through the relay go to the rooms. Either failing ends the session.
 
 use crate::bridge::apply::apply;
 use crate::bridge::config::{MatrixAuth, MatrixConfig};
 use crate::bridge::map::{map_event, Mapped};
+use crate::bridge::outbox;
+use crate::bridge::thumbnails::Thumbnails;
 use crate::hub::Hub;
 use crate::store;
 use matrix_sdk::authentication::matrix::MatrixSession;
 use matrix_sdk::config::{SyncSettings, SyncToken};
+use matrix_sdk::room::MessagesOptions;
 use matrix_sdk::ruma::api::client::filter::FilterDefinition;
 use matrix_sdk::ruma::events::AnySyncTimelineEvent;
-use matrix_sdk::ruma::{OwnedRoomId, OwnedUserId, UInt};
-use matrix_sdk::{Client, SessionMeta, SessionTokens};
+use matrix_sdk::ruma::serde::Raw;
+use matrix_sdk::ruma::{OwnedRoomId, OwnedUserId, RoomId, UInt, UserId};
+use matrix_sdk::{Client, Room, SessionMeta, SessionTokens};
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
@@ -32,6 +43,11 @@ pub const DEVICE_ID: &str = "CHYRON";
 /// Timeline events per room per sync. Synapse's default is 10, and a burst
 /// beyond the limit comes back `limited` with the older events missing.
 pub const TIMELINE_LIMIT: u32 = 200;
+
+/// Pages of history fetched to fill one limited sync's gap.
+const GAP_PAGES: usize = 10;
+/// Events per page when filling a gap.
+const GAP_PAGE_SIZE: u32 = 100;
 
 /// How long one `/sync` long-poll waits for new events.
 const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
@@ -60,6 +76,7 @@ pub async fn run(
     config: &MatrixConfig,
     hub: &Hub,
     data_dir: &Path,
+    thumbnails: &Thumbnails,
     on_ready: &mut (dyn FnMut() + Send),
 ) -> Result<(), SessionError> {
     let client = Client::builder()
@@ -74,6 +91,7 @@ pub async fn run(
         .ok_or_else(|| matrix("login", "no user id"))?
         .to_owned();
     let mut channels: HashMap<OwnedRoomId, String> = HashMap::new();
+    let mut rooms: HashMap<String, Room> = HashMap::new();
     for bridge in &config.rooms {
         let room = client
             .join_room_by_id_or_alias(&bridge.room, &[])
@@ -81,81 +99,173 @@ pub async fn run(
             .map_err(|e| matrix(&format!("joining {}", bridge.room), e))?;
         tracing::info!(channel = %bridge.channel, room = %bridge.room, room_id = %room.room_id(), "matrix: joined");
         channels.insert(room.room_id().to_owned(), bridge.channel.clone());
+        rooms.insert(bridge.channel.clone(), room);
     }
-    let key = format!("matrix.sync_token {} {}", config.homeserver, me);
-    let mut token = {
-        let key = key.clone();
-        hub.store()
-            .call(move |c| store::get_setting(c, &key))
-            .await?
+    thumbnails.set_client(Some(client.clone()));
+    let sync = Sync {
+        client: &client,
+        config,
+        hub,
+        me: &me,
+        channels: &channels,
     };
-    let mut filter = FilterDefinition::default();
-    filter.room.timeline.limit = Some(UInt::from(TIMELINE_LIMIT));
-    let mut ready = false;
-    loop {
-        // Our token, never the SDK's own (saved before we commit the
-        // events): with none, the sync starts over and dedupe skips repeats.
-        let since = match &token {
-            Some(t) => SyncToken::Specific(t.clone()),
-            None => SyncToken::NoToken,
+    tokio::select! {
+        r = sync.run(on_ready) => r,
+        r = outbox::run(hub, &rooms) => Err(SessionError::Matrix(
+            r.err().unwrap_or_else(|| "the outbox stopped".into()),
+        )),
+    }
+}
+
+/// The sync loop's fixed inputs.
+struct Sync<'a> {
+    client: &'a Client,
+    config: &'a MatrixConfig,
+    hub: &'a Hub,
+    me: &'a UserId,
+    channels: &'a HashMap<OwnedRoomId, String>,
+}
+
+impl Sync<'_> {
+    async fn run(&self, on_ready: &mut (dyn FnMut() + Send)) -> Result<(), SessionError> {
+        let key = format!("matrix.sync_token {} {}", self.config.homeserver, self.me);
+        let mut token = {
+            let key = key.clone();
+            self.hub
+                .store()
+                .call(move |c| store::get_setting(c, &key))
+                .await?
         };
-        let settings = SyncSettings::default()
-            .filter(filter.clone().into())
-            .timeout(SYNC_TIMEOUT)
-            .token(since);
-        let response = client
-            .sync_once(settings)
-            .await
-            .map_err(|e| matrix("sync", e))?;
-        for (room_id, update) in &response.rooms.joined {
-            let Some(channel) = channels.get(room_id) else {
-                continue;
+        let mut ready = false;
+        loop {
+            // Our token, never the SDK's own (saved before we commit the
+            // events): with none, the sync starts over and dedupe skips repeats.
+            // The very first sync brings only the last `backfill` events.
+            let (since, limit) = match &token {
+                Some(t) => (SyncToken::Specific(t.clone()), TIMELINE_LIMIT),
+                None => (SyncToken::NoToken, self.config.backfill.max(1)),
             };
-            if update.timeline.limited && token.is_some() {
-                tracing::warn!(%channel, %room_id, "matrix: the homeserver cut a sync short (limited timeline); older events of that burst are not bridged");
-            }
-            let room = client.get_room(room_id);
-            for event in &update.timeline.events {
-                let ev: AnySyncTimelineEvent = match event.raw().deserialize() {
-                    Ok(ev) => ev,
-                    Err(e) => {
-                        let id = event.event_id();
-                        tracing::warn!(%channel, event_id = ?id, "matrix: dropped an event it cannot read: {e}");
-                        continue;
-                    }
+            let mut filter = FilterDefinition::default();
+            filter.room.timeline.limit = Some(UInt::from(limit));
+            let settings = SyncSettings::default()
+                .filter(filter.into())
+                .timeout(SYNC_TIMEOUT)
+                .token(since);
+            let response = self
+                .client
+                .sync_once(settings)
+                .await
+                .map_err(|e| matrix("sync", e))?;
+            for (room_id, update) in &response.rooms.joined {
+                let Some(channel) = self.channels.get(room_id) else {
+                    continue;
                 };
-                let mapped = map_event(&ev, &me, config.clear_on_kick);
-                let name = match (&mapped, &room) {
-                    (Mapped::Post { sender, .. } | Mapped::Edit { sender, .. }, Some(room)) => {
-                        match room.get_member_no_sync(sender).await {
-                            Ok(Some(m)) => m.display_name().map(str::to_string),
-                            _ => None,
-                        }
+                let room = self.client.get_room(room_id);
+                let timeline = &update.timeline;
+                if let (true, Some(since), Some(room), Some(prev)) =
+                    (timeline.limited, &token, &room, &timeline.prev_batch)
+                {
+                    // The homeserver cut this room's timeline: fetch what
+                    // lies between our token and the timeline's start.
+                    for raw in gap(room, channel, prev, since).await {
+                        self.apply(channel, room_id, Some(room), &raw).await?;
                     }
-                    _ => None,
-                };
-                apply(hub, channel, mapped, name.as_deref()).await?;
+                }
+                if token.is_none() && self.config.backfill == 0 {
+                    continue;
+                }
+                for event in &timeline.events {
+                    self.apply(channel, room_id, room.as_ref(), event.raw())
+                        .await?;
+                }
             }
-        }
-        for room_id in response.rooms.left.keys() {
-            if let Some(channel) = channels.get(room_id) {
-                tracing::warn!(%channel, %room_id, "matrix: the bot is no longer in the room");
+            for room_id in response.rooms.left.keys() {
+                if let Some(channel) = self.channels.get(room_id) {
+                    tracing::warn!(%channel, %room_id, "matrix: the bot is no longer in the room");
+                }
             }
-        }
-        let next = response.next_batch;
-        {
-            let (key, next) = (key.clone(), next.clone());
-            hub.store()
-                .call(move |c| store::set_setting(c, &key, &next))
-                .await?;
-        }
-        token = Some(next);
-        if !ready {
-            ready = true;
-            tracing::info!(rooms = channels.len(), "matrix: bridge is syncing");
-            on_ready();
+            let next = response.next_batch;
+            {
+                let (key, next) = (key.clone(), next.clone());
+                self.hub
+                    .store()
+                    .call(move |c| store::set_setting(c, &key, &next))
+                    .await?;
+            }
+            token = Some(next);
+            if !ready {
+                ready = true;
+                tracing::info!(rooms = self.channels.len(), "matrix: bridge is syncing");
+                on_ready();
+            }
         }
     }
+
+    /// Maps and applies one timeline event of `channel`.
+    async fn apply(
+        &self,
+        channel: &str,
+        room_id: &RoomId,
+        room: Option<&Room>,
+        raw: &Raw<AnySyncTimelineEvent>,
+    ) -> Result<(), SessionError> {
+        let ev: AnySyncTimelineEvent = match raw.deserialize() {
+            Ok(ev) => ev,
+            Err(e) => {
+                let id = raw.get_field::<String>("event_id").ok().flatten();
+                tracing::warn!(%channel, %room_id, event_id = ?id, "matrix: dropped an event it cannot read: {e}");
+                return Ok(());
+            }
+        };
+        let mapped = map_event(&ev, self.me, self.config.clear_on_kick);
+        let name = match (&mapped, room) {
+            (Mapped::Post { sender, .. } | Mapped::Edit { sender, .. }, Some(room)) => {
+                match room.get_member_no_sync(sender).await {
+                    Ok(Some(m)) => m.display_name().map(str::to_string),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        apply(self.hub, channel, mapped, name.as_deref()).await?;
+        Ok(())
+    }
+}
+
+/// The events of a cut (`limited`) timeline between our token `since` and
+/// the timeline's start `prev`, oldest first, at most [`GAP_PAGES`] pages.
+/// A failure is logged and what was fetched is returned: the live timeline
+/// must not wait on history.
+async fn gap(
+    room: &Room,
+    channel: &str,
+    prev: &str,
+    since: &str,
+) -> Vec<Raw<AnySyncTimelineEvent>> {
+    let mut events = Vec::new();
+    let mut from = prev.to_string();
+    for _ in 0..GAP_PAGES {
+        let mut options = MessagesOptions::backward().from(from.as_str());
+        options.to = Some(since.to_string());
+        options.limit = UInt::from(GAP_PAGE_SIZE);
+        match room.messages(options).await {
+            Ok(page) => {
+                let done = page.chunk.is_empty() || page.end.is_none();
+                events.extend(page.chunk.into_iter().map(|e| e.into_raw()));
+                match page.end {
+                    Some(end) if !done => from = end,
+                    _ => break,
+                }
+            }
+            Err(e) => {
+                tracing::warn!(%channel, "matrix: fetching the events a limited sync left out failed: {e}");
+                break;
+            }
+        }
+    }
+    tracing::info!(%channel, events = events.len(), "matrix: filled the gap of a limited sync");
+    events.reverse();
+    events
 }
 
 async fn log_in(client: &Client, config: &MatrixConfig) -> Result<(), SessionError> {

@@ -232,7 +232,13 @@ pub fn apply(
             params![channel, sender_id, sender],
         )?,
     };
-    if affected == 0 && matches!(change, Change::Edit { .. } | Change::Delete { .. }) {
+    // An edit or delete of nothing is an error; so is a rename of a sender
+    // with nothing shown (no event: viewers have nothing to update).
+    let needs_target = matches!(
+        change,
+        Change::Edit { .. } | Change::Delete { .. } | Change::Profile { .. }
+    );
+    if affected == 0 && needs_target {
         return Err(StoreError::NotFound);
     }
     if outbox {

@@ -38,7 +38,8 @@ pub struct OutboxEntry {
     pub sender: String,
     /// Its body (posts and edits).
     pub body: String,
-    /// Where it came in (posts): shown to Matrix users as "(via webhook)".
+    /// Where the message came in (posts and edits): shown to Matrix users as
+    /// "(via webhook)"; an edit of a `matrix` message is not sent.
     pub source: Source,
 }
 
@@ -51,9 +52,18 @@ pub(super) fn enqueue(
     change: &Change<Message>,
 ) -> Result<(), StoreError> {
     let (kind, message_id, sender, body, source) = match change {
-        Change::Post(m) => ("post", &m.id, m.sender.as_str(), m.body.as_str(), m.source),
-        Change::Edit { id, body, .. } => ("edit", id, "", body.as_str(), Source::Other),
-        Change::Delete { id } => ("delete", id, "", "", Source::Other),
+        Change::Post(m) => ("post", &m.id, m.sender.clone(), m.body.as_str(), m.source),
+        Change::Edit { id, body, .. } => {
+            // The edited message's sender and door: the bot edits only what
+            // it sent, attributed the same way.
+            let (sender, source): (String, String) = tx.query_row(
+                "SELECT sender, source FROM messages WHERE channel = ?1 AND id = ?2",
+                params![channel, id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            ("edit", id, sender, body.as_str(), parse_source(&source))
+        }
+        Change::Delete { id } => ("delete", id, String::new(), "", Source::Other),
         Change::Clear { .. } | Change::Profile { .. } => return Ok(()),
     };
     tx.execute(

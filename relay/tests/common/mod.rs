@@ -1,6 +1,8 @@
 //! A real relay on port 0, and clients for it.
 #![allow(dead_code)]
 
+pub mod matrix;
+
 use chyron_protocol::{ServerFrame, Snapshot};
 use chyron_relay::config::{ApiToken, Config};
 use futures_util::{SinkExt, StreamExt};

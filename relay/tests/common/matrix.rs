@@ -1,0 +1,267 @@
+//! A real Synapse for bridge tests (started from `scripts/synapse/`, stopped
+//! by PID on drop) and Matrix users driven through its client API.
+
+use super::*;
+use chyron_protocol::{BridgeState, Message, ServerFrame};
+use chyron_relay::bridge::config::{MatrixAuth, MatrixConfig, RoomBridge, Secret};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+pub const PASSWORD: &str = "chyron-test-password";
+
+fn scripts() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/synapse")
+}
+
+/// A running Synapse, stopped (by its pid file, through stop.sh) on drop.
+pub struct Synapse {
+    /// Its directory: venv, config, database, pid file.
+    dir: tempfile::TempDir,
+    /// Its port, kept across a restart.
+    port: u16,
+    /// The client API's base URL.
+    pub base: String,
+}
+
+impl Synapse {
+    /// Stops it (an outage); [`Synapse::start_again`] brings it back.
+    pub fn stop(&self) {
+        let ok = Command::new(scripts().join("stop.sh"))
+            .arg(self.dir.path())
+            .stderr(Stdio::inherit())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "stop.sh failed");
+    }
+
+    /// Starts it again on the same port and data.
+    pub fn start_again(&self) {
+        let ok = Command::new(scripts().join("start.sh"))
+            .arg(self.dir.path())
+            .arg(self.port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "start.sh failed");
+    }
+}
+
+impl Drop for Synapse {
+    fn drop(&mut self) {
+        let _ = Command::new(scripts().join("stop.sh"))
+            .arg(self.dir.path())
+            .stdout(Stdio::null())
+            .status();
+    }
+}
+
+/// Starts Synapse on a free port, or says why it cannot.
+fn start_synapse() -> Result<Synapse, String> {
+    let python = Command::new("python3").arg("--version").output();
+    if !python.is_ok_and(|o| o.status.success()) {
+        return Err("python3 is not installed".into());
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("no free port: {e}"))?
+        .port();
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let out = Command::new(scripts().join("start.sh"))
+        .arg(dir.path())
+        .arg(port.to_string())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("start.sh: {e}"))?;
+    let synapse = Synapse {
+        base: String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        port,
+        dir,
+    };
+    if !out.status.success() || synapse.base.is_empty() {
+        return Err(format!(
+            "scripts/synapse/start.sh failed ({}): Synapse could not be installed or started",
+            out.status
+        ));
+    }
+    Ok(synapse)
+}
+
+pub fn seed(base: &str) -> Value {
+    let out = Command::new("python3")
+        .arg(scripts().join("seed.py"))
+        .arg(base)
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "seed.py failed");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A Matrix user driven through the plain client-server API.
+pub struct Mx {
+    /// The homeserver's base URL.
+    pub base: String,
+    /// The user's access token.
+    pub token: String,
+    /// The demo room's id.
+    pub room: String,
+}
+
+impl Mx {
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let res = http()
+            .request(method, format!("{}/_matrix/client/v3{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let value: Value = res.json().await.unwrap();
+        assert!(status.is_success(), "{path}: {status} {value}");
+        value
+    }
+
+    pub async fn send(&self, content: Value) -> String {
+        let txn = format!("t{}", std::time::UNIX_EPOCH.elapsed().unwrap().as_nanos());
+        let path = format!("/rooms/{}/send/m.room.message/{txn}", self.room);
+        let v = self.call(reqwest::Method::PUT, &path, content).await;
+        v["event_id"].as_str().unwrap().to_string()
+    }
+
+    pub async fn text(&self, body: &str) -> String {
+        self.send(json!({"msgtype": "m.text", "body": body})).await
+    }
+
+    pub async fn edit(&self, target: &str, body: &str) -> String {
+        self.send(json!({"msgtype": "m.text", "body": format!("* {body}"),
+            "m.new_content": {"msgtype": "m.text", "body": body},
+            "m.relates_to": {"rel_type": "m.replace", "event_id": target}}))
+            .await
+    }
+
+    pub async fn redact(&self, target: &str) {
+        let path = format!("/rooms/{}/redact/{target}/r{}", self.room, target.len());
+        self.call(reqwest::Method::PUT, &path, json!({"reason": "test"}))
+            .await;
+    }
+
+    pub async fn moderate(&self, what: &str, user: &str) {
+        let path = format!("/rooms/{}/{what}", self.room);
+        self.call(reqwest::Method::POST, &path, json!({"user_id": user}))
+            .await;
+    }
+}
+
+pub fn user(seeded: &Value, who: &str, base: &str) -> Mx {
+    Mx {
+        base: base.to_string(),
+        token: seeded["users"][who]["access_token"]
+            .as_str()
+            .unwrap()
+            .into(),
+        room: seeded["room_id"].as_str().unwrap().into(),
+    }
+}
+
+pub fn bridged(base: &str) -> MatrixConfig {
+    MatrixConfig {
+        homeserver: base.to_string(),
+        user: "@chyron-bot:localhost".try_into().unwrap(),
+        auth: MatrixAuth::Password(Secret::new(PASSWORD.into())),
+        rooms: vec![RoomBridge {
+            channel: "demo".into(),
+            room: "#demo:localhost".try_into().unwrap(),
+        }],
+        clear_on_kick: false,
+        backfill: 50,
+    }
+}
+
+/// The next frame that is not a bridge state, waiting up to 60 s (the
+/// bridge logs in and syncs first).
+pub async fn next_slow(ws: &mut Ws) -> ServerFrame {
+    loop {
+        match next_any(ws).await {
+            ServerFrame::Bridge { .. } => continue,
+            other => return other,
+        }
+    }
+}
+
+/// The next frame of any kind, waiting up to 60 s.
+pub async fn next_any(ws: &mut Ws) -> ServerFrame {
+    tokio::time::timeout(Duration::from_secs(60), next_frame_raw(ws))
+        .await
+        .expect("no frame from the bridge within 60 s")
+}
+
+/// Waits (up to 60 s) for the bridge to report `state`, skipping other
+/// bridge states; any other frame is returned as an error.
+pub async fn until_state(ws: &mut Ws, state: BridgeState) -> Result<(), ServerFrame> {
+    loop {
+        match next_any(ws).await {
+            ServerFrame::Bridge { state: s } if s == state => return Ok(()),
+            ServerFrame::Bridge { .. } => continue,
+            other => return Err(other),
+        }
+    }
+}
+
+async fn next_frame_raw(ws: &mut Ws) -> ServerFrame {
+    use futures_util::StreamExt;
+    loop {
+        match ws.next().await.expect("feed ended").expect("ws error") {
+            tokio_tungstenite::tungstenite::Message::Text(t) => {
+                return serde_json::from_str(t.as_str()).unwrap()
+            }
+            _ => continue,
+        }
+    }
+}
+
+/// Starts Synapse, or skips (returns `None`, printing why) where it is not
+/// required.
+pub async fn synapse_or_skip() -> Option<Synapse> {
+    match tokio::task::spawn_blocking(start_synapse).await.unwrap() {
+        Ok(s) => Some(s),
+        // scripts/test.sh (and so CI) sets CHYRON_REQUIRE_SYNAPSE: there a
+        // Synapse that cannot start is a failure, not a skip.
+        Err(why) if std::env::var_os("CHYRON_REQUIRE_SYNAPSE").is_some() => {
+            panic!("Synapse is required here: {why}")
+        }
+        Err(why) => {
+            println!("SKIPPED matrix bridge test: {why}");
+            None
+        }
+    }
+}
+
+/// Seeds the users and the room (blocking, so off the runtime).
+pub async fn seeded(base: &str) -> Value {
+    let base = base.to_string();
+    tokio::task::spawn_blocking(move || seed(&base))
+        .await
+        .unwrap()
+}
+
+/// Logs the relay's bridge at info (shown when a test fails).
+pub fn log() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "chyron_relay=info".into()),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
+pub fn posted(frame: ServerFrame) -> (u64, Message) {
+    match frame {
+        ServerFrame::Message { seq, message } => (seq, message),
+        other => panic!("expected a message, got {other:?}"),
+    }
+}
