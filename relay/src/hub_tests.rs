@@ -200,7 +200,7 @@ async fn bridged_channels_get_the_bridge_state_and_queue_their_changes() {
     let hub = test_hub(dir.path(), 8, 16);
     hub.append("live", post("to matrix")).await.unwrap();
     hub.append("plain", post("stays here")).await.unwrap();
-    let queued = hub.store().call(|c| store::outbox_len(c)).await.unwrap();
+    let queued = hub.store().call(store::outbox_len).await.unwrap();
     assert_eq!(queued, 1, "only the bridged channel queues");
     // The wake-up is kept until someone waits for it.
     tokio::time::timeout(std::time::Duration::from_secs(1), hub.outbox_queued())
@@ -214,7 +214,7 @@ async fn bridged_channels_get_the_bridge_state_and_queue_their_changes() {
     hub.append_from("live", post("from matrix"), Some(origin))
         .await
         .unwrap();
-    let queued = hub.store().call(|c| store::outbox_len(c)).await.unwrap();
+    let queued = hub.store().call(store::outbox_len).await.unwrap();
     assert_eq!(queued, 1);
 
     let live = hub.channel("live").await.unwrap();
