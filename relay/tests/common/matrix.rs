@@ -265,3 +265,62 @@ pub fn posted(frame: ServerFrame) -> (u64, Message) {
         other => panic!("expected a message, got {other:?}"),
     }
 }
+
+impl Mx {
+    /// The room's newest `limit` events, newest first.
+    pub async fn recent(&self, limit: u32) -> Vec<Value> {
+        let path = format!("/rooms/{}/messages?dir=b&limit={limit}", self.room);
+        let v = self.call(reqwest::Method::GET, &path, json!(null)).await;
+        v["chunk"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Uploads bytes with a claimed content type; returns the `mxc://` URI.
+    pub async fn upload(&self, bytes: Vec<u8>, content_type: &str) -> String {
+        let res = http()
+            .post(format!("{}/_matrix/media/v3/upload", self.base))
+            .bearer_auth(&self.token)
+            .header("Content-Type", content_type)
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "upload: {}", res.status());
+        let v: Value = res.json().await.unwrap();
+        v["content_uri"].as_str().unwrap().to_string()
+    }
+
+    /// Sets the user's display name and waits until the room shows it.
+    pub async fn rename(&self, user_id: &str, name: &str) {
+        let path = format!("/profile/{user_id}/displayname");
+        self.call(reqwest::Method::PUT, &path, json!({"displayname": name}))
+            .await;
+        for _ in 0..100 {
+            let path = format!("/rooms/{}/state/m.room.member/{user_id}", self.room);
+            let m = self.call(reqwest::Method::GET, &path, json!(null)).await;
+            if m["displayname"] == name {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{user_id} was not renamed to {name} in the room");
+    }
+}
+
+/// A real PNG of `w`×`h` pixels (a gradient), made by Python's zlib.
+pub fn png(w: u32, h: u32) -> Vec<u8> {
+    let script = r#"
+import struct, sys, zlib
+w, h = int(sys.argv[1]), int(sys.argv[2])
+rows = b"".join(b"\0" + b"".join(bytes((x * 255 // w, y * 255 // h, 128)) for x in range(w)) for y in range(h))
+def chunk(t, d):
+    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+sys.stdout.buffer.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+    + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script, &w.to_string(), &h.to_string()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "png generation failed");
+    out.stdout
+}
