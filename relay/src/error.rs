@@ -13,7 +13,7 @@ use serde_json::json;
 /// An error answered to an HTTP client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
-    /// The HTTP status, chosen by what went wrong (see CONTRACT.md).
+    /// The HTTP status, chosen by what went wrong (see the API section of README.md).
     pub status: StatusCode,
     /// Machine-readable reason, stable for clients to branch on.
     pub code: &'static str,

@@ -1,6 +1,6 @@
 //! Chyron relay: holds each channel's chat, serves the HTTP Chat API and
 //! webhooks, fans events out to viewers over `GET /feed/{channel}`, and serves
-//! the widget's files. See `docs/CONTRACT.md` for the wire contract.
+//! the widget's files. The wire types are in `chyron-protocol`; the HTTP API is in README.md.
 //!
 //! [`app`] builds the router from an [`AppState`]; [`run`] serves it on a bound
 //! listener until a shutdown future completes.
