@@ -157,7 +157,7 @@ fn matrix_bridge_from_file_flags_and_env_secrets() {
     let f = file(
         "matrix_homeserver = \"https://matrix.example.org\"\nmatrix_user = \"@bot:example.org\"\n\
          matrix_password = \"file-pw\"\nbridge = [\"demo=#demo:example.org\"]\n\
-         bridge_clear_on_kick = true\n",
+         bridge_clear_on_kick = true\nbridge_backfill = 10\n",
     );
     let path = f.path().to_str().unwrap();
     let c = Config::resolve(parse(&["--config", path]), None).unwrap();
@@ -165,6 +165,7 @@ fn matrix_bridge_from_file_flags_and_env_secrets() {
     assert_eq!(m.homeserver, "https://matrix.example.org");
     assert_eq!(m.user.as_str(), "@bot:example.org");
     assert!(m.clear_on_kick);
+    assert_eq!(m.backfill, 10);
     assert_eq!(m.rooms[0].channel, "demo");
     assert!(!format!("{c:?}").contains("file-pw"));
     // Flags win over the file; the environment's password over the file's.
