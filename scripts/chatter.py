@@ -2,8 +2,11 @@
 """Sample chatters for the demo: posts a line into a channel every second or so
 through the HTTP Chat API, as a handful of viewers of a conference talk would.
 
-Usage: chatter.py BASE_URL CHANNEL  (the API token comes from CHYRON_API_TOKEN)
+Usage: chatter.py BASE_URL CHANNEL [--pace MIN,MAX]
+The API token comes from CHYRON_API_TOKEN. --pace: seconds between posts,
+uniformly random (default 0.8,2.0).
 """
+import argparse
 import json
 import os
 import random
@@ -41,8 +44,20 @@ def post(base, channel, token, sender, body):
         return json.load(resp)
 
 
+def parse_pace(text):
+    lo, hi = (float(x) for x in text.split(","))
+    if not 0 < lo <= hi:
+        raise ValueError(text)
+    return lo, hi
+
+
 def main():
-    base, channel = sys.argv[1].rstrip("/"), sys.argv[2]
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("base_url")
+    ap.add_argument("channel")
+    ap.add_argument("--pace", type=parse_pace, default=(0.8, 2.0))
+    args = ap.parse_args()
+    base, channel = args.base_url.rstrip("/"), args.channel
     token = os.environ["CHYRON_API_TOKEN"]
     i = 0
     while True:
@@ -52,7 +67,7 @@ def main():
         except (urllib.error.URLError, OSError) as err:
             print(f"chatter: post failed: {err}", file=sys.stderr)
         i += 1
-        time.sleep(random.uniform(0.8, 2.0))
+        time.sleep(random.uniform(*args.pace))
 
 
 if __name__ == "__main__":

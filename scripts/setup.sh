@@ -74,6 +74,15 @@ if [ ! -d tests/e2e/node_modules/playwright-core ] ||
 fi
 
 # Synapse (Python package registry, pinned) for the Matrix tests and demo.
-bash scripts/synapse/install.sh .data/synapse-venv
+# CHYRON_SETUP_SYNAPSE=0 skips it (the demo without Matrix sets it).
+if [ "${CHYRON_SETUP_SYNAPSE:-1}" != 0 ] && ! bash scripts/synapse/install.sh .data/synapse-venv; then
+    cat >&2 <<'MSG'
+setup: could not install Synapse (from the Python package registry) into
+.data/synapse-venv. The Matrix tests and the demo's homeserver need it; run
+scripts/setup.sh again where the registry can be reached. The demo without
+Matrix needs no Synapse: CHYRON_DEMO_MATRIX=0 scripts/demo.sh
+MSG
+    exit 1
+fi
 
 say "ready"

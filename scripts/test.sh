@@ -2,7 +2,8 @@
 # Runs every test: set-up, formatting, native tests (protocol, relay, widget
 # logic), the widget's in-browser tests (wasm-bindgen-test in headless
 # Chromium), then the end-to-end tests (the real relay serving the real widget
-# to headless Chromium).
+# to headless Chromium), then the demo's own check (a line from a Matrix
+# chatter reaches the relay's feed through a real Synapse).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -23,6 +24,13 @@ CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=120 \
     cargo test -p chyron --target wasm32-unknown-unknown --test web
 
 bash scripts/build.sh
+# The end-to-end tests and the demo check run the relay just built, wherever
+# cargo put it.
+export CHYRON_RELAY_BIN=${CHYRON_RELAY_BIN:-$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/release/chyron-relay}
 
 echo "[test] end to end: relay + widget + Chromium"
 (cd tests/e2e && node --test --test-concurrency=1 --test-reporter=spec ./*.test.mjs)
+
+echo "[test] the demo: Synapse, the relay bridged to it, Matrix chatters (demo.sh --check)"
+# Free ports and a temporary directory: a running demo is not disturbed.
+bash scripts/demo.sh --check --no-build

@@ -2,7 +2,12 @@
 """Seeds the test homeserver that start.sh started: a bot user and two
 chatters, and a public room #demo:SERVERNAME that all three have joined.
 
-Usage: seed.py BASE_URL        (e.g. http://127.0.0.1:8008)
+Usage: seed.py BASE_URL [--demo]       (e.g. http://127.0.0.1:8008)
+
+--demo (scripts/demo.sh) also registers the demo's sample chatters (DEMO_USERS),
+sets their display names before they join (so joining does not show a rename),
+and gives alice and bob display names too. Without it nothing but the three
+users above is touched, as the relay's tests expect.
 
 Idempotent: users that exist are logged in instead of registered, the room is
 looked up by its alias before it is created, and joining a room one is in is a
@@ -10,12 +15,16 @@ no-op. Users register through the plain client API (the test config allows
 registration without verification). Every login uses device id SEED, so
 repeated runs replace that device's token instead of piling up devices.
 alice creates the room and so is its admin (power level 100): she can kick,
-ban and redact for tests.
+ban and redact for tests. The room lets guests join (m.room.guest_access
+can_join; the public_chat preset forbids it), for the benchmark's Matrix
+guests; set only when it differs, so a rerun adds no event.
 
 Prints JSON on stdout:
   {"base_url", "server_name", "room_alias", "room_id",
    "users": {"bot"|"alice"|"bob": {"user_id", "password", "access_token",
                                    "device_id"}}}
+With --demo, "users" also has each of DEMO_USERS, and every user that has a
+display name has it as "display_name".
 
 Python standard library only.
 """
@@ -29,6 +38,17 @@ USERS = {"bot": "chyron-bot", "alice": "alice", "bob": "bob"}
 PASSWORD = "chyron-test-password"  # a throwaway homeserver's test users only
 DEVICE = "SEED"
 ROOM_ALIAS_LOCAL = "demo"
+# --demo only: the sample chatters (key = localpart) and everyone's display
+# names. Adding one here is enough; matrix_chatter.py gives it lines.
+DEMO_USERS = ["radia", "katherine", "dennis", "hedy"]
+DISPLAY_NAMES = {
+    "alice": "Alice",
+    "bob": "Bob",
+    "radia": "Radia Perlman",
+    "katherine": "Katherine Johnson",
+    "dennis": "Dennis Ritchie",
+    "hedy": "Hedy Lamarr",
+}
 
 
 class MatrixError(Exception):
@@ -89,14 +109,36 @@ def register_or_login(base, localpart):
         return login(base, localpart)
 
 
+def set_display_name(base, user, name):
+    """Sets the user's display name unless it is that already (setting it
+    again would add a membership event to every room the user is in)."""
+    quoted = urllib.parse.quote(user["user_id"], safe="")
+    path = f"/_matrix/client/v3/profile/{quoted}/displayname"
+    try:
+        have = call(base, "GET", path, token=user["access_token"]).get("displayname")
+    except MatrixError as err:
+        if err.status != 404:
+            raise
+        have = None
+    if have != name:
+        call(base, "PUT", path, {"displayname": name}, token=user["access_token"])
+    user["display_name"] = name
+
+
 def main():
-    if len(sys.argv) != 2:
+    args = sys.argv[1:]
+    demo = "--demo" in args
+    args = [a for a in args if a != "--demo"]
+    if len(args) != 1 or args[0].startswith("-"):
         print(__doc__, file=sys.stderr)
         sys.exit(2)
-    base = sys.argv[1].rstrip("/")
+    base = args[0].rstrip("/")
 
+    wanted = dict(USERS)
+    if demo:
+        wanted.update({localpart: localpart for localpart in DEMO_USERS})
     users = {}
-    for key, localpart in USERS.items():
+    for key, localpart in wanted.items():
         r = register_or_login(base, localpart)
         users[key] = {
             "user_id": r["user_id"],
@@ -104,6 +146,8 @@ def main():
             "access_token": r["access_token"],
             "device_id": r["device_id"],
         }
+        if demo and localpart in DISPLAY_NAMES:
+            set_display_name(base, users[key], DISPLAY_NAMES[localpart])
     server_name = users["bot"]["user_id"].split(":", 1)[1]
     alias = f"#{ROOM_ALIAS_LOCAL}:{server_name}"
 
@@ -122,6 +166,17 @@ def main():
             "name": "Chyron demo",
             "topic": "Test room for the Chyron Matrix bridge",
         }, token=owner)["room_id"]
+
+    room_path = urllib.parse.quote(room_id, safe="")
+    guest_access = f"/_matrix/client/v3/rooms/{room_path}/state/m.room.guest_access"
+    try:
+        current = call(base, "GET", guest_access, token=owner).get("guest_access")
+    except MatrixError as err:
+        if err.status != 404:
+            raise
+        current = None
+    if current != "can_join":
+        call(base, "PUT", guest_access, {"guest_access": "can_join"}, token=owner)
 
     for user in users.values():
         call(base, "POST", f"/_matrix/client/v3/join/{quoted}", {},
