@@ -5,6 +5,10 @@ use clap::Parser;
 use std::io::Write;
 use std::process::ExitCode;
 
+/// The log filter without `RUST_LOG`: the relay at info; matrix-sdk only
+/// warnings (at info it logs every sync).
+const DEFAULT_LOG: &str = "info,matrix_sdk=warn,matrix_sdk_base=warn,matrix_sdk_common=warn";
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -17,7 +21,8 @@ async fn main() -> ExitCode {
     };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| DEFAULT_LOG.into()),
         )
         .with_writer(std::io::stderr)
         .init();
