@@ -21,9 +21,12 @@ import os
 import random
 import sys
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.join(HERE, "synapse")]
+from chatter import parse_pace  # noqa: E402  (scripts/chatter.py)
+from seed import MatrixError, call as matrix_call  # noqa: E402  (scripts/synapse/seed.py)
 
 # (speaker, kind, body[, corrected body]): kind is "text", "emote", or "edit"
 # (sent with a typo, then corrected by an edit a few seconds later).
@@ -45,13 +48,6 @@ SCRIPT = [
 ]
 
 
-class MatrixError(Exception):
-    def __init__(self, status, body):
-        super().__init__(f"HTTP {status}: {body}")
-        self.status = status
-        self.body = body
-
-
 class Chatter:
     """One user, talking in one room."""
 
@@ -63,23 +59,7 @@ class Chatter:
         self.name = user.get("display_name", self.user_id)
 
     def call(self, method, path, body):
-        req = urllib.request.Request(
-            f"{self.base}/_matrix/client/v3{path}",
-            data=json.dumps(body).encode(),
-            method=method,
-            headers={"Authorization": f"Bearer {self.token}",
-                     "Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(req, timeout=10) as resp:
-                return json.load(resp)
-        except urllib.error.HTTPError as err:
-            raw = err.read().decode(errors="replace")
-            try:
-                parsed = json.loads(raw)
-            except ValueError:
-                parsed = {"raw": raw}
-            raise MatrixError(err.code, parsed) from None
+        return matrix_call(self.base, method, f"/_matrix/client/v3{path}", body, self.token)
 
     def typing(self, seconds):
         user = urllib.parse.quote(self.user_id, safe="")
@@ -120,13 +100,6 @@ def perform(chatter, line, pace, verbose):
         chatter.edit(event_id, line[3])
         if verbose:
             print(f"matrix_chatter: {chatter.name} edited it: {line[3]}", file=sys.stderr)
-
-
-def parse_pace(text):
-    lo, hi = (float(x) for x in text.split(","))
-    if not 0 < lo <= hi:
-        raise ValueError(text)
-    return lo, hi
 
 
 def main():
