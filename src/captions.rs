@@ -4,7 +4,7 @@
 //! Times are milliseconds from any clock (the browser's `Date.now()`), passed
 //! in so the rules are testable without waiting.
 
-use chyron_protocol::{sender_color_slot, Message, ServerFrame, Snapshot};
+use chyron_protocol::{sender_color_slot, Media, Message, ServerFrame, Snapshot};
 use std::collections::VecDeque;
 
 /// Message ids remembered after they stop being shown, so a resync snapshot
@@ -25,6 +25,9 @@ pub struct Line {
     pub body: String,
     /// Colour slot: `--chyron-sender-color-{slot}`.
     pub slot: u8,
+    /// The attachment, if the message has one: shown as a kind marker and,
+    /// when the relay has one, a thumbnail (see [`crate::media`]).
+    pub media: Option<Media>,
     /// When the line appeared; it expires `fade` later.
     pub shown_at: f64,
 }
@@ -37,6 +40,7 @@ impl Line {
             sender: message.sender,
             sender_id: message.sender_id,
             body: message.body,
+            media: message.media,
             shown_at: now,
         }
     }
@@ -82,7 +86,10 @@ impl Captions {
 
     /// Applies one frame; returns how many new lines appeared (for the
     /// screen-reader announcement). Frames other than snapshots and events
-    /// change nothing, so unknown future frame types are harmless.
+    /// change nothing, so unknown future frame types are harmless; bridge
+    /// state is the status line's business ([`crate::status`]), not the
+    /// captions'. Formatted bodies (`html`) are never shown: captions are
+    /// plain text.
     pub fn apply(&mut self, frame: ServerFrame, now: f64) -> usize {
         match frame {
             ServerFrame::Snapshot(snapshot) => self.apply_snapshot(snapshot, now),
@@ -101,7 +108,15 @@ impl Captions {
                 self.lines.retain(|l| l.sender_id != sender_id);
                 0
             }
-            ServerFrame::Error { .. } | ServerFrame::Unknown => 0,
+            ServerFrame::Profile {
+                sender_id, sender, ..
+            } => {
+                for line in self.lines.iter_mut().filter(|l| l.sender_id == sender_id) {
+                    line.sender.clone_from(&sender);
+                }
+                0
+            }
+            ServerFrame::Bridge { .. } | ServerFrame::Error { .. } | ServerFrame::Unknown => 0,
         }
     }
 
@@ -154,7 +169,7 @@ impl Captions {
     /// A snapshot of a new epoch starts over: its newest messages are shown.
     /// A snapshot of the same epoch (a resync after a lost resume or lag)
     /// merges, so nothing is shown twice: shown lines still in it stay (with
-    /// its text), shown lines not in it go, and only unseen messages are added.
+    /// its text and sender name), shown lines not in it go, and only unseen messages are added.
     fn apply_snapshot(&mut self, snapshot: Snapshot, now: f64) -> usize {
         if self.epoch.as_deref() != Some(snapshot.epoch.as_str()) {
             self.epoch = Some(snapshot.epoch);
@@ -167,6 +182,7 @@ impl Captions {
             if let Some(i) = old.iter().position(|l| l.id == message.id) {
                 let mut line = old.swap_remove(i);
                 line.body = message.body;
+                line.sender = message.sender;
                 self.lines.push(line);
                 is_new.push(false);
             } else if !self.has_seen(&message.id) {
@@ -183,219 +199,5 @@ impl Captions {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use chyron_protocol::{SnapshotReason, Source};
-
-    fn msg(id: &str, sender_id: &str, body: &str) -> Message {
-        Message {
-            id: id.into(),
-            sender: sender_id.to_uppercase(),
-            sender_id: sender_id.into(),
-            body: body.into(),
-            ts: 0,
-            edited: false,
-            source: Source::Api,
-        }
-    }
-
-    fn message(seq: u64, id: &str) -> ServerFrame {
-        ServerFrame::Message {
-            seq,
-            message: msg(id, "alice", &format!("body {id}")),
-        }
-    }
-
-    fn snapshot(epoch: &str, reason: SnapshotReason, ids: &[&str]) -> ServerFrame {
-        ServerFrame::Snapshot(Snapshot {
-            channel: "demo".into(),
-            epoch: epoch.into(),
-            seq: 100,
-            reason,
-            messages: ids
-                .iter()
-                .map(|id| msg(id, "bob", &format!("snap {id}")))
-                .collect(),
-        })
-    }
-
-    fn ids(c: &Captions) -> Vec<&str> {
-        c.lines().iter().map(|l| l.id.as_str()).collect()
-    }
-
-    #[test]
-    fn messages_add_and_drop_the_oldest_beyond_the_limit() {
-        let mut c = Captions::new(3, 8000.0);
-        for (i, id) in ["a", "b", "c", "d"].into_iter().enumerate() {
-            assert_eq!(c.apply(message(i as u64 + 1, id), 0.0), 1);
-        }
-        assert_eq!(ids(&c), ["b", "c", "d"]);
-        let line = c.get("d").unwrap();
-        assert_eq!(line.slot, sender_color_slot("alice"));
-        assert_eq!(
-            (line.sender.as_str(), line.body.as_str()),
-            ("ALICE", "body d")
-        );
-    }
-
-    #[test]
-    fn a_repeated_message_is_not_shown_twice() {
-        let mut c = Captions::new(3, 8000.0);
-        c.apply(message(1, "a"), 0.0);
-        assert_eq!(c.apply(message(1, "a"), 0.0), 0);
-        assert_eq!(ids(&c), ["a"]);
-    }
-
-    #[test]
-    fn edit_changes_text_in_place_and_ignores_unshown() {
-        let mut c = Captions::new(3, 8000.0);
-        c.apply(message(1, "a"), 0.0);
-        c.apply(message(2, "b"), 5.0);
-        let edit = |id: &str| ServerFrame::Edit {
-            seq: 3,
-            id: id.into(),
-            body: "fixed".into(),
-        };
-        c.apply(edit("a"), 6.0);
-        c.apply(edit("zz"), 6.0);
-        assert_eq!(ids(&c), ["a", "b"]);
-        assert_eq!(c.get("a").unwrap().body, "fixed");
-        assert_eq!(c.get("a").unwrap().shown_at, 0.0);
-    }
-
-    #[test]
-    fn delete_and_clear_remove_at_once() {
-        let mut c = Captions::new(5, 8000.0);
-        c.apply(message(1, "a"), 0.0);
-        c.apply(
-            ServerFrame::Message {
-                seq: 2,
-                message: msg("s1", "spam", "buy"),
-            },
-            0.0,
-        );
-        c.apply(message(3, "b"), 0.0);
-        c.apply(
-            ServerFrame::Message {
-                seq: 4,
-                message: msg("s2", "spam", "now"),
-            },
-            0.0,
-        );
-        c.apply(
-            ServerFrame::Delete {
-                seq: 5,
-                id: "a".into(),
-            },
-            0.0,
-        );
-        assert_eq!(ids(&c), ["s1", "b", "s2"]);
-        c.apply(
-            ServerFrame::Clear {
-                seq: 6,
-                sender_id: "spam".into(),
-            },
-            0.0,
-        );
-        assert_eq!(ids(&c), ["b"]);
-    }
-
-    #[test]
-    fn lines_expire_after_the_fade_time() {
-        let mut c = Captions::new(3, 8000.0);
-        c.apply(message(1, "a"), 0.0);
-        c.apply(message(2, "b"), 3000.0);
-        assert_eq!(c.next_expiry(), Some(8000.0));
-        assert!(!c.expire(7999.0));
-        assert!(c.expire(8000.0));
-        assert_eq!(ids(&c), ["b"]);
-        assert!(c.expire(11000.0));
-        assert_eq!(c.next_expiry(), None);
-    }
-
-    #[test]
-    fn initial_snapshot_shows_the_last_lines() {
-        let mut c = Captions::new(2, 8000.0);
-        let added = c.apply(
-            snapshot("e1", SnapshotReason::Initial, &["a", "b", "c"]),
-            1.0,
-        );
-        assert_eq!(ids(&c), ["b", "c"]);
-        assert_eq!(added, 2);
-        assert_eq!(c.get("c").unwrap().body, "snap c");
-    }
-
-    #[test]
-    fn reset_snapshot_merges_without_showing_anything_twice() {
-        let mut c = Captions::new(3, 8000.0);
-        c.apply(snapshot("e1", SnapshotReason::Initial, &[]), 0.0);
-        for (i, id) in ["a", "b", "c", "d"].into_iter().enumerate() {
-            c.apply(message(i as u64 + 1, id), 10.0);
-        }
-        // "a" was pushed out (seen), "b" deleted meanwhile, "c" edited, "e" and
-        // "f" new.
-        let added = c.apply(
-            snapshot("e1", SnapshotReason::Lagged, &["a", "c", "d", "e", "f"]),
-            50.0,
-        );
-        assert_eq!(ids(&c), ["d", "e", "f"]);
-        assert_eq!(added, 2);
-        assert_eq!(c.get("d").unwrap().shown_at, 10.0);
-        assert_eq!(c.get("d").unwrap().body, "snap d");
-        assert_eq!(c.get("e").unwrap().shown_at, 50.0);
-        // Same again: nothing new.
-        let again = snapshot("e1", SnapshotReason::ResumeUnavailable, &["d", "e", "f"]);
-        assert_eq!(c.apply(again, 60.0), 0);
-        assert_eq!(ids(&c), ["d", "e", "f"]);
-    }
-
-    #[test]
-    fn expired_lines_do_not_come_back_with_a_resync() {
-        let mut c = Captions::new(3, 1000.0);
-        c.apply(snapshot("e1", SnapshotReason::Initial, &["a"]), 0.0);
-        c.expire(5000.0);
-        assert_eq!(
-            c.apply(snapshot("e1", SnapshotReason::Lagged, &["a"]), 5000.0),
-            0
-        );
-        assert!(c.lines().is_empty());
-    }
-
-    #[test]
-    fn a_new_epoch_starts_over() {
-        let mut c = Captions::new(3, 8000.0);
-        c.apply(snapshot("e1", SnapshotReason::Initial, &["m1", "m2"]), 0.0);
-        let added = c.apply(
-            snapshot("e2", SnapshotReason::ResumeUnavailable, &["m1"]),
-            5.0,
-        );
-        assert_eq!((ids(&c), added), (vec!["m1"], 1));
-        assert_eq!(c.get("m1").unwrap().shown_at, 5.0);
-    }
-
-    #[test]
-    fn unknown_and_error_frames_change_nothing() {
-        let mut c = Captions::new(3, 8000.0);
-        c.apply(message(1, "a"), 0.0);
-        let before = c.clone();
-        c.apply(ServerFrame::Unknown, 1.0);
-        c.apply(
-            ServerFrame::Error {
-                code: "read_only".into(),
-                message: "no".into(),
-            },
-            1.0,
-        );
-        assert_eq!(c, before);
-    }
-
-    #[test]
-    fn the_seen_set_stays_bounded() {
-        let mut c = Captions::new(1, 8000.0);
-        for i in 0..1000u64 {
-            c.apply(message(i + 1, &format!("m{i}")), 0.0);
-        }
-        assert_eq!(c.seen.len(), SEEN_CAPACITY);
-        assert_eq!(ids(&c), ["m999"]);
-    }
-}
+#[path = "captions_tests.rs"]
+mod tests;

@@ -23,6 +23,9 @@ const FADE_RANGE: (u32, u32) = (2_000, 120_000);
 pub struct Config {
     /// The validated channel name.
     pub channel: String,
+    /// The relay's `http(s)://` base URL, without a trailing slash: where
+    /// thumbnails load from (`{server}/media/…`).
+    pub server: String,
     /// `ws(s)://…/feed/{channel}`, without a query.
     pub feed_url: String,
     /// Most caption lines shown at once.
@@ -82,7 +85,9 @@ pub fn parse(attr: impl Fn(&str) -> Option<String>, base: &str) -> Parsed {
     validate_channel(channel).map_err(ConfigError::Channel)?;
     let server = attr("server").filter(|s| !s.trim().is_empty());
     let server = server.as_deref().unwrap_or(base);
-    let feed_url = feed_url(server, channel).map_err(ConfigError::Server)?;
+    let server = server_url(server).map_err(ConfigError::Server)?;
+    // `http…` → `ws…`: "https://h" → "wss://h", "http://h" → "ws://h".
+    let feed_url = format!("ws{}/feed/{channel}", server.get(4..).unwrap_or_default());
 
     let lines = match attr("lines") {
         None => DEFAULT_LINES,
@@ -157,6 +162,7 @@ pub fn parse(attr: impl Fn(&str) -> Option<String>, base: &str) -> Parsed {
 
     let config = Config {
         channel: channel.to_owned(),
+        server,
         feed_url,
         lines,
         fade_ms,
@@ -205,206 +211,52 @@ fn parse_seconds_as_ms(raw: &str) -> Option<u64> {
     Some(ms)
 }
 
-/// `https://host/dir` → `wss://host/dir/feed/{channel}`. The URL is checked by
-/// hand (no URL crate: bytes matter) and strictly: absolute http(s), a host,
-/// no credentials, query, fragment, spaces or control characters.
-pub fn feed_url(server: &str, channel: &str) -> Result<String, String> {
+/// ` HTTPS://host/dir/ ` → `https://host/dir`. The URL is checked by hand
+/// (no URL crate: bytes matter) and strictly: absolute http(s), a host, no
+/// credentials, query, fragment, spaces or control characters.
+pub fn server_url(server: &str) -> Result<String, String> {
     let server = server.trim();
     let lower = server.to_ascii_lowercase();
     let (scheme, rest) = if lower.starts_with("https://") {
-        ("wss://", server.get(8..).unwrap_or_default())
+        ("https://", server.get(8..).unwrap_or_default())
     } else if lower.starts_with("http://") {
-        ("ws://", server.get(7..).unwrap_or_default())
+        ("http://", server.get(7..).unwrap_or_default())
     } else {
         return Err("it must start with http:// or https://".into());
     };
-    if let Some(c) = rest
-        .chars()
-        .find(|c| c.is_whitespace() || c.is_control() || "?#@\\\"<>`{}|^".contains(*c))
-    {
+    // `matches!` rather than `"…".contains(c)`: the str search cost 0.7 KB
+    // of compressed wasm.
+    let refused = |c: char| {
+        c.is_whitespace()
+            || c.is_control()
+            || matches!(
+                c,
+                '?' | '#' | '@' | '\\' | '"' | '<' | '>' | '`' | '{' | '}' | '|' | '^'
+            )
+    };
+    if let Some(c) = rest.chars().find(|c| refused(*c)) {
         // U+XXXX rather than `{:?}`, which would pull Unicode tables in.
         return Err(format!("it may not contain U+{:04X}", u32::from(c)));
     }
-    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    // `split_once` rather than `split_at`: no panicking path, whose message
+    // formatting (char boundaries, `{:?}` of a char) cost 3.4 KB of
+    // compressed wasm.
+    let (host, path) = match rest.split_once('/') {
+        Some((host, path)) => (host, path),
+        None => (rest, ""),
+    };
     let host_ok = !host.is_empty()
         && host
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || ".-_:[]".contains(c));
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '[' | ']'));
     if !host_ok {
         return Err("it has no valid host".into());
     }
     let path = path.trim_end_matches('/');
-    Ok(format!("{scheme}{host}{path}/feed/{channel}"))
+    let slash = if path.is_empty() { "" } else { "/" };
+    Ok(format!("{scheme}{host}{slash}{path}"))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn with(pairs: &[(&str, &str)]) -> Parsed {
-        let pairs: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        parse(
-            move |name| {
-                pairs
-                    .iter()
-                    .find(|(k, _)| k == name)
-                    .map(|(_, v)| v.clone())
-            },
-            "https://relay.test/cdn",
-        )
-    }
-
-    #[test]
-    fn defaults_with_only_a_channel() {
-        let (c, warnings) = with(&[("channel", "demo")]).unwrap();
-        assert!(warnings.is_empty());
-        assert_eq!(c.channel, "demo");
-        assert_eq!(c.feed_url, "wss://relay.test/cdn/feed/demo");
-        assert_eq!(c.lines, 3);
-        assert_eq!(c.fade_ms, 8000);
-        assert_eq!(c.position, Position::default());
-        assert_eq!(c.position.classes(), "bottom center");
-        assert_eq!(c.placement, Placement::Overlay);
-    }
-
-    #[test]
-    fn all_attributes_set() {
-        let (c, warnings) = with(&[
-            ("channel", " stream_2 "),
-            ("server", "http://127.0.0.1:8080/"),
-            ("lines", "5"),
-            ("fade", "2.5"),
-            ("position", "TOP-Right"),
-            ("placement", "inline"),
-        ])
-        .unwrap();
-        assert!(warnings.is_empty(), "{warnings:?}");
-        assert_eq!(c.feed_url, "ws://127.0.0.1:8080/feed/stream_2");
-        assert_eq!((c.lines, c.fade_ms), (5, 2500));
-        assert_eq!(c.position.classes(), "top right");
-        assert_eq!(c.placement, Placement::Inline);
-    }
-
-    #[test]
-    fn missing_or_hostile_channels_are_errors() {
-        for bad in [
-            "",
-            "   ",
-            "Demo",
-            "../x",
-            "<script>",
-            "a b",
-            "demo?x=1",
-            "\u{202e}demo",
-        ] {
-            let err = with(&[("channel", bad)]).unwrap_err();
-            assert!(matches!(err, ConfigError::Channel(_)), "{bad:?}");
-            assert!(err.to_string().contains("channel"), "{err}");
-        }
-        assert!(matches!(
-            with(&[]),
-            Err(ConfigError::Channel(InvalidInput::Empty { .. }))
-        ));
-    }
-
-    #[test]
-    fn hostile_servers_are_errors() {
-        for bad in [
-            "javascript:alert(1)",
-            "ws://relay.test",
-            "ftp://relay.test",
-            "https://",
-            "https:///path",
-            "https://a b.test",
-            "https://relay.test/?x=1",
-            "https://relay.test/#x",
-            "https://user:pw@relay.test",
-            "https://relay.test/\u{0}",
-            "//relay.test",
-            "/relative",
-            "https://<img>",
-        ] {
-            let err = with(&[("channel", "demo"), ("server", bad)]).unwrap_err();
-            assert!(matches!(err, ConfigError::Server(_)), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn empty_server_means_base_and_bad_base_is_an_error() {
-        let (c, _) = with(&[("channel", "demo"), ("server", " ")]).unwrap();
-        assert_eq!(c.feed_url, "wss://relay.test/cdn/feed/demo");
-        let err = parse(|n| (n == "channel").then(|| "demo".into()), "file:///x").unwrap_err();
-        assert!(matches!(err, ConfigError::Server(_)));
-    }
-
-    #[test]
-    fn numbers_clamp_with_warnings() {
-        let cases = [
-            ("lines", "0", 1usize, 8000),
-            ("lines", "-5", 1, 8000),
-            ("lines", "99999999999999999999", 3, 8000),
-            ("lines", "11", 10, 8000),
-            ("lines", "2.5", 3, 8000),
-            ("lines", "three", 3, 8000),
-            ("fade", "1", 3, 2000),
-            ("fade", "1.9999", 3, 2000),
-            ("fade", "121", 3, 120_000),
-            ("fade", "99999999999999999999999", 3, 120_000),
-            ("fade", "1e9", 3, 8000),
-            ("fade", "-3", 3, 8000),
-            ("fade", "NaN", 3, 8000),
-            ("fade", "inf", 3, 8000),
-            ("fade", "", 3, 8000),
-            ("fade", ".", 3, 8000),
-            ("fade", "1.2.3", 3, 8000),
-        ];
-        for (name, value, lines, fade) in cases {
-            let (c, warnings) = with(&[("channel", "demo"), (name, value)]).unwrap();
-            assert_eq!((c.lines, c.fade_ms), (lines, fade), "{name}={value}");
-            assert_eq!(warnings.len(), 1, "{name}={value}: {warnings:?}");
-        }
-    }
-
-    #[test]
-    fn unknown_keywords_fall_back_with_warnings() {
-        for (name, value) in [
-            ("position", "middle"),
-            ("position", "bottom"),
-            ("position", "bottom-center-left"),
-            ("position", "<b>"),
-            ("placement", "floating"),
-            ("placement", ""),
-        ] {
-            let (c, warnings) = with(&[("channel", "demo"), (name, value)]).unwrap();
-            assert_eq!(c.position, Position::default());
-            assert_eq!(c.placement, Placement::Overlay);
-            assert_eq!(warnings.len(), 1, "{name}={value}");
-        }
-    }
-
-    #[test]
-    fn fade_accepts_plain_decimals() {
-        for (raw, ms) in [
-            ("8", 8000),
-            (" 2.5 ", 2500),
-            ("10.", 10_000),
-            (".5", 500),
-            ("3.14159", 3141),
-        ] {
-            assert_eq!(parse_seconds_as_ms(raw), Some(ms), "{raw}");
-        }
-        let (c, warnings) = with(&[("channel", "demo"), ("fade", "12.25")]).unwrap();
-        assert_eq!((c.fade_ms, warnings.len()), (12_250, 0));
-    }
-
-    #[test]
-    fn channel_errors_say_what_is_wrong() {
-        let text = |v: &str| with(&[("channel", v)]).unwrap_err().to_string();
-        assert!(text("").contains("missing"));
-        assert!(text(&"a".repeat(65)).contains("longer than 64"));
-        assert!(text("a\u{202e}b").contains("U+202E"));
-    }
-}
+#[path = "config_tests.rs"]
+mod tests;

@@ -5,6 +5,10 @@
 //! come twice around a reconnect), and a jump means events were lost, so the
 //! socket reconnects and resumes from the cursor (`?epoch=E&since=N`), which
 //! makes the relay resend exactly what is missing or send a snapshot.
+//!
+//! Every event counts, including those the captions do nothing visible with
+//! (a `profile` rename of a sender no line shows). A `bridge` frame is not an
+//! event: it has no seq, is shown as it comes and leaves the cursor alone.
 
 use chyron_protocol::ServerFrame;
 
@@ -32,6 +36,9 @@ impl Cursor {
         if let ServerFrame::Snapshot(snapshot) = frame {
             self.epoch = Some(snapshot.epoch.clone());
             self.seq = snapshot.seq;
+            return Step::Apply;
+        }
+        if let ServerFrame::Bridge { .. } = frame {
             return Step::Apply;
         }
         let Some(seq) = frame.event_seq() else {
@@ -82,7 +89,7 @@ fn percent_encode(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chyron_protocol::{Snapshot, SnapshotReason};
+    use chyron_protocol::{BridgeState, Snapshot, SnapshotReason};
 
     fn snap(epoch: &str, seq: u64) -> ServerFrame {
         ServerFrame::Snapshot(Snapshot {
@@ -157,6 +164,38 @@ mod tests {
             message: "no".into(),
         };
         assert_eq!(c.step(&err), Step::Skip);
+    }
+
+    #[test]
+    fn profiles_are_events_and_advance_the_cursor() {
+        let mut c = Cursor::default();
+        c.step(&snap("e1", 10));
+        let profile = |seq| ServerFrame::Profile {
+            seq,
+            sender_id: "@a:hs".into(),
+            sender: "A".into(),
+        };
+        assert_eq!(c.step(&profile(11)), Step::Apply);
+        assert_eq!(c.step(&profile(11)), Step::Skip);
+        assert_eq!(c.step(&delete(12)), Step::Apply);
+        assert_eq!(c.step(&profile(14)), Step::Resync);
+        assert!(c.url("w", 3).contains("since=12"));
+    }
+
+    #[test]
+    fn bridge_frames_apply_without_moving_the_cursor() {
+        let mut c = Cursor::default();
+        let bridge = |state| ServerFrame::Bridge { state };
+        // Even before a snapshot: it is the link's state, not an event.
+        assert_eq!(c.step(&bridge(BridgeState::Connecting)), Step::Apply);
+        assert_eq!(c, Cursor::default());
+        c.step(&snap("e1", 10));
+        let at = c.clone();
+        for state in [BridgeState::Down, BridgeState::Live, BridgeState::Other] {
+            assert_eq!(c.step(&bridge(state)), Step::Apply);
+            assert_eq!(c, at);
+        }
+        assert_eq!(c.step(&delete(11)), Step::Apply);
     }
 
     #[test]

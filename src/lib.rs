@@ -3,8 +3,9 @@
 //! `public/embed.js`) and fed by the relay's websocket.
 //!
 //! The rules live in plain modules with native tests ([`config`],
-//! [`captions`], [`decode`], [`feed`], [`backoff`], [`announce`], [`mode`]); the browser
-//! parts ([`browser`], `socket`, `view`, [`widget`]) only wire them up.
+//! [`captions`], [`decode`], [`feed`], [`backoff`], [`announce`], [`mode`],
+//! [`media`], [`status`]); the browser parts ([`browser`], `socket`, `view`,
+//! [`widget`]) only wire them up.
 
 pub mod announce;
 pub mod backoff;
@@ -14,8 +15,10 @@ pub mod config;
 pub mod decode;
 pub mod feed;
 pub mod layout;
+pub mod media;
 pub mod mode;
 mod socket;
+pub mod status;
 mod style;
 mod view;
 pub mod widget;

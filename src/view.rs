@@ -1,20 +1,39 @@
 //! The widget's components. Thin: state and rules live in [`Captions`],
-//! [`Announcer`] and [`Mode`]; this file only renders them and wires events.
+//! [`Announcer`], [`Status`] and [`Mode`]; this file only renders them and
+//! wires events.
 //!
-//! Chat text reaches the DOM only as text nodes (Leptos `{…}` children), never
-//! as HTML, so a body like `<img onerror=…>` is shown, not run.
+//! Chat text reaches the DOM only as text nodes (Leptos `{…}` children) or
+//! attribute values, never as HTML, so a body like `<img onerror=…>` is
+//! shown, not run; a message's `html` is never rendered at all. The only
+//! image is a thumbnail from the widget's own relay ([`thumbnail_url`]).
 
 use crate::announce::Announcer;
 use crate::browser::{now, use_interval, use_stored_mode};
-use crate::captions::Captions;
+use crate::captions::{Captions, Line};
 use crate::config::Config;
+use crate::media::{kind_label, spoken_body, thumbnail_url};
 use crate::mode::Mode;
-use chyron_protocol::ServerFrame;
+use crate::status::Status;
+use chyron_protocol::{Media, ServerFrame};
 use leptos::prelude::*;
 use std::time::Duration;
+use wasm_bindgen::prelude::*;
 
 /// How often expiry and throttled announcements are checked.
 const TICK: Duration = Duration::from_millis(250);
+
+thread_local! {
+    /// Every thumbnail's `onerror`: a broken one hides itself. One for the
+    /// page, owned by JS, so a late error on a removed image still finds it.
+    /// (A property rather than `on:error`: a second Leptos listener type
+    /// costs more wasm than this closure.)
+    static HIDE_ON_ERROR: JsValue = Closure::<dyn FnMut(JsValue)>::new(|event: JsValue| {
+        if let Some(img) = event.unchecked_into::<web_sys::Event>().target() {
+            img.unchecked_into::<web_sys::HtmlElement>().set_hidden(true);
+        }
+    })
+    .into_js_value();
+}
 
 /// The reactive state of a mounted widget. `Copy`: signals are handles.
 #[derive(Clone, Copy)]
@@ -23,28 +42,40 @@ pub struct Model {
     announcer: StoredValue<Announcer>,
     announcement: RwSignal<String>,
     mode: RwSignal<Mode>,
+    status: StoredValue<Status>,
+    /// The status line's text; empty (and then not displayed) for none.
+    status_line: RwSignal<String>,
 }
 
 impl Model {
     /// Applies one feed frame. Safe to call after unmount (does nothing).
     pub fn apply(&self, frame: ServerFrame) {
         let now = now();
-        let added = self
-            .captions
-            .try_update(|c| c.apply(frame, now))
-            .unwrap_or(0);
-        if added > 0
-            && self
-                .mode
-                .try_get_untracked()
-                .is_some_and(Mode::shows_captions)
-        {
-            self.captions.with_untracked(|c| {
-                if let Some(line) = c.lines().last() {
-                    self.announcer
-                        .update_value(|a| a.note(added, &line.sender, &line.body));
+        let shown = self
+            .mode
+            .try_get_untracked()
+            .is_some_and(Mode::shows_captions);
+        if let ServerFrame::Bridge { state } = frame {
+            if let Some(Some(said)) = self.status.try_update_value(|s| s.set(state)) {
+                let line = self.status.get_value().text().unwrap_or_default();
+                self.status_line.set(line.to_owned());
+                if shown {
+                    self.announcer.update_value(|a| a.note_status(said));
                 }
-            });
+            }
+        } else {
+            let added = self
+                .captions
+                .try_update(|c| c.apply(frame, now))
+                .unwrap_or(0);
+            if added > 0 && shown {
+                self.captions.with_untracked(|c| {
+                    if let Some(line) = c.lines().last() {
+                        self.announcer
+                            .update_value(|a| a.note(added, &line.sender, &spoken_body(line)));
+                    }
+                });
+            }
         }
         self.announce(now);
     }
@@ -80,6 +111,8 @@ pub fn widget(config: &Config, ready: &dyn Fn(Model)) -> impl IntoView {
         announcer: StoredValue::new(Announcer::default()),
         announcement: RwSignal::new(String::new()),
         mode,
+        status: StoredValue::new(Status::default()),
+        status_line: RwSignal::new(String::new()),
     };
     use_interval(TICK, move || model.tick());
     ready(model);
@@ -95,6 +128,7 @@ pub fn widget(config: &Config, ready: &dyn Fn(Model)) -> impl IntoView {
         config.placement.class(),
         config.position.classes()
     );
+    let server = config.server.clone();
     view! {
         <div class=class>
             <div class="sr-only" aria-live="polite" aria-atomic="true">
@@ -103,35 +137,90 @@ pub fn widget(config: &Config, ready: &dyn Fn(Model)) -> impl IntoView {
             {move || {
                 mode.get()
                     .shows_captions()
-                    .then(|| caption_lines(model.captions))
+                    .then(|| caption_lines(model.captions, server.clone(), model.status_line))
             }}
             {toggle_button(mode, toggle)}
         </div>
     }
 }
 
-/// The caption lines, oldest first. Lines are keyed by message id, so an edit
-/// changes only the body's text node and a line keeps its fade timing.
-fn caption_lines(captions: RwSignal<Captions>) -> impl IntoView {
+/// The caption lines, oldest first, then the status line. Lines are keyed
+/// by message id, so an edit or a rename changes only a text node and a line
+/// keeps its fade timing. `server` is the relay's base URL, for thumbnails.
+///
+/// The status line is not a live region itself: changes are announced through
+/// the widget's one throttled region. Empty, it is not displayed (CSS).
+fn caption_lines(
+    captions: RwSignal<Captions>,
+    server: String,
+    status: RwSignal<String>,
+) -> impl IntoView {
     let rows = move || {
         captions.with(|c| {
             c.lines()
                 .iter()
-                .map(|l| (l.id.clone(), l.sender.clone(), l.slot))
+                .map(|l| (l.id.clone(), l.slot, l.media.clone()))
                 .collect::<Vec<_>>()
         })
     };
     view! {
         <div part="captions" class="captions">
-            <For each=rows key=|row| row.0.clone() let((id, sender, slot))>
-                <div part="caption" class="caption">
-                    <span part="caption-sender" class=format!("sender s{slot}")>{sender}</span>
-                    " "
-                    <span part="caption-body" class="body">
-                        {move || captions.with(|c| c.get(&id).map(|l| l.body.clone()))}
-                    </span>
-                </div>
-            </For>
+            <For
+                each=rows
+                key=|row| row.0.clone()
+                children=move |(id, slot, media)| caption(captions, id, slot, media, &server)
+            />
+        </div>
+        <div part="status" class="status">{status}</div>
+    }
+}
+
+/// One line: sender, the attachment if any, body. Sender and body follow
+/// the model (renames, edits); the attachment never changes.
+fn caption(
+    captions: RwSignal<Captions>,
+    id: String,
+    slot: u8,
+    media: Option<Media>,
+    server: &str,
+) -> impl IntoView {
+    let text = move |get: fn(&Line) -> &String| {
+        let id = id.clone();
+        move || captions.with(|c| c.get(&id).map(|l| get(l).clone()))
+    };
+    // `m`: room for a thumbnail within the line limit.
+    let class = if media.is_some() {
+        "caption m"
+    } else {
+        "caption"
+    };
+    let media = media.map(|media| {
+        let src = media
+            .thumbnail
+            .as_deref()
+            .and_then(|path| thumbnail_url(server, path));
+        let thumbnail = src.map(|src| {
+            view! {
+                <img
+                    part="caption-media"
+                    class="thumb"
+                    src=src
+                    alt=media.name
+                    prop:onerror=HIDE_ON_ERROR.with(JsValue::clone)
+                />
+            }
+        });
+        view! {
+            <span part="caption-media-kind" class="kind">{kind_label(media.kind)}</span>
+            {thumbnail}
+        }
+    });
+    view! {
+        <div part="caption" class=class>
+            <span part="caption-sender" class=format!("sender s{slot}")>{text(|l| &l.sender)}</span>
+            " "
+            {media}
+            <span part="caption-body" class="body">{text(|l| &l.body)}</span>
         </div>
     }
 }

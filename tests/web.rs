@@ -10,6 +10,11 @@ use web_sys::{Element, HtmlElement, ShadowRoot, ShadowRootInit, ShadowRootMode};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
+/// Attachments, renames, the Matrix link's status line, and decoding their
+/// frames from `JSON.parse` output.
+#[path = "web/rich.rs"]
+mod rich;
+
 struct Mounted {
     host: HtmlElement,
     shadow: ShadowRoot,
@@ -81,6 +86,8 @@ fn msg(id: &str, sender: &str, body: &str) -> Message {
         ts: 0,
         edited: false,
         source: Source::Api,
+        html: None,
+        media: None,
     }
 }
 
@@ -138,6 +145,7 @@ async fn edit_changes_the_line_in_place() {
         seq: 3,
         id: "a".into(),
         body: "the typo".into(),
+        html: Some("<b>the</b> typo".into()),
     });
     settle().await;
     let after = all(&m.shadow, "[part=caption]");
@@ -328,6 +336,7 @@ fn frames_decode_from_json_parse_like_the_protocol_encodes_them() {
             seq: 8,
             id: "c".into(),
             body: "fixed".into(),
+            html: None,
         },
         ServerFrame::Clear {
             seq: 9,
