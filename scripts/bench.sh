@@ -1,30 +1,60 @@
 #!/usr/bin/env bash
 # Benchmarks (figures, not pass/fail): builds, then measures the widget in
-# headless Chromium (download size, latency, a 200 msg/s burst) and the relay's
-# fan-out to many websocket viewers, at a steady rate and past saturation.
+# headless Chromium (download size, latency, a 200 msg/s burst), the relay's
+# fan-out to many websocket viewers, at a steady rate and past saturation, and
+# the Matrix bridge against a throwaway loopback Synapse (Matrix send → caption
+# in the DOM, with 1 and 1,000 feed viewers; beside it, Synapse serving 1, 200
+# and 1,000 guests who long-poll /sync themselves).
 # Prints the figures and writes bench/out/*.json and bench/out/REPORT.md.
+#
+# Usage: scripts/bench.sh [all|matrix]     (default all)
+#   matrix: only the Matrix figures (tests/e2e/bench-matrix.mjs; builds the
+#           widget only if dist/ has none). Its knobs, as environment:
+#           MATRIX_RATE (1 msg/s), MATRIX_MESSAGES (120 per run),
+#           MATRIX_VIEWERS (1000), MATRIX_GUESTS (1,200,1000),
+#           MATRIX_SETUP_SECONDS (300), MATRIX_DRAIN_SECONDS (120).
+# Binaries go to $CARGO_TARGET_DIR (default ./target).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
+MODE=${1:-all}
+case "$MODE" in all | matrix) ;; *) echo "usage: $0 [all|matrix]" >&2; exit 2 ;; esac
 VIEWERS=${VIEWERS:-1000}
 RATE=${RATE:-50}
 SECONDS_=${SECONDS_:-10}
+mkdir -p "${CARGO_TARGET_DIR:-target}"
+CARGO_TARGET_DIR=$(cd "${CARGO_TARGET_DIR:-target}" && pwd)
+export CARGO_TARGET_DIR
+BIN=$CARGO_TARGET_DIR/release
+export CHYRON_RELAY_BIN=$BIN/chyron-relay CHYRON_SYNAPSE_VENV=${CHYRON_SYNAPSE_VENV:-$PWD/.data/synapse-venv}
+# 1,000 websocket viewers or /sync long-polls, on both ends of loopback.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-bash scripts/build.sh
-cargo build --release -p chyron-bench
+if [ "$MODE" = all ] || [ ! -f dist/embed.js ]; then
+    bash scripts/build.sh
+else
+    bash scripts/setup.sh
+    cargo build --release -p chyron-relay
+fi
 mkdir -p bench/out
 
-echo "[bench] browser: download size, latency, burst"
-(cd tests/e2e && node bench.mjs)
+if [ "$MODE" = all ]; then
+    cargo build --release -p chyron-bench
 
-echo "[bench] relay fan-out: $VIEWERS viewers, $RATE msg/s for ${SECONDS_}s"
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-./target/release/chyron-bench-fanout --viewers "$VIEWERS" --rate "$RATE" --seconds "$SECONDS_" \
-    --relay target/release/chyron-relay --out bench/out/fanout.json
+    echo "[bench] browser: download size, latency, burst"
+    (cd tests/e2e && node bench.mjs)
 
-echo "[bench] relay fan-out past saturation: $VIEWERS viewers, $((RATE * 4)) msg/s offered"
-./target/release/chyron-bench-fanout --viewers "$VIEWERS" --rate "$((RATE * 4))" --seconds "$SECONDS_" \
-    --relay target/release/chyron-relay --out bench/out/fanout-saturated.json
+    echo "[bench] relay fan-out: $VIEWERS viewers, $RATE msg/s for ${SECONDS_}s"
+    "$BIN/chyron-bench-fanout" --viewers "$VIEWERS" --rate "$RATE" --seconds "$SECONDS_" \
+        --relay "$BIN/chyron-relay" --out bench/out/fanout.json
+
+    echo "[bench] relay fan-out past saturation: $VIEWERS viewers, $((RATE * 4)) msg/s offered"
+    "$BIN/chyron-bench-fanout" --viewers "$VIEWERS" --rate "$((RATE * 4))" --seconds "$SECONDS_" \
+        --relay "$BIN/chyron-relay" --out bench/out/fanout-saturated.json
+fi
+
+echo "[bench] Matrix bridge vs. Synapse serving guests directly (a loopback Synapse; takes ~15 min)"
+(cd tests/e2e && node bench-matrix.mjs >/dev/null)
 
 python3 scripts/bench_report.py bench/out > bench/out/REPORT.md
 cat bench/out/REPORT.md

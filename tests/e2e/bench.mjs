@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ROOT, DIST, startRelay, post, launchBrowser } from './harness.mjs';
+import { ROOT, DIST, startRelay, post, launchBrowser, recordCaptionTimes } from './harness.mjs';
 
 const OUT = join(ROOT, 'bench', 'out');
 mkdirSync(OUT, { recursive: true });
@@ -40,16 +40,7 @@ async function openOverlay(channel, query = '', { network = false } = {}) {
   });
   await page.goto(`${relay.url}/overlay/${channel}${query}`);
   await page.waitForFunction(() => document.querySelector('chyron-chat')?.shadowRoot?.querySelector('[part~="captions"]'));
-  await page.evaluate(() => {
-    window.__seen = [];
-    const root = document.querySelector('chyron-chat').shadowRoot;
-    new MutationObserver(() => {
-      const t = performance.timeOrigin + performance.now();
-      for (const body of root.querySelectorAll('[part~="caption-body"]')) {
-        if (!body.__seen) { body.__seen = true; window.__seen.push([body.textContent, t]); }
-      }
-    }).observe(root, { childList: true, subtree: true, characterData: true });
-  });
+  await recordCaptionTimes(page);
   return { context, page, cdp, responses };
 }
 

@@ -120,3 +120,20 @@ export async function waitForCaptions(page, predicate, { timeout = 10000, select
   }
   throw new Error(`captions never matched; last seen: ${JSON.stringify(last)}`);
 }
+
+/**
+ * Records, in the page's `window.__seen`, each caption body as it first
+ * appears: `[text, epoch ms]` (for latency benchmarks).
+ */
+export async function recordCaptionTimes(page) {
+  await page.evaluate(() => {
+    window.__seen = [];
+    const root = document.querySelector('chyron-chat').shadowRoot;
+    new MutationObserver(() => {
+      const t = performance.timeOrigin + performance.now();
+      for (const body of root.querySelectorAll('[part~="caption-body"]')) {
+        if (!body.__seen) { body.__seen = true; window.__seen.push([body.textContent, t]); }
+      }
+    }).observe(root, { childList: true, subtree: true, characterData: true });
+  });
+}
