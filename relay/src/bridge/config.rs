@@ -105,7 +105,7 @@ pub fn resolve(input: MatrixInput) -> Result<Option<MatrixConfig>, String> {
         return Ok(None);
     };
     let homeserver = homeserver.trim().trim_end_matches('/').to_string();
-    check_homeserver(&homeserver)
+    crate::config::check_http_url(&homeserver)
         .map_err(|why| format!("`matrix_homeserver`: {homeserver:?} {why}"))?;
     let user = input
         .user
@@ -186,14 +186,6 @@ pub fn parse_pair(pair: &str) -> Result<RoomBridge, String> {
         channel: channel.to_string(),
         room,
     })
-}
-
-fn check_homeserver(url: &str) -> Result<(), &'static str> {
-    let uri: axum::http::Uri = url.parse().map_err(|_| "is not a URL")?;
-    match (uri.scheme_str(), uri.authority()) {
-        (Some("http" | "https"), Some(_)) if uri.query().is_none() => Ok(()),
-        _ => Err("must be an http(s) URL"),
-    }
 }
 
 #[cfg(test)]

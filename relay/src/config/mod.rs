@@ -3,13 +3,17 @@
 //! The API token is read only from `CHYRON_API_TOKEN` or the file, never from a
 //! flag (flags show in process lists), and is kept only as a SHA-256 digest.
 
+mod values;
+
+pub use values::{check_http_url, ApiToken, Limits};
+
 use crate::bridge;
 use crate::bridge::config::{MatrixConfig, MatrixInput, Secret};
 use clap::Parser;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use values::check_origin;
 
 /// Command-line flags; each also reads its `CHYRON_*` environment variable.
 #[derive(Debug, Default, Parser)]
@@ -152,64 +156,6 @@ struct FileConfig {
     bridge_backfill: Option<u32>,
 }
 
-/// An API token, kept only as its SHA-256 so it cannot be logged by accident.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ApiToken {
-    /// SHA-256 of the token: compared in constant time with the presented one's.
-    pub digest: [u8; 32],
-}
-
-impl ApiToken {
-    /// The digest of a token as configured or presented.
-    pub fn new(token: &str) -> Self {
-        ApiToken {
-            digest: Sha256::digest(token.as_bytes()).into(),
-        }
-    }
-}
-
-impl std::fmt::Debug for ApiToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ApiToken(<redacted>)")
-    }
-}
-
-/// Numeric limits; each protects the relay or its viewers from one abuse.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Limits {
-    /// Feed connections per client IP, so one host cannot exhaust sockets.
-    pub max_connections_per_ip: u32,
-    /// Sustained Chat API requests per second per token.
-    pub rate_limit_per_second: u32,
-    /// Chat API burst per token, for short legitimate spikes.
-    pub rate_limit_burst: u32,
-    /// Sustained posts per second per webhook (webhook URLs leak more easily).
-    pub webhook_rate_limit_per_second: u32,
-    /// Webhook burst per webhook.
-    pub webhook_rate_limit_burst: u32,
-    /// Default snapshot size for viewers that do not ask.
-    pub history: usize,
-    /// Events kept in memory per channel: how far back a viewer can resume.
-    pub resume_buffer: usize,
-    /// Live frames queued per channel; a viewer further behind is resynced.
-    pub broadcast_capacity: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_connections_per_ip: 256,
-            rate_limit_per_second: 20,
-            rate_limit_burst: 40,
-            webhook_rate_limit_per_second: 5,
-            webhook_rate_limit_burst: 20,
-            history: chyron_protocol::limits::DEFAULT_SNAPSHOT_MESSAGES,
-            resume_buffer: 1024,
-            broadcast_capacity: 256,
-        }
-    }
-}
-
 /// The relay's resolved configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -307,7 +253,7 @@ impl Config {
         if let Some((url, by_flag)) = pick(cli.public_url, file.public_url) {
             let trimmed = url.trim_end_matches('/');
             check_origin(trimmed)
-                .or_else(|_| check_url_with_path(trimmed))
+                .or_else(|_| check_http_url(trimmed))
                 .map_err(|why| {
                     ConfigError(format!("`public_url` ({}): {url:?} {why}", from(by_flag)))
                 })?;
@@ -419,31 +365,5 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     toml::from_str(&text).map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))
 }
 
-/// An origin is `http(s)://host[:port]`, with no path, as browsers send it.
-fn check_origin(origin: &str) -> Result<(), &'static str> {
-    let rest = origin
-        .strip_prefix("https://")
-        .or_else(|| origin.strip_prefix("http://"))
-        .ok_or("must start with http:// or https://")?;
-    if rest.is_empty()
-        || rest.contains(['/', '?', '#', '@', ' '])
-        || rest.chars().any(|c| c.is_control())
-    {
-        return Err("must be scheme://host[:port] with no path");
-    }
-    rest.parse::<axum::http::uri::Authority>()
-        .map(|_| ())
-        .map_err(|_| "has an invalid host or port")
-}
-
-fn check_url_with_path(url: &str) -> Result<(), &'static str> {
-    let uri: axum::http::Uri = url.parse().map_err(|_| "is not a URL")?;
-    match (uri.scheme_str(), uri.authority()) {
-        (Some("http" | "https"), Some(_)) if uri.query().is_none() => Ok(()),
-        _ => Err("must be an http(s) URL without query"),
-    }
-}
-
 #[cfg(test)]
-#[path = "config_tests.rs"]
 mod tests;
