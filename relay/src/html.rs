@@ -5,7 +5,8 @@
 //! `mxc://` (which the relay proxies; never fetched from arbitrary hosts).
 //!
 //! The relay keeps the plain `body` as the text every viewer sees; this HTML
-//! is carried beside it for clients that render rich text.
+//! is carried beside it for clients that render rich text. [`escape`] turns
+//! plain text into HTML (the overlay page, messages the bridge sends).
 
 use ammonia::{Builder, UrlRelative};
 use std::borrow::Cow;
@@ -145,6 +146,22 @@ fn is_hex_colour(value: &str) -> bool {
 pub fn sanitize(html: &str) -> Option<String> {
     let clean = SANITIZER.clean(html).to_string();
     (!clean.trim().is_empty()).then_some(clean)
+}
+
+/// HTML-escapes text for element content and quoted attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Static assets from `--dist`, the OBS overlay page, health and metrics.
 
+use crate::html::escape;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -65,22 +66,6 @@ pub async fn overlay(
          <chyron-chat channel=\"{channel}\" placement=\"overlay\"{attrs}></chyron-chat>\n</body>\n</html>\n"
     );
     Html(page).into_response()
-}
-
-/// HTML-escapes text for element content and quoted attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// `GET /healthz`.

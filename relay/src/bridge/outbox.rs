@@ -15,6 +15,7 @@
 //!   entry with a log line; anything else (homeserver down, 5xx, 429) ends
 //!   the session, which is retried with backoff, and the entry stays queued.
 
+use crate::html::escape;
 use crate::hub::Hub;
 use crate::store::{self, OutboxEntry, OutboxKind};
 use chyron_protocol::Source;
@@ -77,13 +78,6 @@ pub async fn run(hub: &Hub, rooms: &HashMap<String, Room>) -> Result<(), String>
 
 async fn send(hub: &Hub, room: &Room, entry: &OutboxEntry) -> Result<(), SendError> {
     let txn: OwnedTransactionId = format!("chyron-outbox-{}", entry.id).into();
-    let (channel, message_id) = (entry.channel.clone(), entry.message_id.clone());
-    let target = hub
-        .store()
-        .call(move |c| store::message_origin(c, &channel, &message_id))
-        .await
-        .map_err(|e| SendError::Retry(e.to_string()))?
-        .and_then(|id| OwnedEventId::try_from(id).ok());
     match entry.kind {
         OutboxKind::Post => {
             let content = attributed(&entry.sender, entry.source, &entry.body);
@@ -104,7 +98,11 @@ async fn send(hub: &Hub, room: &Room, entry: &OutboxEntry) -> Result<(), SendErr
         OutboxKind::Edit => {
             // Matrix lets only the sender edit: the bot edits what it sent
             // (posts made here); other edits stay in the feed.
-            let Some(target) = target.filter(|_| entry.source != Source::Matrix) else {
+            let target = match entry.source {
+                Source::Matrix => None,
+                _ => sent_as(hub, entry).await?,
+            };
+            let Some(target) = target else {
                 tracing::info!(channel = %entry.channel, message = %entry.message_id, "matrix outbox: edit of a message the bot did not send, kept in the feed only");
                 return Ok(());
             };
@@ -116,7 +114,7 @@ async fn send(hub: &Hub, room: &Room, entry: &OutboxEntry) -> Result<(), SendErr
                 .map_err(classify)?;
         }
         OutboxKind::Delete => {
-            let Some(target) = target else {
+            let Some(target) = sent_as(hub, entry).await? else {
                 return Ok(());
             };
             room.redact(&target, Some("deleted on the stream's chat"), Some(txn))
@@ -125,6 +123,17 @@ async fn send(hub: &Hub, room: &Room, entry: &OutboxEntry) -> Result<(), SendErr
         }
     }
     Ok(())
+}
+
+/// The Matrix event the entry's message is (or was sent as), if any.
+async fn sent_as(hub: &Hub, entry: &OutboxEntry) -> Result<Option<OwnedEventId>, SendError> {
+    let (channel, message_id) = (entry.channel.clone(), entry.message_id.clone());
+    Ok(hub
+        .store()
+        .call(move |c| store::message_origin(c, &channel, &message_id))
+        .await
+        .map_err(|e| SendError::Retry(e.to_string()))?
+        .and_then(|id| OwnedEventId::try_from(id).ok()))
 }
 
 /// The Matrix message for a post made through the relay: "alice (via
@@ -142,21 +151,6 @@ pub fn attributed(sender: &str, source: Source, body: &str) -> RoomMessageEventC
         escape(body).replace('\n', "<br>")
     );
     RoomMessageEventContent::text_html(plain, html)
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn classify(e: matrix_sdk::Error) -> SendError {
