@@ -251,14 +251,7 @@ async fn webhooks_create_list_post_revoke() {
 #[tokio::test]
 async fn public_url_is_used_for_webhook_urls() {
     let server = start(|c| c.public_url = Some("https://relay.example/chat".into())).await;
-    let res = http()
-        .post(server.url("/api/v1/channels/demo/webhooks"))
-        .bearer_auth(TOKEN)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    let v: Value = res.json().await.unwrap();
+    let v = server.create_webhook("demo", json!({})).await;
     assert!(v["url"]
         .as_str()
         .unwrap()

@@ -8,7 +8,7 @@ mod common;
 use chyron_protocol::{BridgeState, MediaKind, ServerFrame, Source};
 use common::matrix::*;
 use common::*;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::time::Duration;
 
 /// The bodies of the bot's messages in the room, oldest first.
@@ -38,17 +38,15 @@ async fn until_bot_lines(reader: &Mx, want: &[&str]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_posts_reach_the_room_once_and_survive_an_outage() {
-    log();
-    let Some(synapse) = synapse_or_skip().await else {
+    let Some(LiveBridge {
+        synapse,
+        alice,
+        relay,
+        mut ws,
+    }) = live_bridge().await
+    else {
         return;
     };
-    let base = synapse.base.clone();
-    let seeded = seeded(&base).await;
-    let alice = user(&seeded, "alice", &base);
-    let relay = start(|c| c.matrix = Some(bridged(&base))).await;
-    let mut ws = relay.feed("/feed/demo").await;
-    next_snapshot(&mut ws).await;
-    until_state(&mut ws, BridgeState::Live).await.unwrap();
 
     // An API post shows in the feed at once, and in the room as the bot.
     relay.post("demo", "carol", "hello from the stream").await;
@@ -60,16 +58,7 @@ async fn relay_posts_reach_the_room_once_and_survive_an_outage() {
     assert_quiet(&mut ws).await;
 
     // A webhook post, then an edit of it through the API.
-    let hook: Value = http()
-        .post(relay.url("/api/v1/channels/demo/webhooks"))
-        .bearer_auth(TOKEN)
-        .json(&json!({"name": "ci"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let hook = relay.create_webhook("demo", json!({"name": "ci"})).await;
     let res = http()
         .post(hook["url"].as_str().unwrap())
         .json(&json!({"text": "build passed"}))
@@ -182,17 +171,15 @@ async fn drain(ws: &mut Ws) -> Vec<ServerFrame> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn media_html_renames_and_hostile_events() {
-    log();
-    let Some(synapse) = synapse_or_skip().await else {
+    let Some(LiveBridge {
+        synapse,
+        alice,
+        relay,
+        mut ws,
+    }) = live_bridge().await
+    else {
         return;
     };
-    let base = synapse.base.clone();
-    let seeded = seeded(&base).await;
-    let alice = user(&seeded, "alice", &base);
-    let relay = start(|c| c.matrix = Some(bridged(&base))).await;
-    let mut ws = relay.feed("/feed/demo").await;
-    next_snapshot(&mut ws).await;
-    until_state(&mut ws, BridgeState::Live).await.unwrap();
 
     // A real image: an entry with a thumbnail the relay serves.
     let picture = png(64, 48);

@@ -198,16 +198,7 @@ async fn webhook_flood_is_rate_limited() {
     })
     .await;
     let c = http();
-    let created: serde_json::Value = c
-        .post(server.url("/api/v1/channels/demo/webhooks"))
-        .bearer_auth(TOKEN)
-        .json(&json!({"name": "Bot"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = server.create_webhook("demo", json!({"name": "Bot"})).await;
     let url = created["url"].as_str().unwrap();
     let mut statuses = Vec::new();
     for _ in 0..4 {

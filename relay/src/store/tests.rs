@@ -21,39 +21,11 @@ fn changes_apply_and_survive_reopen() {
         let store = Store::open(dir.path()).unwrap();
         let mut c = store.conn.lock().unwrap();
         assert_eq!(load_channel(&mut c, "demo").unwrap(), None);
-        apply(
-            &mut c,
-            "demo",
-            "aaaa",
-            1,
-            "f1",
-            &Change::Post(msg("m1", "ann")),
-            None,
-            false,
-        )
-        .unwrap();
-        apply(
-            &mut c,
-            "demo",
-            "aaaa",
-            2,
-            "f2",
-            &Change::Post(msg("m2", "bob")),
-            None,
-            false,
-        )
-        .unwrap();
-        apply(
-            &mut c,
-            "demo",
-            "aaaa",
-            3,
-            "f3",
-            &Change::Post(msg("m3", "ann")),
-            None,
-            false,
-        )
-        .unwrap();
+        for (seq, sender) in [(1, "ann"), (2, "bob"), (3, "ann")] {
+            let post = Change::Post(msg(&format!("m{seq}"), sender));
+            let frame = format!("f{seq}");
+            apply(&mut c, "demo", "aaaa", seq, &frame, &post, None, false).unwrap();
+        }
         let edit = Change::Edit {
             id: "m2".into(),
             body: "new".into(),

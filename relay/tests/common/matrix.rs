@@ -240,6 +240,38 @@ pub async fn synapse_or_skip() -> Option<Synapse> {
     }
 }
 
+/// A seeded Synapse, alice in its `#demo` room, and a relay bridged to it
+/// with a `demo` feed on which the bridge is live.
+pub struct LiveBridge {
+    /// The homeserver (stop it after the relay).
+    pub synapse: Synapse,
+    /// The room's admin.
+    pub alice: Mx,
+    /// The bridged relay.
+    pub relay: Server,
+    /// Its `demo` feed, past the snapshot and the `live` state.
+    pub ws: Ws,
+}
+
+/// Starts a [`LiveBridge`]; `None` (with the reason printed) where Synapse
+/// is not required and cannot start.
+pub async fn live_bridge() -> Option<LiveBridge> {
+    log();
+    let synapse = synapse_or_skip().await?;
+    let seeded = seeded(&synapse.base).await;
+    let alice = user(&seeded, "alice", &synapse.base);
+    let relay = start(|c| c.matrix = Some(bridged(&synapse.base))).await;
+    let mut ws = relay.feed("/feed/demo").await;
+    next_snapshot(&mut ws).await;
+    until_state(&mut ws, BridgeState::Live).await.unwrap();
+    Some(LiveBridge {
+        synapse,
+        alice,
+        relay,
+        ws,
+    })
+}
+
 /// Seeds the users and the room (blocking, so off the runtime).
 pub async fn seeded(base: &str) -> Value {
     let base = base.to_string();

@@ -101,6 +101,20 @@ impl Server {
         res.json().await.unwrap()
     }
 
+    /// Creates a webhook of `channel` with request body `body` (201 asserted);
+    /// the answer, with its `url`.
+    pub async fn create_webhook(&self, channel: &str, body: Value) -> Value {
+        let res = http()
+            .post(self.url(&format!("/api/v1/channels/{channel}/webhooks")))
+            .bearer_auth(TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        res.json().await.unwrap()
+    }
+
     pub async fn feed(&self, path_and_query: &str) -> Ws {
         let (ws, _) = tokio_tungstenite::connect_async(self.ws_url(path_and_query))
             .await
