@@ -145,13 +145,18 @@ impl Hub {
         Ok(())
     }
 
-    /// The frames a new viewer of `channel` gets after its snapshot or
-    /// resumed events: the bridge state, for bridged channels.
-    fn status_frames(&self, channel: &Channel, first: &mut Vec<Utf8Bytes>) -> Result<(), HubError> {
+    /// A viewer's start: `first`, then the bridge state for bridged
+    /// channels, then `rx`.
+    fn subscription(
+        &self,
+        channel: &Channel,
+        mut first: Vec<Utf8Bytes>,
+        rx: broadcast::Receiver<Utf8Bytes>,
+    ) -> Result<Subscription, HubError> {
         if self.is_bridged(&channel.name) {
             first.push(bridge_frame(self.bridge_state())?);
         }
-        Ok(())
+        Ok(Subscription { first, rx })
     }
 
     /// The storage, for webhook records.
@@ -252,35 +257,23 @@ impl Hub {
     ) -> Result<Subscription, HubError> {
         let mut st = channel.state.lock().await;
         let rx = channel.tx.subscribe();
-        if let Some((epoch, since)) = resume {
-            let held = since == st.head
-                || st
-                    .ring
-                    .front()
-                    .is_some_and(|(first, _)| *first <= since + 1);
-            if epoch.as_deref() == Some(st.epoch.as_str()) && since <= st.head && held {
-                let mut first: Vec<Utf8Bytes> = st
-                    .ring
-                    .iter()
-                    .filter(|(s, _)| *s > since)
-                    .map(|(_, f)| f.clone())
-                    .collect();
-                self.status_frames(channel, &mut first)?;
-                return Ok(Subscription { first, rx });
-            }
-            let snap = self
-                .snapshot(channel, &mut st, SnapshotReason::ResumeUnavailable, limit)
-                .await?;
-            let mut first = vec![snap];
-            self.status_frames(channel, &mut first)?;
-            return Ok(Subscription { first, rx });
-        }
-        let snap = self
-            .snapshot(channel, &mut st, SnapshotReason::Initial, limit)
-            .await?;
-        let mut first = vec![snap];
-        self.status_frames(channel, &mut first)?;
-        Ok(Subscription { first, rx })
+        let first = match resume {
+            Some((epoch, since)) if resumable(&st, epoch.as_deref(), since) => st
+                .ring
+                .iter()
+                .filter(|(s, _)| *s > since)
+                .map(|(_, f)| f.clone())
+                .collect(),
+            Some(_) => vec![
+                self.snapshot(channel, &mut st, SnapshotReason::ResumeUnavailable, limit)
+                    .await?,
+            ],
+            None => vec![
+                self.snapshot(channel, &mut st, SnapshotReason::Initial, limit)
+                    .await?,
+            ],
+        };
+        self.subscription(channel, first, rx)
     }
 
     /// A lagged viewer's restart point: a `lagged` snapshot and a new receiver.
@@ -294,9 +287,7 @@ impl Hub {
         let snap = self
             .snapshot(channel, &mut st, SnapshotReason::Lagged, limit)
             .await?;
-        let mut first = vec![snap];
-        self.status_frames(channel, &mut first)?;
-        Ok(Subscription { first, rx })
+        self.subscription(channel, vec![snap], rx)
     }
 
     async fn snapshot(
@@ -415,6 +406,17 @@ impl Channel {
             removed,
         })
     }
+}
+
+/// Whether a viewer that applied `since` of `epoch` can resume exactly: same
+/// epoch, not from the future, and every later event still in the ring.
+fn resumable(st: &ChannelState, epoch: Option<&str>, since: u64) -> bool {
+    let held = since == st.head
+        || st
+            .ring
+            .front()
+            .is_some_and(|(first, _)| *first <= since + 1);
+    epoch == Some(st.epoch.as_str()) && since <= st.head && held
 }
 
 fn bridge_frame(state: BridgeState) -> Result<Utf8Bytes, HubError> {
