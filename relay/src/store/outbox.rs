@@ -84,41 +84,29 @@ pub(super) fn enqueue(
 
 /// The oldest queued change, if any.
 pub fn next_outbox(conn: &mut Connection) -> Result<Option<OutboxEntry>, StoreError> {
-    let row = conn
+    Ok(conn
         .query_row(
             "SELECT id, channel, seq, kind, message_id, sender, body, source FROM outbox
              ORDER BY id LIMIT 1",
             [],
             |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, String>(6)?,
-                    r.get::<_, String>(7)?,
-                ))
+                Ok(OutboxEntry {
+                    id: r.get(0)?,
+                    channel: r.get(1)?,
+                    seq: r.get::<_, i64>(2)? as u64,
+                    kind: match r.get::<_, String>(3)?.as_str() {
+                        "edit" => OutboxKind::Edit,
+                        "delete" => OutboxKind::Delete,
+                        _ => OutboxKind::Post,
+                    },
+                    message_id: r.get(4)?,
+                    sender: r.get(5)?,
+                    body: r.get(6)?,
+                    source: parse_source(&r.get::<_, String>(7)?),
+                })
             },
         )
-        .optional()?;
-    Ok(row.map(
-        |(id, channel, seq, kind, message_id, sender, body, source)| OutboxEntry {
-            id,
-            channel,
-            seq: seq as u64,
-            kind: match kind.as_str() {
-                "edit" => OutboxKind::Edit,
-                "delete" => OutboxKind::Delete,
-                _ => OutboxKind::Post,
-            },
-            message_id,
-            sender,
-            body,
-            source: parse_source(&source),
-        },
-    ))
+        .optional()?)
 }
 
 /// Removes a delivered (or undeliverable) entry.
