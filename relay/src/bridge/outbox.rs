@@ -23,6 +23,7 @@ use matrix_sdk::ruma::events::room::message::{ReplacementMetadata, RoomMessageEv
 use matrix_sdk::ruma::{OwnedEventId, OwnedTransactionId};
 use matrix_sdk::Room;
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::time::Duration;
 
 /// How often the queue is looked at with no wake-up (a safety net).
@@ -37,8 +38,9 @@ pub enum SendError {
     Retry(String),
 }
 
-/// Sends queued changes until a send fails in a way worth retrying.
-pub async fn run(hub: &Hub, rooms: &HashMap<String, Room>) -> Result<(), String> {
+/// Sends queued changes until a send fails in a way worth retrying; only
+/// returns then, with why.
+pub async fn run(hub: &Hub, rooms: &HashMap<String, Room>) -> Result<Infallible, String> {
     loop {
         let next = hub
             .store()

@@ -111,9 +111,10 @@ pub async fn run(
     };
     tokio::select! {
         r = sync.run(on_ready) => r,
-        r = outbox::run(hub, &rooms) => Err(SessionError::Matrix(
-            r.err().unwrap_or_else(|| "the outbox stopped".into()),
-        )),
+        r = outbox::run(hub, &rooms) => {
+            let Err(why) = r;
+            Err(SessionError::Matrix(why))
+        }
     }
 }
 
