@@ -10,6 +10,11 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 bash scripts/setup.sh
 
+# A fresh clone builds everything once: incremental caches would only take
+# disk. Say how much is free, so a run that fills the disk is easy to explain.
+if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}; fi
+echo "[test] disk: $(df -h --output=avail . | tail -1 | tr -d ' ') free here"
+
 echo "[test] formatting"
 cargo fmt --all -- --check
 
