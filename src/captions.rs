@@ -28,6 +28,8 @@ pub struct Line {
     /// The attachment, if the message has one: shown as a kind marker and,
     /// when the relay has one, a thumbnail (see [`crate::media`]).
     pub media: Option<Media>,
+    /// The sender's picture, a relay path (see [`crate::media::media_url`]).
+    pub avatar: Option<String>,
     /// When the line appeared; it expires `fade` later.
     pub shown_at: f64,
 }
@@ -41,6 +43,7 @@ impl Line {
             sender_id: message.sender_id,
             body: message.body,
             media: message.media,
+            avatar: message.avatar,
             shown_at: now,
         }
     }
@@ -109,10 +112,14 @@ impl Captions {
                 0
             }
             ServerFrame::Profile {
-                sender_id, sender, ..
+                sender_id,
+                sender,
+                avatar,
+                ..
             } => {
                 for line in self.lines.iter_mut().filter(|l| l.sender_id == sender_id) {
                     line.sender.clone_from(&sender);
+                    line.avatar.clone_from(&avatar);
                 }
                 0
             }

@@ -14,6 +14,7 @@ fn msg(id: &str, sender_id: &str, body: &str) -> Message {
         source: Source::Api,
         html: None,
         media: None,
+        avatar: None,
     }
 }
 
@@ -228,7 +229,31 @@ fn profile(seq: u64, sender_id: &str, sender: &str) -> ServerFrame {
         seq,
         sender_id: sender_id.into(),
         sender: sender.into(),
+        avatar: None,
     }
+}
+
+#[test]
+fn a_profile_sets_or_removes_the_avatar_of_that_sender_only() {
+    let face = |p: &str| Some(format!("/media/demo/avatars/{p}"));
+    let mut c = Captions::new(5, 8000.0);
+    let mut a1 = msg("a1", "@alice:hs", "one");
+    a1.avatar = face("old");
+    c.apply(frame(1, a1), 0.0);
+    c.apply(frame(2, msg("b1", "@bob:hs", "two")), 0.0);
+    assert_eq!(c.get("a1").unwrap().avatar, face("old"));
+    let new_face = ServerFrame::Profile {
+        seq: 3,
+        sender_id: "@alice:hs".into(),
+        sender: "Alice".into(),
+        avatar: face("new"),
+    };
+    c.apply(new_face, 1.0);
+    assert_eq!(c.get("a1").unwrap().avatar, face("new"));
+    assert_eq!(c.get("b1").unwrap().avatar, None);
+    // A profile without an avatar means the sender has none now.
+    c.apply(profile(4, "@alice:hs", "Alice"), 2.0);
+    assert_eq!(c.get("a1").unwrap().avatar, None);
 }
 
 #[test]

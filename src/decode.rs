@@ -79,6 +79,7 @@ pub fn frame<J: Json>(value: &J) -> Option<ServerFrame> {
             seq: seq()?,
             sender_id: text("sender_id")?,
             sender: text("sender")?,
+            avatar: optional(value, "avatar", J::string)?,
         },
         "bridge" => ServerFrame::Bridge {
             state: match text("state")?.as_str() {
@@ -116,6 +117,7 @@ fn message<J: Json>(value: &J) -> Option<Message> {
         },
         html: optional(value, "html", J::string)?,
         media: optional(value, "media", media)?,
+        avatar: optional(value, "avatar", J::string)?,
     })
 }
 

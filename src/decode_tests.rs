@@ -45,6 +45,7 @@ fn msg(id: &str, edited: bool, source: Source) -> Message {
         source,
         html: None,
         media: None,
+        avatar: None,
     }
 }
 
@@ -97,6 +98,9 @@ fn rich_messages() -> Vec<Message> {
         ..attachment(MediaKind::File)
     });
     out.push(some);
+    let mut pictured = msg("p", false, Source::Matrix);
+    pictured.avatar = Some("/media/demo/avatars/0123456789abcdef".into());
+    out.push(pictured);
     out
 }
 
@@ -168,6 +172,13 @@ fn every_shape() -> Vec<ServerFrame> {
             seq: 14,
             sender_id: "@zoe:example.org".into(),
             sender: "Zoë B. \u{202e}<script>".into(),
+            avatar: None,
+        },
+        ServerFrame::Profile {
+            seq: 15,
+            sender_id: "@zoe:example.org".into(),
+            sender: "Zoë".into(),
+            avatar: Some("javascript:alert(1)".into()),
         },
         ServerFrame::Error {
             code: "read_only".into(),
@@ -269,6 +280,10 @@ fn refuses_what_the_protocol_refuses() {
         json!({"type": "profile", "seq": -1, "sender_id": "a", "sender": "A"}),
         json!({"type": "profile", "seq": 1, "sender_id": "a", "sender": null}),
         json!({"type": "profile", "seq": 1, "sender_id": 1, "sender": "A"}),
+        json!({"type": "profile", "seq": 1, "sender_id": "a", "sender": "A", "avatar": 7}),
+        json!({"type": "profile", "seq": 1, "sender_id": "a", "sender": "A", "avatar": {}}),
+        json!({"type": "profile", "seq": 1, "sender_id": "a", "sender": "A",
+            "avatar": ["/media/x"]}),
         json!({"type": "bridge"}),
         json!({"type": "bridge", "state": null}),
         json!({"type": "bridge", "state": 1}),
@@ -279,6 +294,9 @@ fn refuses_what_the_protocol_refuses() {
         message_with("html", json!(7)),
         message_with("html", json!(false)),
         message_with("html", json!({"b": "x"})),
+        message_with("avatar", json!(7)),
+        message_with("avatar", json!(true)),
+        message_with("avatar", json!({"url": "/media/x"})),
         message_with("media", json!("cat.png")),
         message_with("media", json!(7)),
         message_with("media", json!(true)),

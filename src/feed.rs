@@ -174,6 +174,7 @@ mod tests {
             seq,
             sender_id: "@a:hs".into(),
             sender: "A".into(),
+            avatar: None,
         };
         assert_eq!(c.step(&profile(11)), Step::Apply);
         assert_eq!(c.step(&profile(11)), Step::Skip);

@@ -1,7 +1,7 @@
 //! Attachments on caption lines: the word that marks their kind, what the
-//! live region says for them, and where a thumbnail may load from.
+//! live region says for them, and where a thumbnail or avatar may load from.
 //!
-//! The feed is untrusted: a thumbnail is only ever loaded from the widget's
+//! The feed is untrusted: an image is only ever loaded from the widget's
 //! own relay, and only from its `/media/` paths.
 
 use crate::captions::Line;
@@ -27,12 +27,12 @@ pub fn spoken_body(line: &Line) -> String {
     }
 }
 
-/// Where the thumbnail at `path` loads from: `server` (the relay's
+/// Where the thumbnail or avatar at `path` loads from: `server` (the relay's
 /// `http(s)://` base, see [`crate::config::Config::server`]) then `path`, if
 /// `path` is a relay media path: `/media/` then letters, digits, `-`, `_`,
 /// `.` and `/`, with no `..` and no empty segment. Anything else (another
-/// host, `javascript:`, a way out of `/media/`) gives `None`: no thumbnail.
-pub fn thumbnail_url(server: &str, path: &str) -> Option<String> {
+/// host, `javascript:`, a way out of `/media/`) gives `None`: no image.
+pub fn media_url(server: &str, path: &str) -> Option<String> {
     let rest = path.strip_prefix("/media/")?;
     let safe = |b: u8| b.is_ascii_alphanumeric() || b"-_./".contains(&b);
     // Byte pairs, not `str::contains`: no substring search in the wasm.
@@ -63,11 +63,11 @@ mod tests {
                 "https://relay.test/media/a-b_c/m1/thumb.webp",
             ),
         ] {
-            assert_eq!(thumbnail_url(RELAY, path).as_deref(), Some(url), "{path}");
+            assert_eq!(media_url(RELAY, path).as_deref(), Some(url), "{path}");
         }
         // Behind a proxy the relay lives under a path, and so do its media.
         assert_eq!(
-            thumbnail_url("http://h:8/chat", "/media/x/m1/thumbnail").as_deref(),
+            media_url("http://h:8/chat", "/media/x/m1/thumbnail").as_deref(),
             Some("http://h:8/chat/media/x/m1/thumbnail")
         );
     }
@@ -98,7 +98,7 @@ mod tests {
             " /media/demo/m4/thumbnail",
             "/media/demo/m4/thumbnail\n",
         ] {
-            assert_eq!(thumbnail_url(RELAY, path), None, "{path:?}");
+            assert_eq!(media_url(RELAY, path), None, "{path:?}");
         }
     }
 
@@ -125,6 +125,7 @@ mod tests {
             body: "cat.png".into(),
             slot: 0,
             media: None,
+            avatar: None,
             shown_at: 0.0,
         };
         assert_eq!(spoken_body(&line), "cat.png");

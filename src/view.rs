@@ -5,13 +5,14 @@
 //! Chat text reaches the DOM only as text nodes (Leptos `{…}` children) or
 //! attribute values, never as HTML, so a body like `<img onerror=…>` is
 //! shown, not run; a message's `html` is never rendered at all. The only
-//! image is a thumbnail from the widget's own relay ([`thumbnail_url`]).
+//! images are thumbnails and avatars from the widget's own relay
+//! ([`media_url`]).
 
 use crate::announce::Announcer;
 use crate::browser::{now, use_interval, use_stored_mode};
 use crate::captions::{Captions, Line};
 use crate::config::Config;
-use crate::media::{kind_label, spoken_body, thumbnail_url};
+use crate::media::{kind_label, media_url, spoken_body};
 use crate::mode::Mode;
 use crate::status::Status;
 use chyron_protocol::{Media, ServerFrame};
@@ -23,13 +24,16 @@ use wasm_bindgen::prelude::*;
 const TICK: Duration = Duration::from_millis(250);
 
 thread_local! {
-    /// Every thumbnail's `onerror`: a broken one hides itself. One for the
-    /// page, owned by JS, so a late error on a removed image still finds it.
-    /// (A property rather than `on:error`: a second Leptos listener type
-    /// costs more wasm than this closure.)
-    static HIDE_ON_ERROR: JsValue = Closure::<dyn FnMut(JsValue)>::new(|event: JsValue| {
-        if let Some(img) = event.unchecked_into::<web_sys::Event>().target() {
-            img.unchecked_into::<web_sys::HtmlElement>().set_hidden(true);
+    /// Every thumbnail's and avatar's `onload` and `onerror`: a broken image
+    /// hides itself, and shows again once a new `src` loads (an avatar after
+    /// a profile change). One for the page, owned by JS, so a late event on a
+    /// removed image still finds it. (A property rather than `on:error`: a
+    /// second Leptos listener type costs more wasm than this closure.)
+    static SHOW_IF_LOADED: JsValue = Closure::<dyn FnMut(JsValue)>::new(|event: JsValue| {
+        let event = event.unchecked_into::<web_sys::Event>();
+        if let Some(img) = event.target() {
+            let failed = event.type_() == "error";
+            img.unchecked_into::<web_sys::HtmlElement>().set_hidden(failed);
         }
     })
     .into_js_value();
@@ -175,8 +179,9 @@ fn caption_lines(
     }
 }
 
-/// One line: sender, the attachment if any, body. Sender and body follow
-/// the model (renames, edits); the attachment never changes.
+/// One line: avatar, sender, the attachment if any, body. Avatar, sender
+/// and body follow the model (profile changes, edits); the attachment never
+/// changes.
 fn caption(
     captions: RwSignal<Captions>,
     id: String,
@@ -184,6 +189,17 @@ fn caption(
     media: Option<Media>,
     server: &str,
 ) -> impl IntoView {
+    // One image for the line's life; its `src` follows the sender's avatar
+    // (none: no `src`, not displayed).
+    let avatar = {
+        let (id, server) = (id.clone(), server.to_string());
+        move || {
+            captions.with(|c| {
+                let path = c.get(&id)?.avatar.as_deref()?;
+                media_url(&server, path)
+            })
+        }
+    };
     let text = move |get: fn(&Line) -> &String| {
         let id = id.clone();
         move || captions.with(|c| c.get(&id).map(|l| get(l).clone()))
@@ -198,7 +214,7 @@ fn caption(
         let src = media
             .thumbnail
             .as_deref()
-            .and_then(|path| thumbnail_url(server, path));
+            .and_then(|path| media_url(server, path));
         let thumbnail = src.map(|src| {
             view! {
                 <img
@@ -206,7 +222,7 @@ fn caption(
                     class="thumb"
                     src=src
                     alt=media.name
-                    prop:onerror=HIDE_ON_ERROR.with(JsValue::clone)
+                    prop:onerror=SHOW_IF_LOADED.with(JsValue::clone)
                 />
             }
         });
@@ -217,6 +233,14 @@ fn caption(
     });
     view! {
         <div part="caption" class=class>
+            <img
+                part="caption-avatar"
+                class="avatar"
+                src=avatar
+                alt=""
+                prop:onload=SHOW_IF_LOADED.with(JsValue::clone)
+                prop:onerror=SHOW_IF_LOADED.with(JsValue::clone)
+            />
             <span part="caption-sender" class=format!("sender s{slot}")>{text(|l| &l.sender)}</span>
             " "
             {media}

@@ -15,6 +15,10 @@ wasm_bindgen_test_configure!(run_in_browser);
 #[path = "web/rich.rs"]
 mod rich;
 
+/// Senders' pictures: from the relay only, following profile changes.
+#[path = "web/avatars.rs"]
+mod avatars;
+
 struct Mounted {
     host: HtmlElement,
     shadow: ShadowRoot,
@@ -88,6 +92,7 @@ fn msg(id: &str, sender: &str, body: &str) -> Message {
         source: Source::Api,
         html: None,
         media: None,
+        avatar: None,
     }
 }
 
@@ -214,7 +219,11 @@ async fn hostile_text_renders_as_inert_text() {
             assert_eq!(el.text_content().unwrap(), *text);
         }
     }
-    assert!(all(&m.shadow, "img, script, b").is_empty());
+    assert!(all(
+        &m.shadow,
+        "img:not([part=caption-avatar]), img[src], script, b"
+    )
+    .is_empty());
     // The long word wraps and is clipped to a few lines; zalgo cannot grow
     // its line either.
     let viewport = web_sys::window()

@@ -34,6 +34,11 @@ pub struct Message {
     /// An attachment (a Matrix image or file); `body` then describes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media: Option<Media>,
+    /// The sender's picture (a Matrix member's avatar) as a path on the
+    /// relay, `/media/{channel}/avatars/{key}`, serving a small square image;
+    /// absent when the sender has none. The key changes with the picture.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -152,15 +157,20 @@ pub enum ServerFrame {
         /// The sender whose messages go.
         sender_id: String,
     },
-    /// A sender's display name changed (a Matrix member renamed themselves):
-    /// show `sender` on every message whose `sender_id` matches.
+    /// A sender's profile changed (a Matrix member's display name or
+    /// avatar): show `sender` and `avatar` on every message whose
+    /// `sender_id` matches. The frame carries the whole profile, so a missing
+    /// `avatar` means the sender now has none.
     Profile {
         /// This event's sequence number.
         seq: u64,
-        /// Whose name changed.
+        /// Whose profile changed.
         sender_id: String,
-        /// The new display name.
+        /// The display name now.
         sender: String,
+        /// The picture now, as in [`Message::avatar`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        avatar: Option<String>,
     },
     /// The state of the channel's link to its Matrix room, for bridged
     /// channels only. Not an event (no seq): sent after the first frames of

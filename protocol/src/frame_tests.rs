@@ -14,6 +14,7 @@ fn alice() -> Message {
         source: Source::Api,
         html: None,
         media: None,
+        avatar: None,
     }
 }
 
@@ -119,6 +120,7 @@ fn matrix_source_matches_literal_json() {
             source: Source::Matrix,
             html: None,
             media: None,
+            avatar: None,
         },
     };
     assert_eq!(from_str::<ServerFrame>(literal).unwrap(), frame);
@@ -218,6 +220,7 @@ fn profile_matches_literal_json() {
         seq: 8,
         sender_id: "@alice:example.org".into(),
         sender: "Alice B.".into(),
+        avatar: None,
     };
     assert_eq!(to_value(&frame).unwrap(), literal);
     assert_eq!(
@@ -225,4 +228,47 @@ fn profile_matches_literal_json() {
         frame
     );
     assert_eq!(frame.event_seq(), Some(8));
+
+    let literal = json!({"type": "profile", "seq": 9, "sender_id": "@alice:example.org",
+        "sender": "Alice", "avatar": "/media/talks/avatars/0123456789abcdef"});
+    let frame = ServerFrame::Profile {
+        seq: 9,
+        sender_id: "@alice:example.org".into(),
+        sender: "Alice".into(),
+        avatar: Some("/media/talks/avatars/0123456789abcdef".into()),
+    };
+    assert_eq!(to_value(&frame).unwrap(), literal);
+    assert_eq!(
+        serde_json::from_value::<ServerFrame>(literal).unwrap(),
+        frame
+    );
+    let wrong = r#"{"type":"profile","seq":9,"sender_id":"a","sender":"A","avatar":7}"#;
+    assert!(from_str::<ServerFrame>(wrong).is_err());
+}
+
+#[test]
+fn message_avatar_matches_literal_json() {
+    let literal = r#"{"type":"message","seq":4,"message":{"id":"m4","sender":"Alice",
+        "sender_id":"@alice:example.org","body":"hi","ts":1,"source":"matrix",
+        "avatar":"/media/talks/avatars/00ff00ff00ff00ff"}}"#;
+    let frame = ServerFrame::Message {
+        seq: 4,
+        message: Message {
+            id: "m4".into(),
+            sender: "Alice".into(),
+            sender_id: "@alice:example.org".into(),
+            body: "hi".into(),
+            ts: 1,
+            edited: false,
+            source: Source::Matrix,
+            html: None,
+            media: None,
+            avatar: Some("/media/talks/avatars/00ff00ff00ff00ff".into()),
+        },
+    };
+    assert_eq!(from_str::<ServerFrame>(literal).unwrap(), frame);
+    assert_eq!(
+        to_value(&frame).unwrap(),
+        from_str::<serde_json::Value>(literal).unwrap()
+    );
 }

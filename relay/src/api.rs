@@ -116,6 +116,7 @@ async fn post_message(
         source: Source::Api,
         html: None,
         media: None,
+        avatar: None,
     });
     let done = state
         .hub

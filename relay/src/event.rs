@@ -29,12 +29,14 @@ pub enum Change<P> {
         /// The sender.
         sender_id: String,
     },
-    /// Show a new display name on every message of one sender.
+    /// Show a sender's new profile on every message of theirs.
     Profile {
         /// The sender.
         sender_id: String,
-        /// The new name.
+        /// The name now.
         sender: String,
+        /// The picture now, as a relay path (see [`NewPost::avatar`]).
+        avatar: Option<String>,
     },
 }
 
@@ -56,6 +58,9 @@ pub struct NewPost {
     pub html: Option<String>,
     /// An attachment, if any.
     pub media: Option<Media>,
+    /// The sender's picture as a relay path (`/media/{channel}/avatars/{key}`),
+    /// if they have one; its content URI travels in the [`Origin`].
+    pub avatar: Option<String>,
 }
 
 /// Where an event came from outside the relay (a Matrix event), stored with
@@ -67,6 +72,9 @@ pub struct Origin {
     /// The attachment's content URI there (`mxc://…`), which the relay's
     /// thumbnail route fetches; never sent to viewers.
     pub media: Option<String>,
+    /// The sender's avatar content URI there (`mxc://…`), recorded so the
+    /// relay's avatar route may fetch it; never sent to viewers.
+    pub avatar: Option<String>,
 }
 
 impl<P> Change<P> {
@@ -77,7 +85,15 @@ impl<P> Change<P> {
             Change::Edit { id, body, html } => Change::Edit { id, body, html },
             Change::Delete { id } => Change::Delete { id },
             Change::Clear { sender_id } => Change::Clear { sender_id },
-            Change::Profile { sender_id, sender } => Change::Profile { sender_id, sender },
+            Change::Profile {
+                sender_id,
+                sender,
+                avatar,
+            } => Change::Profile {
+                sender_id,
+                sender,
+                avatar,
+            },
         }
     }
 }
@@ -95,10 +111,15 @@ impl Change<Message> {
             },
             Change::Delete { id } => ServerFrame::Delete { seq, id },
             Change::Clear { sender_id } => ServerFrame::Clear { seq, sender_id },
-            Change::Profile { sender_id, sender } => ServerFrame::Profile {
+            Change::Profile {
+                sender_id,
+                sender,
+                avatar,
+            } => ServerFrame::Profile {
                 seq,
                 sender_id,
                 sender,
+                avatar,
             },
         }
     }

@@ -366,6 +366,7 @@ impl Channel {
                 }
                 m
             }),
+            avatar: p.avatar,
         });
         let frame = change.frame(seq);
         let kind = change.kind();

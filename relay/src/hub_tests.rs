@@ -27,6 +27,7 @@ pub(crate) fn post(body: &str) -> Action {
         source: Source::Api,
         html: None,
         media: None,
+        avatar: None,
     })
 }
 
@@ -210,6 +211,7 @@ async fn bridged_channels_get_the_bridge_state_and_queue_their_changes() {
     let origin = Origin {
         id: "$m".into(),
         media: None,
+        avatar: None,
     };
     hub.append_from("live", post("from matrix"), Some(origin))
         .await
@@ -281,15 +283,18 @@ async fn attachments_with_a_known_source_get_a_thumbnail_route() {
                 height: None,
                 thumbnail: None,
             }),
+            avatar: None,
         })
     };
     let with = Origin {
         id: "$1".into(),
         media: Some("mxc://hs/a".into()),
+        avatar: None,
     };
     let without = Origin {
         id: "$2".into(),
         media: None,
+        avatar: None,
     };
     let a = hub
         .append_from("demo", pic("a.png"), Some(with))

@@ -109,6 +109,10 @@ pub fn app(state: AppState) -> Router {
             "/media/{channel}/{id}/thumbnail",
             get(bridge::thumbnails::handler),
         )
+        .route(
+            "/media/{channel}/avatars/{key}",
+            get(bridge::thumbnails::avatar_handler),
+        )
         .route("/healthz", get(pages::healthz))
         .route("/metrics", get(pages::metrics))
         .fallback_service(statics)

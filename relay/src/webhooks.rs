@@ -199,6 +199,7 @@ async fn hook(
         source: Source::Webhook,
         html: None,
         media: None,
+        avatar: None,
     });
     let done = state
         .hub

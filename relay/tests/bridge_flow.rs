@@ -1,7 +1,8 @@
 //! The bridge both ways against a real Synapse: posts made through the relay
 //! reach the room once, survive a homeserver outage in order; attachments get
-//! relay-served thumbnails; formatted bodies are sanitised; renames follow;
-//! hostile events are dropped or shown inert without stopping the bridge.
+//! relay-served thumbnails; formatted bodies are sanitised; renames and
+//! avatars follow; hostile events are dropped or shown inert without stopping
+//! the bridge.
 
 mod common;
 
@@ -279,6 +280,33 @@ async fn media_html_renames_and_hostile_events() {
         ),
         other => panic!("expected the rename, got {other:?}"),
     }
+    // An avatar: the profile frame carries a relay path (never the content
+    // URI), which serves a small image; new lines carry it too.
+    alice.set_avatar("@alice:localhost", &mxc).await;
+    let avatar = match next_slow(&mut ws).await {
+        ServerFrame::Profile { sender, avatar, .. } => {
+            assert_eq!(sender, "Alice Two");
+            avatar.expect("an avatar path")
+        }
+        other => panic!("expected the avatar change, got {other:?}"),
+    };
+    assert!(avatar.starts_with("/media/demo/avatars/"), "{avatar}");
+    assert!(!avatar.contains("mxc") && !avatar.contains("localhost"));
+    let res = http().get(relay.url(&avatar)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    let face = res.bytes().await.unwrap();
+    assert!(face.starts_with(b"\x89PNG") || face.starts_with(b"\xff\xd8\xff"));
+    for path in [
+        "/media/demo/avatars/0000000000000000",
+        "/media/other/avatars/x",
+    ] {
+        let res = http().get(relay.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 404, "{path}");
+    }
+    let unknown = avatar.replace("/demo/", "/other/");
+    let res = http().get(relay.url(&unknown)).send().await.unwrap();
+    assert_eq!(res.status(), 404, "another channel's avatar key");
 
     // Hostile events: each dropped or shown inert; the bridge goes on.
     // (Synapse refuses a message with no or a non-string body from clients;
@@ -325,6 +353,7 @@ async fn media_html_renames_and_hostile_events() {
         (last.body.as_str(), last.sender.as_str()),
         ("still alive", "Alice Two")
     );
+    assert_eq!(last.avatar.as_deref(), Some(avatar.as_str()));
     relay.stop().await;
     drop(synapse);
 }

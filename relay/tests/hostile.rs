@@ -124,6 +124,35 @@ async fn invalid_channel_names() {
     assert!(answer.contains("invalid_field"), "{answer}");
 }
 
+/// The media routes take only what the relay recorded: anything else, on a
+/// relay with or without a homeserver, is a JSON 400 or 404, never a fetch.
+#[tokio::test]
+async fn media_paths_that_name_nothing() {
+    let server = start(|_| {}).await;
+    let c = http();
+    let long = "f".repeat(33);
+    for (path, status) in [
+        ("/media/demo/m1/thumbnail".to_string(), 404),
+        ("/media/demo/avatars/0123456789abcdef".into(), 404),
+        (format!("/media/demo/avatars/{long}"), 404),
+        (format!("/media/demo/{long}/thumbnail"), 404),
+        (
+            "/media/demo/avatars/mxc%3A%2F%2Fevil.example%2Fx".into(),
+            404,
+        ),
+        ("/media/Demo/avatars/00".into(), 400),
+        ("/media/a.b/avatars/00".into(), 400),
+        ("/media/a%2Fb/m1/thumbnail".into(), 400),
+    ] {
+        let res = c.get(server.url(&path)).send().await.unwrap();
+        let (code, msg) = error_code(res, status).await;
+        assert!(
+            matches!(code.as_str(), "not_found" | "invalid_field"),
+            "{path}: {code} {msg}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn tokens_are_required_and_checked() {
     let server = start(|_| {}).await;

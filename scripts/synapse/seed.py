@@ -5,8 +5,8 @@ chatters, and a public room #demo:SERVERNAME that all three have joined.
 Usage: seed.py BASE_URL [--demo]       (e.g. http://127.0.0.1:8008)
 
 --demo (scripts/demo.sh) also registers the demo's sample chatters (DEMO_USERS),
-sets their display names before they join (so joining does not show a rename),
-and gives alice and bob display names too. Without it nothing but the three
+sets their display names and avatars (avatars.py) before they join (so joining
+does not show a profile change), and gives alice and bob display names too. Without it nothing but the three
 users above is touched, as the relay's tests expect.
 
 Idempotent: users that exist are logged in instead of registered, the room is
@@ -33,6 +33,8 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
+
+import avatars
 
 USERS = {"bot": "chyron-bot", "alice": "alice", "bob": "bob"}
 PASSWORD = "chyron-test-password"  # a throwaway homeserver's test users only
@@ -148,6 +150,8 @@ def main():
         }
         if demo and localpart in DISPLAY_NAMES:
             set_display_name(base, users[key], DISPLAY_NAMES[localpart])
+        if demo:
+            avatars.set_avatar(call, base, users[key], localpart)
     server_name = users["bot"]["user_id"].split(":", 1)[1]
     alias = f"#{ROOM_ALIAS_LOCAL}:{server_name}"
 

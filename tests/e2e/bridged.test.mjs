@@ -1,8 +1,9 @@
 // A Matrix-bridged channel as a viewer sees it: the real widget (served by
 // the real relay) against a scripted feed that sends what a bridged channel
-// sends: attachments with thumbnails, formatted bodies, display-name changes
-// and the state of the link to Matrix. The scripted server also serves the
-// thumbnails, as the relay does, from the same origin as the feed, and the
+// sends: attachments with thumbnails, senders' avatars, formatted bodies,
+// display-name changes and the state of the link to Matrix. The scripted
+// server also serves the thumbnails and avatars, as the relay does, from the
+// same origin as the feed, and the
 // stream pages (a real loopback server: Chromium's local network access
 // checks refuse a loopback feed to a page that has no address).
 import { test, before, after } from 'node:test';
@@ -28,6 +29,13 @@ const THUMBNAIL = `<svg xmlns="http://www.w3.org/2000/svg" width="160" height="1
   <path d="M0 104 L50 86 L95 102 L160 88 L160 120 L0 120 Z" fill="#1f1a33"/>
 </svg>`;
 
+// A member's picture: a coloured disc with an initial.
+const AVATAR = (colour, letter) => `<svg xmlns="http://www.w3.org/2000/svg" width="96" height="96" viewBox="0 0 96 96">
+  <rect width="96" height="96" fill="${colour}"/>
+  <text x="48" y="64" font-family="sans-serif" font-size="52" font-weight="700" fill="#fff" text-anchor="middle">${letter}</text>
+</svg>`;
+const AVATARS = { ada: AVATAR('#7b5cff', 'A'), grace: AVATAR('#1fa37a', 'G') };
+
 let relay;
 let browser;
 let feed; // { url, requests, media, on: Map(channel → (ws, url, n) => void) }
@@ -44,6 +52,9 @@ before(async () => {
     } else if (/^\/media\/[a-z-]+\/m\d+\/thumbnail$/.test(req.url) && !req.url.includes('/m5/')) {
       res.writeHead(200, { 'content-type': 'image/svg+xml', 'access-control-allow-origin': '*' });
       res.end(THUMBNAIL);
+    } else if (AVATARS[req.url.match(/^\/media\/[a-z-]+\/avatars\/([a-z]+)$/)?.[1]]) {
+      res.writeHead(200, { 'content-type': 'image/svg+xml', 'access-control-allow-origin': '*' });
+      res.end(AVATARS[req.url.split('/').pop()]);
     } else {
       res.writeHead(404).end();
     }
@@ -98,14 +109,21 @@ function inspect(page) {
     const status = root.querySelector('[part~="status"]');
     return {
       lines: [...root.querySelectorAll('[part~="caption"]')].map((line) => {
-        const img = line.querySelector('img');
+        const img = line.querySelector('img[part~="caption-media"]');
         const box = img?.getBoundingClientRect();
+        const face = line.querySelector('img[part~="caption-avatar"]');
+        const faceBox = face?.getBoundingClientRect();
         return {
           kind: line.querySelector('[part~="caption-media-kind"]')?.textContent ?? null,
           body: line.querySelector('[part~="caption-body"]').textContent,
           img: img && {
             src: img.getAttribute('src'), alt: img.alt, loaded: img.complete && img.naturalWidth > 0,
             shown: !!box && box.height > 0, height: box.height,
+          },
+          avatar: face && {
+            src: face.getAttribute('src'), loaded: face.complete && face.naturalWidth > 0,
+            shown: faceBox.height > 0, width: faceBox.width, height: faceBox.height,
+            first: line.firstElementChild === face,
           },
           lineHeight: parseFloat(getComputedStyle(line).lineHeight),
         };
@@ -131,20 +149,24 @@ async function until(page, predicate, what) {
 test('an attachment shows its kind and a thumbnail from the relay; foreign or broken thumbnails and HTML are not shown', async () => {
   const image = { kind: 'image', name: 'sunset.png', mimetype: 'image/png', size: 48213, width: 1600, height: 1200 };
   feed.on.set('media', (ws) => {
-    send(ws, snapshot('media', 1, [message('m1', '@ada:hs', 'Ada', 'look what I found')]));
+    const ada = { avatar: '/media/media/avatars/ada' };
+    send(ws, snapshot('media', 1, [message('m1', '@ada:hs', 'Ada', 'look what I found', ada)]));
     send(ws, { type: 'bridge', state: 'live' });
     send(ws, { type: 'message', seq: 2, message: message('m2', '@ada:hs', 'Ada', 'sunset from the venue roof', {
-      html: '<b>sunset</b> from the venue roof', media: { ...image, thumbnail: '/media/media/m2/thumbnail' } }) });
+      ...ada, html: '<b>sunset</b> from the venue roof', media: { ...image, thumbnail: '/media/media/m2/thumbnail' } }) });
     send(ws, { type: 'message', seq: 3, message: message('m3', '@grace:hs', 'Grace', 'slides.pdf', {
+      avatar: '/media/media/avatars/grace',
       media: { kind: 'file', name: 'slides.pdf', mimetype: 'application/pdf', size: 1048576 } }) });
     send(ws, { type: 'message', seq: 4, message: message('m4', '@mallory:hs', 'Mallory', 'free.png', {
+      avatar: `${relay.url}/media/media/avatars/ada`,
       media: { ...image, name: 'free.png', thumbnail: `${relay.url}/media/media/m4/thumbnail` } }) });
     send(ws, { type: 'message', seq: 5, message: message('m5', '@bob:hs', 'Bob', 'lost.png', {
       media: { ...image, name: 'lost.png', thumbnail: '/media/media/m5/thumbnail' } }) });
   });
   const { page, context, log } = await open('media');
   await waitForCaptions(page, (c) => c.length === 5);
-  const seen = await until(page, (s) => s.lines[1].img?.loaded && s.lines[4].img && !s.lines[4].img.shown, 'the thumbnails loading');
+  const seen = await until(page, (s) => s.lines[1].img?.loaded && s.lines[4].img && !s.lines[4].img.shown
+    && s.lines[0].avatar?.loaded && s.lines[2].avatar?.loaded, 'the thumbnails and avatars loading');
   assert.deepEqual(seen.lines.map((l) => l.kind), [null, 'Image', 'File', 'Image', 'Image']);
   assert.deepEqual(seen.lines.map((l) => l.body),
     ['look what I found', 'sunset from the venue roof', 'slides.pdf', 'free.png', 'lost.png']);
@@ -158,8 +180,19 @@ test('an attachment shows its kind and a thumbnail from the relay; foreign or br
   assert.equal(seen.lines[3].img, null, 'a thumbnail from elsewhere is ignored');
   assert.equal(seen.lines[4].img.shown, false, 'a thumbnail that fails hides itself');
   assert.equal(seen.markup, 0, 'html is never rendered');
-  assert.deepEqual(feed.media.filter((u) => u.startsWith('/media/')).sort(),
-    ['/media/media/m2/thumbnail', '/media/media/m5/thumbnail']);
+  // Avatars: first on their line, square, no taller than the text; one from
+  // elsewhere is ignored; senders without one show none.
+  for (const i of [0, 1, 2]) {
+    const a = seen.lines[i].avatar;
+    assert.ok(a.loaded && a.first, `line ${i}: ${JSON.stringify(a)}`);
+    assert.ok(a.width === a.height && a.height > 0 && a.height <= seen.lines[i].lineHeight, JSON.stringify(a));
+  }
+  assert.equal(seen.lines[2].avatar.src, `${feed.url}/media/media/avatars/grace`);
+  assert.equal(seen.lines[3].avatar.src, null, 'an avatar from elsewhere is ignored');
+  assert.equal(seen.lines[4].avatar.src, null, 'no avatar, no image');
+  assert.ok(!seen.lines[3].avatar.shown && !seen.lines[4].avatar.shown);
+  assert.deepEqual([...new Set(feed.media.filter((u) => u.startsWith('/media/')))].sort(),
+    ['/media/media/avatars/ada', '/media/media/avatars/grace', '/media/media/m2/thumbnail', '/media/media/m5/thumbnail']);
   assert.equal(seen.status.shown, false, 'a live link shows no status line');
   await page.waitForTimeout(300); // a video frame behind the captions
   await page.screenshot({ path: join(OUT, 'media-caption.png'), clip: { x: 0, y: 0, width: 1000, height: 600 } });
@@ -167,17 +200,18 @@ test('an attachment shows its kind and a thumbnail from the relay; foreign or br
   await context.close();
 });
 
-test('a display-name change renames the shown lines of that sender, and a resume starts after it', async () => {
+test('a profile change renames the shown lines of that sender and gives them its avatar, and a resume starts after it', async () => {
   feed.on.set('rename', (ws, url, n) => {
     if (n === 1) {
-      send(ws, snapshot('rename', 1, [message('a1', '@ada:hs', 'ada', 'first')]));
+      // An avatar the relay cannot serve: hidden until a profile brings one.
+      send(ws, snapshot('rename', 1, [message('a1', '@ada:hs', 'ada', 'first', { avatar: '/media/rename/avatars/gone' })]));
       send(ws, { type: 'message', seq: 2, message: message('b1', '@bob:hs', 'Bob', 'hello ada') });
       send(ws, { type: 'message', seq: 3, message: message('a2', '@ada:hs', 'ada', 'second') });
-      send(ws, { type: 'profile', seq: 4, sender_id: '@ada:hs', sender: 'Ada Lovelace' });
+      send(ws, { type: 'profile', seq: 4, sender_id: '@ada:hs', sender: 'Ada Lovelace', avatar: '/media/rename/avatars/ada' });
       send(ws, { type: 'bridge', state: 'live' }); // no seq: the cursor stays at 4
       setTimeout(() => ws.close(), 300);
     } else {
-      send(ws, { type: 'message', seq: 5, message: message('a3', '@ada:hs', 'Ada Lovelace', 'third') });
+      send(ws, { type: 'message', seq: 5, message: message('a3', '@ada:hs', 'Ada Lovelace', 'third', { avatar: '/media/rename/avatars/ada' }) });
     }
   });
   const { page, context, log } = await open('rename');
@@ -187,6 +221,10 @@ test('a display-name change renames the shown lines of that sender, and a resume
   ]);
   const resumes = feed.requests.filter((r) => r.channel === 'rename').map((r) => r.since);
   assert.deepEqual(resumes.slice(0, 2), [null, '4']);
+  const faces = (await until(page, (s) => s.lines.length === 4 && s.lines[0].avatar.loaded, 'avatars loading')).lines;
+  const ada = `${feed.url}/media/rename/avatars/ada`;
+  assert.deepEqual(faces.map((l) => l.avatar.src), [ada, null, ada, ada]);
+  assert.deepEqual(faces.map((l) => l.avatar.shown), [true, false, true, true], 'a new avatar shows where a broken one was');
   assert.deepEqual(log.pageErrors, []);
   await context.close();
 });

@@ -100,7 +100,7 @@ test('hostile strings render as inert text in a real Chromium', async () => {
     const root = document.querySelector('chyron-chat').shadowRoot;
     return {
       pwned: window.__pwned ?? null,
-      injected: root.querySelectorAll('[part~="caption"] img, [part~="caption"] script, [part~="caption"] svg, [part~="caption"] style, [part~="caption"] b').length,
+      injected: root.querySelectorAll('[part~="caption"] img:not([part~="caption-avatar"]), [part~="caption"] img[src], [part~="caption"] script, [part~="caption"] svg, [part~="caption"] style, [part~="caption"] b').length,
       senders: [...root.querySelectorAll('[part~="caption-sender"]')].map((e) => e.textContent),
       widths: [...root.querySelectorAll('[part~="caption"]')].map((e) => e.getBoundingClientRect().width),
       hostWidth: document.querySelector('chyron-chat').getBoundingClientRect().width,

@@ -1,7 +1,9 @@
 // Watches a relay's feed until a line that came from Matrix shows up, for
-// `scripts/demo.sh --check`: a message with source "matrix" and a Matrix user
-// id as sender_id, in the snapshot of a fresh connection or as a live frame.
-// Prints what it saw and exits 0; exits 1 with a reason after the timeout.
+// `scripts/demo.sh --check`: a message with source "matrix", a Matrix user
+// id as sender_id and an avatar (the demo's chatters all have one), in the
+// snapshot of a fresh connection or as a live frame; then fetches that
+// avatar from the relay, which must answer with an image. Prints what it saw
+// and exits 0; exits 1 with a reason after the timeout or a failed avatar.
 // Reconnects (every 0.5 s) while the relay is not up yet.
 //
 // Usage: node feed-watch.mjs WS_URL [TIMEOUT_SECONDS]   (default 90)
@@ -22,14 +24,28 @@ let frames = 0;
 let connections = 0;
 let lastError = '';
 
-const isMatrix = (m) => m?.source === 'matrix' && typeof m.sender_id === 'string' && m.sender_id.startsWith('@');
+const isMatrix = (m) => m?.source === 'matrix' && typeof m.sender_id === 'string' && m.sender_id.startsWith('@')
+  && typeof m.avatar === 'string' && m.avatar.startsWith('/media/');
 
-function found(message, how) {
+let done = false; // a line was found; later frames are ignored
+
+async function found(message, how) {
+  if (done) return;
+  done = true;
   const count = Object.entries(sources).map(([s, n]) => `${s} ${n}`).join(', ');
   console.log(`feed-watch: a Matrix line after ${seconds()} s (${how}): ` +
     `${message.sender} (${message.sender_id}): ${JSON.stringify(message.body)}`);
   console.log(`feed-watch: ${frames} frames; lines by source: ${count}; ` +
     `bridge states: ${bridgeStates.join(' → ') || 'none'}`);
+  const avatar = new URL(message.avatar, url.replace(/^ws/, 'http'));
+  const res = await fetch(avatar).catch((e) => ({ ok: false, status: e.message, headers: new Headers() }));
+  const type = res.headers.get('content-type') ?? '';
+  const bytes = res.ok ? (await res.arrayBuffer()).byteLength : 0;
+  if (!res.ok || !type.startsWith('image/') || bytes === 0) {
+    console.error(`feed-watch: the avatar ${avatar.pathname} was not served: ${res.status} ${type}`);
+    process.exit(1);
+  }
+  console.log(`feed-watch: avatar ${avatar.pathname}: ${type}, ${bytes} bytes`);
   process.exit(0);
 }
 

@@ -36,6 +36,17 @@ fn with_media(seq: u64, id: &str, body: &str, media: Media) -> ServerFrame {
     ServerFrame::Message { seq, message: m }
 }
 
+/// Waits (up to 5 s) for `el` to get the `hidden` attribute; whether it did.
+pub(super) async fn until_hidden(el: &Element) -> bool {
+    for _ in 0..100 {
+        if el.has_attribute("hidden") {
+            return true;
+        }
+        sleep(50).await;
+    }
+    false
+}
+
 fn displayed(el: &Element) -> bool {
     el.get_bounding_client_rect().height() > 0.0
 }
@@ -78,6 +89,7 @@ async fn an_attachment_shows_its_kind_and_a_thumbnail_from_the_relay() {
     assert_eq!(
         parts,
         [
+            "caption-avatar",
             "caption-sender",
             "caption-media-kind",
             "caption-media",
@@ -111,13 +123,7 @@ async fn a_thumbnail_that_fails_to_load_hides_itself() {
     ));
     settle().await;
     let img = all(&m.shadow, "img[part=caption-media]").remove(0);
-    for _ in 0..100 {
-        if img.has_attribute("hidden") {
-            break;
-        }
-        sleep(50).await;
-    }
-    assert!(img.has_attribute("hidden"), "a broken thumbnail stays");
+    assert!(until_hidden(&img).await, "a broken thumbnail stays");
     assert!(!displayed(&img));
     // The line itself stays, with its kind and text.
     assert_eq!(texts(&m.shadow, "[part=caption-media-kind]"), ["Image"]);
@@ -156,7 +162,11 @@ async fn thumbnails_from_anywhere_but_the_relays_media_are_ignored() {
     });
     settle().await;
     assert_eq!(all(&m.shadow, "[part=caption]").len(), hostile.len() + 1);
-    assert!(all(&m.shadow, "img, b, svg, script").is_empty());
+    assert!(all(
+        &m.shadow,
+        "img:not([part=caption-avatar]), img[src], b, svg, script"
+    )
+    .is_empty());
     assert_eq!(
         texts(&m.shadow, "[part=caption-body]").last().unwrap(),
         "bold move"
@@ -175,6 +185,7 @@ async fn a_rename_changes_every_shown_line_of_that_sender_in_place() {
         seq: 4,
         sender_id: "ada".into(),
         sender: "Ada L. <i>".into(),
+        avatar: None,
     });
     settle().await;
     assert_eq!(
@@ -288,6 +299,7 @@ fn new_frames_decode_from_json_parse_like_the_protocol_encodes_them() {
             seq: 9,
             sender_id: "ada".into(),
             sender: "Ada L.".into(),
+            avatar: Some("/media/demo/avatars/0123456789abcdef".into()),
         },
         ServerFrame::Bridge {
             state: BridgeState::Down,

@@ -5,20 +5,30 @@
 
 use crate::bridge::map::{render_body, render_name, Content, Mapped};
 use crate::hub::{Action, Hub, HubError, NewPost, Origin};
-use crate::store;
+use crate::store::{self, avatars};
 use chyron_protocol::Source;
 use matrix_sdk::ruma::OwnedEventId;
 
-/// Applies one mapped event to `channel`. `display_name` is the sender's
-/// current display name in the room, if it has one. Only storage failures are
+/// The sender of a post or edit as the room shows them now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Member {
+    /// Their display name, if they set one.
+    pub name: Option<String>,
+    /// Their avatar's content URI, if valid (see [`crate::bridge::map::avatar_uri`]).
+    pub avatar: Option<String>,
+}
+
+/// Applies one mapped event to `channel`; `member` is the sender as the room
+/// shows them now (used by posts and edits). Only storage failures are
 /// errors; anything the event cannot do (unknown target, someone else's edit,
 /// an empty body, a duplicate) is logged and skipped.
 pub async fn apply(
     hub: &Hub,
     channel: &str,
     mapped: Mapped,
-    display_name: Option<&str>,
+    member: &Member,
 ) -> Result<(), HubError> {
+    let display_name = member.name.as_deref();
     match mapped {
         Mapped::Ignore(why) => {
             tracing::debug!(channel, "matrix: ignored: {why}");
@@ -42,10 +52,15 @@ pub async fn apply(
                 source: Source::Matrix,
                 html,
                 media: content.media,
+                avatar: member
+                    .avatar
+                    .as_deref()
+                    .map(|uri| avatars::path(channel, uri)),
             };
             let origin = Origin {
                 id: event_id.to_string(),
                 media: content.media_source,
+                avatar: member.avatar.clone(),
             };
             append(hub, channel, Action::Post(post), origin).await
         }
@@ -94,12 +109,18 @@ pub async fn apply(
             event_id,
             user,
             name,
+            avatar,
         } => {
             let action = Action::Profile {
                 sender_id: user.to_string(),
                 sender: render_name(name.as_deref(), &user),
+                avatar: avatar.as_deref().map(|uri| avatars::path(channel, uri)),
             };
-            append(hub, channel, action, plain(event_id)).await
+            let origin = Origin {
+                avatar,
+                ..plain(event_id)
+            };
+            append(hub, channel, action, origin).await
         }
     }
 }
@@ -109,6 +130,7 @@ fn plain(event_id: OwnedEventId) -> Origin {
     Origin {
         id: event_id.to_string(),
         media: None,
+        avatar: None,
     }
 }
 

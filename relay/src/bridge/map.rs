@@ -15,8 +15,9 @@
 //! - A redaction deletes its target (room v11+ `content.redacts`, or the
 //!   older top-level `redacts`).
 //! - A ban clears the banned user's lines; a kick does too when
-//!   `bridge_clear_on_kick` is set. A display-name change renames the
-//!   member's lines (avatars are not shown, so their changes are ignored).
+//!   `bridge_clear_on_kick` is set. A display-name or avatar change shows
+//!   the member's new profile on their lines (an avatar that is not a valid
+//!   `mxc://` URI counts as none).
 //! - The bot's own events are ignored (its echoes would be captions twice).
 //! - Bodies are cleaned, not refused: control characters other than newline
 //!   and tab become spaces and a body over the protocol's limit is truncated
@@ -33,7 +34,7 @@ use matrix_sdk::ruma::events::room::MediaSource;
 use matrix_sdk::ruma::events::{
     AnySyncMessageLikeEvent, AnySyncStateEvent, AnySyncTimelineEvent, SyncStateEvent,
 };
-use matrix_sdk::ruma::{OwnedEventId, OwnedUserId, UInt, UserId};
+use matrix_sdk::ruma::{MxcUri, OwnedEventId, OwnedUserId, UInt, UserId};
 
 /// The kind of a bridged message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,14 +101,17 @@ pub enum Mapped {
         /// The banned or kicked user.
         user: OwnedUserId,
     },
-    /// A member's new display name (`None`: they removed it).
+    /// A member's new profile: display name and avatar (`None`: they have
+    /// none now).
     Profile {
         /// The member event's id.
         event_id: OwnedEventId,
         /// The member.
         user: OwnedUserId,
-        /// The new display name.
+        /// The display name now.
         name: Option<String>,
+        /// The avatar's content URI now (valid `mxc://` only).
+        avatar: Option<String>,
     },
     /// Nothing to do; the reason is logged.
     Ignore(String),
@@ -147,14 +151,18 @@ pub fn map_event(ev: &AnySyncTimelineEvent, me: &UserId, clear_on_kick: bool) ->
                     user,
                 }
             } else if let MembershipChange::ProfileChanged {
-                displayname_change: Some(change),
-                ..
+                displayname_change,
+                avatar_url_change,
             } = m.membership_change()
             {
+                if displayname_change.is_none() && avatar_url_change.is_none() {
+                    return Mapped::Ignore(format!("member event {} changes nothing", m.event_id));
+                }
                 Mapped::Profile {
                     event_id: m.event_id.clone(),
                     user,
-                    name: change.new.map(str::to_string),
+                    name: m.content.displayname.clone(),
+                    avatar: avatar_uri(m.content.avatar_url.as_deref()),
                 }
             } else {
                 Mapped::Ignore(format!("member event {} changes no line", m.event_id))
@@ -341,6 +349,22 @@ pub fn render_body(kind: Kind, name: &str, body: &str) -> Option<String> {
         Kind::Text | Kind::Notice | Kind::Media => body.to_string(),
     };
     clean(&text, MAX_BODY_CHARS, true)
+}
+
+/// Longest avatar content URI kept (a valid one is far shorter).
+pub const MAX_AVATAR_URI: usize = 255;
+
+/// An avatar's content URI if it is one the relay can fetch: a valid
+/// `mxc://server/id` with a non-empty id of the spec's characters
+/// (`A-Z a-z 0-9 _ -`), not over [`MAX_AVATAR_URI`] bytes.
+pub fn avatar_uri(uri: Option<&MxcUri>) -> Option<String> {
+    let uri = uri?;
+    let (_, id) = uri.parts().ok()?;
+    let id_ok = !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    (id_ok && uri.as_str().len() <= MAX_AVATAR_URI).then(|| uri.to_string())
 }
 
 /// The sender name shown: the display name, else the user id, cleaned to

@@ -359,12 +359,70 @@ fn display_name_changes_rename_and_avatar_changes_do_not() {
             event_id: eid("$n"),
             user: user("@alice:localhost"),
             name: Some("Alice Two".into()),
+            avatar: None,
         }
     );
+    // An avatar change carries the whole profile: the unchanged name too.
     let mut avatar = member("$a", "@alice:localhost", "@alice:localhost", "join", "join");
+    avatar["content"]["displayname"] = json!("Alice");
+    avatar["unsigned"]["prev_content"]["displayname"] = json!("Alice");
     avatar["content"]["avatar_url"] = json!("mxc://localhost/new");
+    assert_eq!(
+        map_event(&event(avatar.clone()), &bot(), false),
+        Mapped::Profile {
+            event_id: eid("$a"),
+            user: user("@alice:localhost"),
+            name: Some("Alice".into()),
+            avatar: Some("mxc://localhost/new".into()),
+        }
+    );
+    // Removing it: a profile with no avatar.
+    let mut removed = avatar.clone();
+    removed["content"]
+        .as_object_mut()
+        .unwrap()
+        .remove("avatar_url");
+    removed["unsigned"]["prev_content"]["avatar_url"] = json!("mxc://localhost/new");
     assert!(matches!(
-        map_event(&event(avatar), &bot(), false),
+        map_event(&event(removed), &bot(), false),
+        Mapped::Profile { avatar: None, .. }
+    ));
+    // A join that changes nothing is not a profile change.
+    let mut same = avatar.clone();
+    same["unsigned"]["prev_content"]["avatar_url"] = json!("mxc://localhost/new");
+    assert!(matches!(
+        map_event(&event(same), &bot(), false),
         Mapped::Ignore(_)
     ));
+}
+
+#[test]
+fn avatars_that_are_not_content_uris_count_as_none() {
+    for hostile in [
+        "https://evil.example/a.png",
+        "javascript:alert(1)",
+        "mxc://",
+        "mxc://localhost/",
+        "mxc://localhost/a/../../b",
+        "mxc://local host/x",
+        "",
+    ] {
+        let mut ev = member("$h", "@alice:localhost", "@alice:localhost", "join", "join");
+        ev["content"]["avatar_url"] = json!(hostile);
+        ev["content"]["displayname"] = json!("Alice");
+        let got = map_event(&event(ev), &bot(), false);
+        assert!(
+            matches!(
+                got,
+                Mapped::Profile { avatar: None, .. } | Mapped::Ignore(_)
+            ),
+            "{hostile}: {got:?}"
+        );
+    }
+    let long = format!("mxc://localhost/{}", "a".repeat(300));
+    assert_eq!(avatar_uri(Some(<&MxcUri>::from(long.as_str()))), None);
+    assert_eq!(
+        avatar_uri(Some(<&MxcUri>::from("mxc://localhost/abc_DEF-1"))),
+        Some("mxc://localhost/abc_DEF-1".into())
+    );
 }

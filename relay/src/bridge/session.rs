@@ -18,9 +18,9 @@
 //! Beside the sync loop runs the outbox ([`outbox::run`]): changes made
 //! through the relay go to the rooms. Either failing ends the session.
 
-use crate::bridge::apply::apply;
+use crate::bridge::apply::{apply, Member};
 use crate::bridge::config::{MatrixAuth, MatrixConfig};
-use crate::bridge::map::{map_event, Mapped};
+use crate::bridge::map::{avatar_uri, map_event, Mapped};
 use crate::bridge::outbox;
 use crate::bridge::thumbnails::Thumbnails;
 use crate::hub::Hub;
@@ -219,16 +219,19 @@ impl Sync<'_> {
             }
         };
         let mapped = map_event(&ev, self.me, self.config.clear_on_kick);
-        let name = match (&mapped, room) {
+        let member = match (&mapped, room) {
             (Mapped::Post { sender, .. } | Mapped::Edit { sender, .. }, Some(room)) => {
                 match room.get_member_no_sync(sender).await {
-                    Ok(Some(m)) => m.display_name().map(str::to_string),
-                    _ => None,
+                    Ok(Some(m)) => Member {
+                        name: m.display_name().map(str::to_string),
+                        avatar: avatar_uri(m.avatar_url()),
+                    },
+                    _ => Member::default(),
                 }
             }
-            _ => None,
+            _ => Member::default(),
         };
-        apply(self.hub, channel, mapped, name.as_deref()).await?;
+        apply(self.hub, channel, mapped, &member).await?;
         Ok(())
     }
 }

@@ -1,9 +1,11 @@
-//! `GET /media/{channel}/{id}/thumbnail`: previews of bridged attachments,
-//! fetched from the homeserver as the bot and served to anonymous viewers
-//! (authenticated media means viewers cannot fetch `mxc://` content).
+//! `GET /media/{channel}/{id}/thumbnail` and `GET /media/{channel}/avatars/{key}`:
+//! previews of bridged attachments and members' avatars, fetched from the
+//! homeserver as the bot and served to anonymous viewers (authenticated media
+//! means viewers cannot fetch `mxc://` content).
 //!
-//! Only for attachments of visible messages the relay bridged (the content
-//! URI comes from the store, never from the request); at most
+//! Only for attachments of visible messages the relay bridged, and avatars of
+//! members whose events it stored (the content URI comes from the store,
+//! never from the request); at most
 //! [`MAX_BYTES`] per image; the bytes must be PNG, JPEG, GIF or WebP
 //! whatever the sender or homeserver claimed, and are served with the type
 //! they really are, `nosniff` and a CSP that runs nothing. One fetch per
@@ -11,7 +13,7 @@
 //! permanent refusals) are cached, the newest [`CACHE_ENTRIES`] kept.
 
 use crate::error::{check_channel, ApiError, ApiPath};
-use crate::store;
+use crate::store::{self, StoreError};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -19,8 +21,10 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use matrix_sdk::media::{MediaFormat, MediaRequestParameters, MediaThumbnailSettings};
 use matrix_sdk::ruma::events::room::MediaSource;
+use matrix_sdk::ruma::media::Method;
 use matrix_sdk::ruma::{OwnedMxcUri, UInt};
 use matrix_sdk::Client;
+use rusqlite::Connection;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -30,8 +34,32 @@ use tokio::sync::OnceCell;
 pub const MAX_BYTES: usize = 512 * 1024;
 /// Thumbnails (or refusals) remembered.
 pub const CACHE_ENTRIES: usize = 256;
-/// The size asked of the homeserver (it scales down, keeping the ratio).
-const SIZE: (u32, u32) = (320, 240);
+/// What a preview is of, which sets the size asked of the homeserver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preview {
+    /// An attachment: scaled down to fit 320×240, keeping its ratio.
+    Attachment,
+    /// An avatar: cropped to a 96×96 square (shown small, sharp on HiDPI).
+    Avatar,
+}
+
+impl Preview {
+    fn settings(self) -> MediaThumbnailSettings {
+        let (method, w, h) = match self {
+            Preview::Attachment => (Method::Scale, 320u32, 240u32),
+            Preview::Avatar => (Method::Crop, 96, 96),
+        };
+        MediaThumbnailSettings::with_method(method, UInt::from(w), UInt::from(h))
+    }
+
+    /// The 404's message.
+    fn missing(self) -> &'static str {
+        match self {
+            Preview::Attachment => "no such attachment",
+            Preview::Avatar => "no such avatar",
+        }
+    }
+}
 /// How long one fetch may take.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -43,7 +71,7 @@ type Outcome = Result<(&'static str, Bytes), ApiError>;
 pub struct Thumbnails {
     /// Set by the bridge session once logged in; `None` while the link is down.
     client: RwLock<Option<Client>>,
-    /// Per content URI: one fetch shared by everyone waiting for it.
+    /// Per content URI and preview: one fetch shared by everyone waiting.
     cache: Mutex<Cache>,
 }
 
@@ -84,14 +112,15 @@ impl Thumbnails {
         cell
     }
 
-    /// The thumbnail of `uri`, fetched once.
-    async fn get(&self, uri: &str) -> Outcome {
-        let cell = self.cell(uri);
+    /// The `preview` of `uri`, fetched once.
+    async fn get(&self, uri: &str, preview: Preview) -> Outcome {
+        let cell = self.cell(&format!("{preview:?} {uri}"));
         let result = cell
             .get_or_try_init(|| async {
                 let client = self.client().ok_or_else(link_down)?;
                 // Permanent outcomes are cached (Ok); transient ones retried.
-                fetch(&client, uri).await.map(Ok).or_else(|e| match e {
+                let fetched = fetch(&client, uri, preview).await;
+                fetched.map(Ok).or_else(|e| match e {
                     Fetch::Permanent(e) => Ok(Err(e)),
                     Fetch::Transient(e) => Err(e),
                 })
@@ -109,7 +138,11 @@ enum Fetch {
     Transient(ApiError),
 }
 
-async fn fetch(client: &Client, uri: &str) -> Result<(&'static str, Bytes), Fetch> {
+async fn fetch(
+    client: &Client,
+    uri: &str,
+    preview: Preview,
+) -> Result<(&'static str, Bytes), Fetch> {
     let bad = |why: &str| {
         Fetch::Permanent(ApiError::new(
             StatusCode::BAD_GATEWAY,
@@ -119,10 +152,7 @@ async fn fetch(client: &Client, uri: &str) -> Result<(&'static str, Bytes), Fetc
     };
     let request = MediaRequestParameters {
         source: MediaSource::Plain(OwnedMxcUri::from(uri)),
-        format: MediaFormat::Thumbnail(MediaThumbnailSettings::new(
-            UInt::from(SIZE.0),
-            UInt::from(SIZE.1),
-        )),
+        format: MediaFormat::Thumbnail(preview.settings()),
     };
     let got = tokio::time::timeout(
         FETCH_TIMEOUT,
@@ -176,23 +206,57 @@ fn upstream(why: &str) -> ApiError {
     e
 }
 
-/// The route's handler.
+/// The attachment route's handler.
 pub async fn handler(
     State(state): State<AppState>,
     ApiPath((channel, id)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
-    check_channel(&channel)?;
+    let kind = Preview::Attachment;
+    check_path(&channel, &id, kind)?;
+    preview(&state, kind, move |c| store::media_source(c, &channel, &id)).await
+}
+
+/// The avatar route's handler.
+pub async fn avatar_handler(
+    State(state): State<AppState>,
+    ApiPath((channel, key)): ApiPath<(String, String)>,
+) -> Result<Response, ApiError> {
+    let kind = Preview::Avatar;
+    check_path(&channel, &key, kind)?;
+    preview(&state, kind, move |c| {
+        store::avatars::source(c, &channel, &key)
+    })
+    .await
+}
+
+/// A valid channel name (400) and an id or key of at most 32 bytes (404).
+fn check_path(channel: &str, id: &str, kind: Preview) -> Result<(), ApiError> {
+    check_channel(channel)?;
     if id.len() > 32 {
-        return Err(ApiError::not_found("no such attachment"));
+        return Err(ApiError::not_found(kind.missing()));
     }
+    Ok(())
+}
+
+/// Serves the `kind` preview of the content URI that `lookup` finds in the
+/// store (404 when it finds none).
+async fn preview<F>(state: &AppState, kind: Preview, lookup: F) -> Result<Response, ApiError>
+where
+    F: FnOnce(&mut Connection) -> Result<Option<String>, StoreError> + Send + 'static,
+{
     let uri = state
         .hub
         .store()
-        .call(move |c| store::media_source(c, &channel, &id))
+        .call(lookup)
         .await
-        .map_err(|e| ApiError::internal("thumbnail lookup", e))?
-        .ok_or_else(|| ApiError::not_found("no such attachment"))?;
-    let (kind, bytes) = state.thumbnails.get(&uri).await?;
+        .map_err(|e| ApiError::internal("media lookup", e))?
+        .ok_or_else(|| ApiError::not_found(kind.missing()))?;
+    serve(state.thumbnails.get(&uri, kind).await?)
+}
+
+/// An image response that runs nothing: its real type, `nosniff`, a CSP
+/// that forbids everything, cacheable for an hour by anyone.
+fn serve((kind, bytes): (&'static str, Bytes)) -> Result<Response, ApiError> {
     let mut res = (StatusCode::OK, bytes).into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));

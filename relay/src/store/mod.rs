@@ -4,6 +4,7 @@
 //! and callers answer 2xx only after that. Every method blocks; async code
 //! calls them through [`Store::call`], which runs them on the blocking pool.
 
+pub mod avatars;
 mod outbox;
 mod webhooks;
 
@@ -54,7 +55,7 @@ CREATE TABLE IF NOT EXISTS messages (
     channel TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL,
     sender TEXT NOT NULL, sender_id TEXT NOT NULL, body TEXT NOT NULL, ts INTEGER NOT NULL,
     edited INTEGER NOT NULL DEFAULT 0, deleted INTEGER NOT NULL DEFAULT 0, source TEXT NOT NULL,
-    html TEXT, media TEXT,
+    html TEXT, media TEXT, avatar TEXT,
     PRIMARY KEY (channel, id));
 CREATE INDEX IF NOT EXISTS messages_by_seq ON messages (channel, deleted, seq);
 CREATE INDEX IF NOT EXISTS messages_by_sender ON messages (channel, sender_id, deleted);
@@ -69,6 +70,9 @@ CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT, channel TEXT NOT NULL, seq INTEGER NOT NULL,
     kind TEXT NOT NULL, message_id TEXT NOT NULL, sender TEXT NOT NULL, body TEXT NOT NULL,
     source TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS avatars (
+    channel TEXT NOT NULL, key TEXT NOT NULL, uri TEXT NOT NULL,
+    PRIMARY KEY (channel, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 ";
 
@@ -110,6 +114,7 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     for (table, column) in [
         ("messages", "html"),
         ("messages", "media"),
+        ("messages", "avatar"),
         ("origins", "media"),
     ] {
         let exists: bool = conn.query_row(
@@ -203,15 +208,18 @@ pub fn apply(
             "INSERT INTO origins (channel, origin, seq, message_id, media) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![channel, origin.id, seq as i64, post_id, origin.media],
         )?;
+        if let Some(uri) = &origin.avatar {
+            avatars::record(&tx, channel, uri)?;
+        }
     }
     let affected = match change {
         Change::Post(m) => {
             let media = m.media.as_ref().map(media_json).transpose()?;
             tx.execute(
-                "INSERT INTO messages (channel, id, seq, sender, sender_id, body, ts, edited, source, html, media)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10)",
+                "INSERT INTO messages (channel, id, seq, sender, sender_id, body, ts, edited, source, html, media, avatar)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10, ?11)",
                 params![channel, m.id, seq as i64, m.sender, m.sender_id, m.body, m.ts,
-                    source_name(m.source), m.html, media],
+                    source_name(m.source), m.html, media, m.avatar],
             )?
         }
         Change::Edit { id, body, html } => tx.execute(
@@ -227,9 +235,14 @@ pub fn apply(
             "UPDATE messages SET deleted = 1 WHERE channel = ?1 AND sender_id = ?2 AND deleted = 0",
             params![channel, sender_id],
         )?,
-        Change::Profile { sender_id, sender } => tx.execute(
-            "UPDATE messages SET sender = ?3 WHERE channel = ?1 AND sender_id = ?2 AND deleted = 0",
-            params![channel, sender_id, sender],
+        Change::Profile {
+            sender_id,
+            sender,
+            avatar,
+        } => tx.execute(
+            "UPDATE messages SET sender = ?3, avatar = ?4
+             WHERE channel = ?1 AND sender_id = ?2 AND deleted = 0",
+            params![channel, sender_id, sender, avatar],
         )?,
     };
     // An edit or delete of nothing is an error; so is a rename of a sender
@@ -367,7 +380,7 @@ pub fn recent_messages(
     limit: usize,
 ) -> Result<Vec<Message>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, sender, sender_id, body, ts, edited, source, html, media FROM messages
+        "SELECT id, sender, sender_id, body, ts, edited, source, html, media, avatar FROM messages
          WHERE channel = ?1 AND deleted = 0 ORDER BY seq DESC LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![channel, limit as i64], |r| {
@@ -385,6 +398,7 @@ pub fn recent_messages(
             media: r
                 .get::<_, Option<String>>(8)?
                 .and_then(|j| serde_json::from_str(&j).ok()),
+            avatar: r.get(9)?,
         })
     })?;
     let mut messages: Vec<Message> = rows.collect::<Result<_, _>>()?;

@@ -11,6 +11,7 @@ fn msg(id: &str, sender: &str) -> Message {
         source: Source::Api,
         html: None,
         media: None,
+        avatar: None,
     }
 }
 
@@ -72,6 +73,7 @@ fn origin(id: &str, media: Option<&str>) -> Origin {
     Origin {
         id: id.into(),
         media: media.map(str::to_string),
+        avatar: None,
     }
 }
 
@@ -168,17 +170,59 @@ fn media_sources_outbox_and_profiles() {
         message_origin(&mut c, "demo", "m1").unwrap(),
         Some("$p".into())
     );
+    // A new profile: name and avatar on the sender's lines, and the avatar's
+    // content URI recorded (only its key is ever shown).
+    let face = "mxc://hs/face";
     let rename = Change::Profile {
         sender_id: "@ann:hs".into(),
         sender: "Ann B.".into(),
+        avatar: Some(avatars::path("demo", face)),
+    };
+    let origin = Origin {
+        id: "$r".into(),
+        media: None,
+        avatar: Some(face.into()),
     };
     assert_eq!(
-        apply(&mut c, "demo", "e", 2, "f2", &rename, None, false).unwrap(),
-        1
+        avatars::source(&mut c, "demo", &avatars::key(face)).unwrap(),
+        None
     );
     assert_eq!(
-        recent_messages(&mut c, "demo", 5).unwrap()[0].sender,
-        "Ann B."
+        apply(&mut c, "demo", "e", 2, "f2", &rename, Some(&origin), false).unwrap(),
+        1
+    );
+    let shown = &recent_messages(&mut c, "demo", 5).unwrap()[0];
+    assert_eq!(shown.sender, "Ann B.");
+    let path = shown.avatar.as_deref().unwrap();
+    assert!(
+        path.starts_with("/media/demo/avatars/") && !path.contains("face"),
+        "{path}"
+    );
+    let key = path.rsplit('/').next().unwrap();
+    assert_eq!(key.len(), 16);
+    assert_eq!(
+        avatars::source(&mut c, "demo", key).unwrap(),
+        Some(face.into())
+    );
+    assert_eq!(avatars::source(&mut c, "other", key).unwrap(), None);
+    // A profile for a sender with nothing shown records nothing.
+    let nobody = Change::Profile {
+        sender_id: "@zed:hs".into(),
+        sender: "Zed".into(),
+        avatar: Some(avatars::path("demo", "mxc://hs/zed")),
+    };
+    let zed = Origin {
+        id: "$z".into(),
+        media: None,
+        avatar: Some("mxc://hs/zed".into()),
+    };
+    assert!(matches!(
+        apply(&mut c, "demo", "e", 3, "f3", &nobody, Some(&zed), false),
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        avatars::source(&mut c, "demo", &avatars::key("mxc://hs/zed")).unwrap(),
+        None
     );
     // Posts, edits and deletes made here queue for Matrix, in order; clears
     // and renames do not.

@@ -323,18 +323,30 @@ impl Mx {
 
     /// Sets the user's display name and waits until the room shows it.
     pub async fn rename(&self, user_id: &str, name: &str) {
-        let path = format!("/profile/{user_id}/displayname");
-        self.call(reqwest::Method::PUT, &path, json!({"displayname": name}))
+        self.profile(user_id, "displayname", name).await
+    }
+
+    /// Sets the user's avatar (an `mxc://` URI) and waits until the room
+    /// shows it.
+    pub async fn set_avatar(&self, user_id: &str, uri: &str) {
+        self.profile(user_id, "avatar_url", uri).await
+    }
+
+    /// Sets one profile field (`displayname`, `avatar_url`) and waits until
+    /// the user's member event in the room carries it.
+    async fn profile(&self, user_id: &str, field: &str, value: &str) {
+        let path = format!("/profile/{user_id}/{field}");
+        self.call(reqwest::Method::PUT, &path, json!({ field: value }))
             .await;
         for _ in 0..100 {
             let path = format!("/rooms/{}/state/m.room.member/{user_id}", self.room);
             let m = self.call(reqwest::Method::GET, &path, json!(null)).await;
-            if m["displayname"] == name {
+            if m[field] == value {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("{user_id} was not renamed to {name} in the room");
+        panic!("{user_id}'s {field} did not become {value} in the room");
     }
 }
 
