@@ -10,9 +10,13 @@ use crate::metrics::Metrics;
 use crate::store::{self, Store};
 use axum::extract::ws::Utf8Bytes;
 use chyron_protocol::{BridgeState, Message, ServerFrame, Snapshot, SnapshotReason};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, Notify};
+
+mod channels;
+use channels::Channels;
+pub use channels::{sweep_idle, SWEEP_EVERY};
 
 /// Largest snapshot a viewer may ask for (`limit`), and the size of the
 /// cached list of newest visible messages.
@@ -37,8 +41,8 @@ pub struct Hub {
     limits: HubLimits,
     /// Where appended events are counted.
     metrics: Arc<Metrics>,
-    /// Loaded channels by name; loaded lazily, never evicted.
-    channels: Mutex<HashMap<String, Arc<Channel>>>,
+    /// Loaded channels: loaded on first use, dropped when idle ([`Hub::sweep`]).
+    channels: Channels,
     /// Channels bridged to a Matrix room: their viewers get bridge frames, and
     /// their changes made here are queued for the room.
     bridged: HashSet<String>,
@@ -94,7 +98,7 @@ impl Hub {
             store,
             limits,
             metrics,
-            channels: Mutex::new(HashMap::new()),
+            channels: Channels::default(),
             bridged,
             bridge_state: Mutex::new(BridgeState::Connecting),
             outbox: Notify::new(),
@@ -129,14 +133,7 @@ impl Hub {
         }
         self.metrics.bridge_state(state);
         let frame = bridge_frame(state)?;
-        let loaded: Vec<Arc<Channel>> = {
-            let channels = self.lock_channels();
-            self.bridged
-                .iter()
-                .filter_map(|n| channels.get(n).cloned())
-                .collect()
-        };
-        for ch in loaded {
+        for ch in self.channels.loaded(self.bridged.iter()) {
             // Under the lock, so a subscriber sees this frame either in its
             // first frames or live, never neither.
             let _st = ch.state.lock().await;
@@ -169,46 +166,22 @@ impl Hub {
         &self.metrics
     }
 
-    /// The channel, loading it from SQLite on first use; a channel with no
-    /// events yet gets a fresh epoch, stored with its first event.
+    /// The channel, loading it from SQLite on first use (again after it was
+    /// dropped as idle); a channel with no events yet gets a fresh epoch,
+    /// stored with its first event.
     pub async fn channel(&self, name: &str) -> Result<Arc<Channel>, HubError> {
         chyron_protocol::validate_channel(name).map_err(HubError::InvalidChannel)?;
-        if let Some(c) = self.lock_channels().get(name) {
-            return Ok(c.clone());
-        }
-        let epoch = hex::encode(random_bytes::<8>()?);
-        let (owned, keep) = (name.to_string(), self.limits.resume_buffer as u64);
-        let (epoch, head, events) = self
-            .store
-            .call(move |c| {
-                let (epoch, head) = store::load_channel(c, &owned)?.unwrap_or((epoch, 0));
-                let events = store::events_after(c, &owned, head.saturating_sub(keep))?;
-                Ok((epoch, head, events))
-            })
-            .await?;
-        let loaded = Arc::new(Channel {
-            name: name.to_string(),
-            tx: broadcast::channel(self.limits.broadcast_capacity.max(1)).0,
-            state: tokio::sync::Mutex::new(ChannelState {
-                epoch,
-                head,
-                ring: events
-                    .into_iter()
-                    .map(|(s, f)| (s, Utf8Bytes::from(f)))
-                    .collect(),
-                recent: None,
-                initial: None,
-            }),
-        });
-        Ok(self
-            .lock_channels()
-            .entry(name.to_string())
-            .or_insert(loaded)
-            .clone())
+        let load = || channels::load(&self.store, self.limits, name);
+        let channel = self.channels.get_or_load(name, load).await?;
+        self.metrics.channels_loaded.set(self.channels.len() as i64);
+        Ok(channel)
     }
 
-    fn lock_channels(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Channel>>> {
-        self.channels.lock().unwrap_or_else(|e| e.into_inner())
+    /// Drops channels idle since the last sweep (see [`channels`]); call it
+    /// every [`SWEEP_EVERY`], as [`sweep_idle`] does.
+    pub async fn sweep(&self) {
+        let left = self.channels.sweep().await;
+        self.metrics.channels_loaded.set(left as i64);
     }
 
     /// Appends one event to `channel`, durably, then broadcasts it. Runs to

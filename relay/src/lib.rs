@@ -174,6 +174,7 @@ pub async fn run(
             stop_rx,
         )
     });
+    let sweeper = tokio::spawn(hub::sweep_idle(state.hub.clone(), state.shutdown.clone()));
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, service)
         .with_graceful_shutdown(async move {
@@ -181,9 +182,11 @@ pub async fn run(
             let _ = stop_tx.send(true);
         })
         .await;
-    // The sender is gone by now (sent or dropped), so the bridge is stopping.
+    // The sender is gone by now (sent or dropped), so the bridge and the
+    // sweeper are stopping.
     if let Some(task) = bridge {
         let _ = task.await;
     }
+    let _ = sweeper.await;
     served
 }

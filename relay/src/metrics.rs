@@ -29,6 +29,8 @@ pub struct Metrics {
     pub bridge_up: Gauge,
     /// Changes waiting to be sent to Matrix: grows during an outage.
     pub outbox: Gauge,
+    /// Channels held in memory: those in use, and idle ones until swept.
+    pub channels_loaded: Gauge,
 }
 
 impl Default for Metrics {
@@ -42,6 +44,7 @@ impl Default for Metrics {
         let rejected_connections = Family::<Label, Counter>::default();
         let bridge_up = Gauge::default();
         let outbox = Gauge::default();
+        let channels_loaded = Gauge::default();
         registry.register("viewers", "Feed websockets connected", viewers.clone());
         registry.register("frames_sent", "Frames sent to viewers", frames_sent.clone());
         registry.register("events", "Events appended, by kind", events.clone());
@@ -70,10 +73,16 @@ impl Default for Metrics {
             "Changes waiting to be sent to Matrix",
             outbox.clone(),
         );
+        registry.register(
+            "channels_loaded",
+            "Channels held in memory (in use, or idle until swept)",
+            channels_loaded.clone(),
+        );
         Metrics {
             registry,
             bridge_up,
             outbox,
+            channels_loaded,
             viewers,
             frames_sent,
             events,

@@ -1,0 +1,163 @@
+//! The hub's loaded channels. A feed URL may name any channel, so a channel
+//! is loaded from SQLite on first use and dropped again once idle: memory
+//! follows the channels in use, not every name ever asked for.
+//!
+//! Dropping loses nothing: the store holds every event, and a channel loaded
+//! again rebuilds its resume ring from it. Loads (and drops) take one lock,
+//! so a channel is never loaded twice, and never from a read that an append
+//! on a live copy could overtake: there is no live copy while it is loaded.
+
+use super::{random_bytes, Channel, ChannelState, Hub, HubError, HubLimits};
+use crate::store::{self, Store};
+use axum::extract::ws::Utf8Bytes;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::{broadcast, watch};
+
+/// How often idle channels are looked for: one unused for a whole interval
+/// (two sweeps) is dropped from memory.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+/// Sweeps `hub`'s idle channels every [`SWEEP_EVERY`] until `shutdown` turns
+/// `true` (or its sender is gone).
+pub async fn sweep_idle(hub: Arc<Hub>, mut shutdown: watch::Receiver<bool>) {
+    let first = tokio::time::Instant::now() + SWEEP_EVERY;
+    let mut every = tokio::time::interval_at(first, SWEEP_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = every.tick() => hub.sweep().await,
+            changed = shutdown.changed() => {
+                if changed.is_err() || *shutdown.borrow() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Loads channel `name` from the store: its epoch (a fresh one if it has no
+/// events yet; stored with its first event), head and resume ring.
+pub(super) async fn load(
+    store: &Store,
+    limits: HubLimits,
+    name: &str,
+) -> Result<Channel, HubError> {
+    let epoch = hex::encode(random_bytes::<8>()?);
+    let (owned, keep) = (name.to_string(), limits.resume_buffer as u64);
+    let (epoch, head, events) = store
+        .call(move |c| {
+            let (epoch, head) = store::load_channel(c, &owned)?.unwrap_or((epoch, 0));
+            let events = store::events_after(c, &owned, head.saturating_sub(keep))?;
+            Ok((epoch, head, events))
+        })
+        .await?;
+    Ok(Channel {
+        name: name.to_string(),
+        tx: broadcast::channel(limits.broadcast_capacity.max(1)).0,
+        state: tokio::sync::Mutex::new(ChannelState {
+            epoch,
+            head,
+            ring: events
+                .into_iter()
+                .map(|(s, f)| (s, Utf8Bytes::from(f)))
+                .collect(),
+            recent: None,
+            initial: None,
+        }),
+    })
+}
+
+/// Loaded channels by name.
+#[derive(Default)]
+pub(super) struct Channels {
+    /// The channels, each with its idle mark.
+    map: Mutex<HashMap<String, Loaded>>,
+    /// Held while a channel is loaded and while idle ones are dropped.
+    loading: tokio::sync::Mutex<()>,
+}
+
+struct Loaded {
+    channel: Arc<Channel>,
+    /// Found unused by the last sweep. A lookup clears it; a channel found
+    /// unused by two sweeps in a row is dropped.
+    idle: bool,
+}
+
+impl Channels {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Loaded>> {
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The loaded channel `name`, if it is loaded; marks it used.
+    pub(super) fn get(&self, name: &str) -> Option<Arc<Channel>> {
+        let mut map = self.lock();
+        let loaded = map.get_mut(name)?;
+        loaded.idle = false;
+        Some(loaded.channel.clone())
+    }
+
+    /// The channel `name`, loaded by `load` unless it is loaded already.
+    pub(super) async fn get_or_load<F>(
+        &self,
+        name: &str,
+        load: impl FnOnce() -> F,
+    ) -> Result<Arc<Channel>, HubError>
+    where
+        F: Future<Output = Result<Channel, HubError>>,
+    {
+        if let Some(channel) = self.get(name) {
+            return Ok(channel);
+        }
+        let _loading = self.loading.lock().await;
+        // Someone else may have loaded it while we waited.
+        if let Some(channel) = self.get(name) {
+            return Ok(channel);
+        }
+        let channel = Arc::new(load().await?);
+        self.lock().insert(
+            name.to_string(),
+            Loaded {
+                channel: channel.clone(),
+                idle: false,
+            },
+        );
+        Ok(channel)
+    }
+
+    /// Those of `names` that are loaded (for a broadcast to their viewers).
+    pub(super) fn loaded<'a>(&self, names: impl Iterator<Item = &'a String>) -> Vec<Arc<Channel>> {
+        let map = self.lock();
+        names
+            .filter_map(|n| map.get(n).map(|l| l.channel.clone()))
+            .collect()
+    }
+
+    /// One sweep: drops the channels that were unused at the last sweep and
+    /// still are, marks the other unused ones. Unused: no viewer receives
+    /// its frames and nothing holds it (no feed, append or subscribe in
+    /// flight). Returns how many channels are still loaded.
+    pub(super) async fn sweep(&self) -> usize {
+        let _loading = self.loading.lock().await;
+        let mut map = self.lock();
+        map.retain(|_, loaded| {
+            let unused =
+                Arc::strong_count(&loaded.channel) == 1 && loaded.channel.tx.receiver_count() == 0;
+            let drop = unused && loaded.idle;
+            loaded.idle = unused;
+            !drop
+        });
+        map.len()
+    }
+
+    /// How many channels are loaded.
+    pub(super) fn len(&self) -> usize {
+        self.lock().len()
+    }
+}
+
+#[cfg(test)]
+#[path = "channels_tests.rs"]
+mod tests;
