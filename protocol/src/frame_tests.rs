@@ -104,24 +104,29 @@ fn edit_delete_clear_error_match_literal_json() {
     }
 }
 
+/// A bridged line from `@alice:example.org`.
+fn from_matrix(id: &str) -> Message {
+    Message {
+        id: id.into(),
+        sender: "Alice".into(),
+        sender_id: "@alice:example.org".into(),
+        body: "hi".into(),
+        ts: 1,
+        edited: false,
+        source: Source::Matrix,
+        html: None,
+        media: None,
+        avatar: None,
+    }
+}
+
 #[test]
 fn matrix_source_matches_literal_json() {
     let literal = r#"{"type":"message","seq":3,"message":{"id":"m3","sender":"Alice",
         "sender_id":"@alice:example.org","body":"hi","ts":1,"source":"matrix"}}"#;
     let frame = ServerFrame::Message {
         seq: 3,
-        message: Message {
-            id: "m3".into(),
-            sender: "Alice".into(),
-            sender_id: "@alice:example.org".into(),
-            body: "hi".into(),
-            ts: 1,
-            edited: false,
-            source: Source::Matrix,
-            html: None,
-            media: None,
-            avatar: None,
-        },
+        message: from_matrix("m3"),
     };
     assert_eq!(from_str::<ServerFrame>(literal).unwrap(), frame);
     let value = to_value(&frame).unwrap();
@@ -254,16 +259,8 @@ fn message_avatar_matches_literal_json() {
     let frame = ServerFrame::Message {
         seq: 4,
         message: Message {
-            id: "m4".into(),
-            sender: "Alice".into(),
-            sender_id: "@alice:example.org".into(),
-            body: "hi".into(),
-            ts: 1,
-            edited: false,
-            source: Source::Matrix,
-            html: None,
-            media: None,
             avatar: Some("/media/talks/avatars/00ff00ff00ff00ff".into()),
+            ..from_matrix("m4")
         },
     };
     assert_eq!(from_str::<ServerFrame>(literal).unwrap(), frame);
