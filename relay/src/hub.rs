@@ -171,8 +171,12 @@ impl Hub {
     /// stored with its first event.
     pub async fn channel(&self, name: &str) -> Result<Arc<Channel>, HubError> {
         chyron_protocol::validate_channel(name).map_err(HubError::InvalidChannel)?;
+        if let Some(channel) = self.channels.get(name) {
+            return Ok(channel);
+        }
         let load = || channels::load(&self.store, self.limits, name);
         let channel = self.channels.get_or_load(name, load).await?;
+        // Counted on loads and sweeps only, not on every lookup.
         self.metrics.channels_loaded.set(self.channels.len() as i64);
         Ok(channel)
     }

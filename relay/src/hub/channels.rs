@@ -99,7 +99,8 @@ impl Channels {
         Some(loaded.channel.clone())
     }
 
-    /// The channel `name`, loaded by `load` unless it is loaded already.
+    /// The channel `name`, loaded by `load` unless it is loaded already
+    /// (callers try [`Channels::get`] first: this waits for the load lock).
     pub(super) async fn get_or_load<F>(
         &self,
         name: &str,
@@ -108,9 +109,6 @@ impl Channels {
     where
         F: Future<Output = Result<Channel, HubError>>,
     {
-        if let Some(channel) = self.get(name) {
-            return Ok(channel);
-        }
         let _loading = self.loading.lock().await;
         // Someone else may have loaded it while we waited.
         if let Some(channel) = self.get(name) {
