@@ -27,6 +27,11 @@ fn message(id: &str, sender: &str, msgtype: &str, body: &str) -> AnySyncTimeline
     ))
 }
 
+/// A room message from `@alice:localhost` with `content`.
+fn from_alice(id: &str, content: Value) -> AnySyncTimelineEvent {
+    event(base(id, "@alice:localhost", "m.room.message", content))
+}
+
 fn eid(id: &str) -> OwnedEventId {
     OwnedEventId::try_from(id).unwrap()
 }
@@ -60,13 +65,11 @@ fn text_notice_and_emote_are_posts() {
 fn own_events_and_other_msgtypes_are_ignored() {
     let own = message("$a", "@chyron-bot:localhost", "m.text", "echo");
     assert!(matches!(map_event(&own, &bot(), false), Mapped::Ignore(_)));
-    let verification = event(base(
+    let verification = from_alice(
         "$i",
-        "@alice:localhost",
-        "m.room.message",
         json!({"msgtype": "m.key.verification.request", "body": "verify?",
                "to": "@bob:localhost", "from_device": "D", "methods": []}),
-    ));
+    );
     assert!(matches!(
         map_event(&verification, &bot(), false),
         Mapped::Ignore(_)
@@ -85,14 +88,12 @@ fn own_events_and_other_msgtypes_are_ignored() {
 
 #[test]
 fn replacements_are_edits_with_the_new_content() {
-    let ev = event(base(
+    let ev = from_alice(
         "$e",
-        "@alice:localhost",
-        "m.room.message",
         json!({"msgtype": "m.text", "body": "* fixed",
                "m.new_content": {"msgtype": "m.text", "body": "fixed"},
                "m.relates_to": {"rel_type": "m.replace", "event_id": "$a"}}),
-    ));
+    );
     assert_eq!(
         map_event(&ev, &bot(), false),
         Mapped::Edit {
@@ -240,36 +241,30 @@ fn post_content(ev: &AnySyncTimelineEvent) -> Content {
 
 #[test]
 fn formatted_bodies_ride_along_raw_and_other_formats_do_not() {
-    let ev = event(base(
+    let ev = from_alice(
         "$h",
-        "@alice:localhost",
-        "m.room.message",
         json!({"msgtype": "m.text", "body": "bold", "format": "org.matrix.custom.html",
                "formatted_body": "<b>bold</b><script>x</script>"}),
-    ));
+    );
     // Sanitising happens where it is applied; the map keeps what was sent.
     let c = post_content(&ev);
     assert_eq!(c.html.as_deref(), Some("<b>bold</b><script>x</script>"));
-    let other = event(base(
+    let other = from_alice(
         "$h2",
-        "@alice:localhost",
-        "m.room.message",
         json!({"msgtype": "m.text", "body": "b", "format": "org.example.markdown",
                "formatted_body": "**b**"}),
-    ));
+    );
     assert_eq!(post_content(&other).html, None);
 }
 
 #[test]
 fn media_become_entries_with_a_thumbnail_source() {
-    let image = event(base(
+    let image = from_alice(
         "$i",
-        "@alice:localhost",
-        "m.room.message",
         json!({"msgtype": "m.image", "body": "a cat", "filename": "cat.png",
                "url": "mxc://localhost/cat",
                "info": {"mimetype": "image/png", "size": 5120, "w": 640, "h": 480}}),
-    ));
+    );
     let c = post_content(&image);
     assert_eq!((c.kind, c.body.as_str()), (Kind::Media, "a cat"));
     assert_eq!(c.media_source.as_deref(), Some("mxc://localhost/cat"));
@@ -288,44 +283,36 @@ fn media_become_entries_with_a_thumbnail_source() {
     assert_eq!(m.thumbnail, None, "the hub sets the route");
 
     // A file has no preview unless it brings its own thumbnail.
-    let file = event(base(
+    let file = from_alice(
         "$f",
-        "@alice:localhost",
-        "m.room.message",
         json!({"msgtype": "m.file", "body": "slides.pdf", "url": "mxc://localhost/pdf"}),
-    ));
+    );
     let c = post_content(&file);
     assert_eq!(c.media.unwrap().kind, MediaKind::File);
     assert_eq!(c.media_source, None);
-    let video = event(base(
+    let video = from_alice(
         "$v",
-        "@alice:localhost",
-        "m.room.message",
         json!({"msgtype": "m.video", "body": "clip.webm", "url": "mxc://localhost/v",
                "info": {"thumbnail_url": "mxc://localhost/vthumb", "w": 1920, "h": 1080}}),
-    ));
+    );
     assert_eq!(
         post_content(&video).media_source.as_deref(),
         Some("mxc://localhost/vthumb")
     );
     // Encrypted media cannot be previewed; a bad content URI is not fetched.
-    let encrypted = event(base(
+    let encrypted = from_alice(
         "$e",
-        "@alice:localhost",
-        "m.room.message",
         json!({"msgtype": "m.image", "body": "secret.png", "file": {
             "url": "mxc://localhost/enc", "key": {"kty": "oct", "key_ops": ["encrypt", "decrypt"],
             "alg": "A256CTR", "k": "qcHVMSgYg-71CauWBezXI5qkaRb0LuIy-Wx5kIaHMIA", "ext": true},
             "iv": "X85+XgHN+HEAAAAAAAAAAA",
             "hashes": {"sha256": "5qG4fFnbbVdlAB1Q72JDKwCagV6Dbkx9uds4rSak37c"}, "v": "v2"}}),
-    ));
+    );
     assert_eq!(post_content(&encrypted).media_source, None);
-    let bad_uri = event(base(
+    let bad_uri = from_alice(
         "$b",
-        "@alice:localhost",
-        "m.room.message",
         json!({"msgtype": "m.image", "body": "x.png", "url": "https://evil.example/x.png"}),
-    ));
+    );
     assert_eq!(post_content(&bad_uri).media_source, None);
 }
 
@@ -339,12 +326,10 @@ fn unknown_msgtypes_show_their_body() {
     );
     let c = post_content(&ev);
     assert_eq!((c.kind, c.body.as_str()), (Kind::Text, "Which talk next?"));
-    let loc = event(base(
+    let loc = from_alice(
         "$l",
-        "@alice:localhost",
-        "m.room.message",
         json!({"msgtype": "m.location", "body": "Room 4", "geo_uri": "geo:1,2"}),
-    ));
+    );
     assert_eq!(post_content(&loc).body, "Room 4");
 }
 
