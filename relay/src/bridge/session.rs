@@ -254,10 +254,10 @@ async fn gap(
         options.limit = UInt::from(GAP_PAGE_SIZE);
         match room.messages(options).await {
             Ok(page) => {
-                let done = page.chunk.is_empty() || page.end.is_none();
+                let empty = page.chunk.is_empty();
                 events.extend(page.chunk.into_iter().map(|e| e.into_raw()));
                 match page.end {
-                    Some(end) if !done => from = end,
+                    Some(end) if !empty => from = end,
                     _ => break,
                 }
             }
