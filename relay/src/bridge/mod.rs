@@ -11,7 +11,7 @@
 //! - [`apply`]: a mapped event into the hub, deduplicated by event id;
 //! - [`outbox`]: changes made through the relay, sent to the rooms;
 //! - [`session`]: the matrix-sdk client, login, join and the sync loop;
-//! - [`thumbnails`]: attachment previews served to viewers.
+//! - [`thumbnails`]: attachment previews and avatars served to viewers.
 
 pub mod apply;
 pub mod config;
@@ -30,6 +30,15 @@ use std::time::Duration;
 use thumbnails::Thumbnails;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+
+/// Whether the homeserver refused a request for good (a 4xx other than 429:
+/// no permission, not found, too large), so retrying it is pointless; a
+/// 429, a 5xx or no answer at all is worth another try.
+pub fn refused_for_good(e: &matrix_sdk::Error) -> bool {
+    e.as_client_api_error()
+        .map(|a| a.status_code.as_u16())
+        .is_some_and(|s| (400..500).contains(&s) && s != 429)
+}
 
 /// First wait after a failed session.
 const BACKOFF_MIN: Duration = Duration::from_secs(1);

@@ -156,11 +156,10 @@ pub fn attributed(sender: &str, source: Source, body: &str) -> RoomMessageEventC
 }
 
 fn classify(e: matrix_sdk::Error) -> SendError {
-    match e.as_client_api_error().map(|a| a.status_code.as_u16()) {
-        Some(status) if (400..500).contains(&status) && status != 429 => {
-            SendError::Refused(e.to_string())
-        }
-        _ => SendError::Retry(e.to_string()),
+    if super::refused_for_good(&e) {
+        SendError::Refused(e.to_string())
+    } else {
+        SendError::Retry(e.to_string())
     }
 }
 

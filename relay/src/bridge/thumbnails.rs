@@ -163,11 +163,11 @@ async fn fetch(
     let bytes = match got {
         Ok(bytes) => bytes,
         Err(e) => {
-            let status = e.as_client_api_error().map(|a| a.status_code.as_u16());
             tracing::info!(uri, "thumbnail fetch failed: {e}");
-            return Err(match status {
-                Some(s) if (400..500).contains(&s) && s != 429 => bad("the homeserver refused it"),
-                _ => Fetch::Transient(upstream("the homeserver failed")),
+            return Err(if super::refused_for_good(&e) {
+                bad("the homeserver refused it")
+            } else {
+                Fetch::Transient(upstream("the homeserver failed"))
             });
         }
     };
