@@ -4,8 +4,7 @@
 //!
 //! `cargo run --release -p chyron-bench -- --viewers 1000 --rate 50 --seconds 10`
 
-mod relay;
-
+use chyron_bench::relay;
 use chyron_protocol::ServerFrame;
 use clap::Parser;
 use futures_util::StreamExt;

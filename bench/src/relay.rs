@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicU32, Ordering};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -16,22 +17,68 @@ pub struct Relay {
     data: PathBuf,
 }
 
+/// How a relay is started besides its binary and token.
+#[derive(Default)]
+pub struct Options {
+    /// Raise the per-address feed cap and the per-token rate limit out of the
+    /// way: the fan-out benchmark's viewers all come from 127.0.0.1.
+    pub loosen_limits: bool,
+    /// The open-files soft limit the relay starts with (as a service manager
+    /// would give it), so the relay's own handling of it is what is measured;
+    /// `None` inherits the benchmark's.
+    pub nofile_soft: Option<u64>,
+    /// More command-line arguments.
+    pub extra: Vec<String>,
+}
+
+/// Relays started by this process, so each gets its own data directory.
+static STARTED: AtomicU32 = AtomicU32::new(0);
+
 impl Relay {
     /// Starts `bin` on a free loopback port with limits raised for load.
     pub async fn start(bin: &str, token: &str, extra: &[String]) -> std::io::Result<Relay> {
-        let data = std::env::temp_dir().join(format!("chyron-bench-{}", std::process::id()));
+        let options = Options {
+            loosen_limits: true,
+            extra: extra.to_vec(),
+            ..Options::default()
+        };
+        Relay::start_with(bin, token, options).await
+    }
+
+    /// Starts `bin` on a free loopback port, in a fresh data directory.
+    pub async fn start_with(bin: &str, token: &str, options: Options) -> std::io::Result<Relay> {
+        let n = STARTED.fetch_add(1, Ordering::Relaxed);
+        let data = std::env::temp_dir().join(format!("chyron-bench-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&data)?;
-        let mut child = Command::new(bin)
+        let mut command = Command::new(bin);
+        command
             .args(["--listen", "127.0.0.1:0", "--data"])
-            .arg(&data)
-            .args(["--max-connections-per-ip", "100000"])
-            .args([
-                "--rate-limit-per-second",
-                "100000",
-                "--rate-limit-burst",
-                "100000",
-            ])
-            .args(extra)
+            .arg(&data);
+        if options.loosen_limits {
+            command
+                .args(["--max-connections-per-ip", "100000"])
+                .args(["--rate-limit-per-second", "100000"])
+                .args(["--rate-limit-burst", "100000"]);
+        }
+        if let Some(soft) = options.nofile_soft {
+            // SAFETY: between fork and exec only async-signal-safe calls
+            // (getrlimit, setrlimit) run, on no shared state.
+            unsafe {
+                command.pre_exec(move || {
+                    let mut lim = libc::rlimit {
+                        rlim_cur: 0,
+                        rlim_max: 0,
+                    };
+                    if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
+                        lim.rlim_cur = soft.min(lim.rlim_max);
+                        libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let mut child = command
+            .args(&options.extra)
             .env("CHYRON_API_TOKEN", token)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -52,16 +99,52 @@ impl Relay {
         ))
     }
 
+    /// The relay's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// Whether the relay process is still running.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Open file descriptors of the relay process (sockets included).
+    pub fn open_fds(&self) -> u64 {
+        self.child.id().map_or(0, open_fds)
+    }
+
+    /// The relay's open-files soft limit, as /proc/PID/limits shows it.
+    pub fn nofile_soft(&self) -> Option<u64> {
+        let pid = self.child.id()?;
+        let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).ok()?;
+        let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+        line["Max open files".len()..]
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    }
+
     /// Resident memory of the relay process, in KiB (VmRSS).
     pub fn rss_kib(&self) -> u64 {
-        let Some(pid) = self.child.id() else { return 0 };
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .unwrap_or(0)
+        self.child.id().map_or(0, rss_kib)
     }
+}
+
+/// Resident memory of process `pid`, in KiB (VmRSS; 0 once it is gone).
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Open file descriptors of process `pid` (0 once it is gone).
+pub fn open_fds(pid: u32) -> u64 {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count() as u64)
 }
 
 impl Drop for Relay {
