@@ -4,21 +4,27 @@
 # fan-out to many websocket viewers, at a steady rate and past saturation, and
 # the Matrix bridge against a throwaway loopback Synapse (Matrix send → caption
 # in the DOM, with 1 and 1,000 feed viewers; beside it, Synapse serving 1, 200
-# and 1,000 guests who long-poll /sync themselves).
+# and 1,000 guests who long-poll /sync themselves), and the relay under hostile
+# clients (ping flood, channel churn, slow requests, snapshot amplification,
+# webhook and media floods: relay memory, /healthz and a normal viewer's
+# latency during each, beside a baseline).
 # Prints the figures and writes bench/out/*.json and bench/out/REPORT.md.
 #
-# Usage: scripts/bench.sh [all|matrix]     (default all)
+# Usage: scripts/bench.sh [all|matrix|hostile]     (default all)
 #   matrix: only the Matrix figures (tests/e2e/bench-matrix.mjs; builds the
 #           widget only if dist/ has none). Its knobs, as environment:
 #           MATRIX_RATE (1 msg/s), MATRIX_MESSAGES (120 per run),
 #           MATRIX_VIEWERS (1000), MATRIX_GUESTS (1,200,1000),
 #           MATRIX_SETUP_SECONDS (300), MATRIX_DRAIN_SECONDS (120).
+#   hostile: only the hostile-clients figures (builds only the relay and the
+#           benchmark; ~2 min). Knobs: HOSTILE_SECONDS (10 per attack),
+#           HOSTILE_ARGS (more chyron-bench-hostile flags, e.g. "--slow 3000").
 # Binaries go to $CARGO_TARGET_DIR (default ./target).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 MODE=${1:-all}
-case "$MODE" in all | matrix) ;; *) echo "usage: $0 [all|matrix]" >&2; exit 2 ;; esac
+case "$MODE" in all | matrix | hostile) ;; *) echo "usage: $0 [all|matrix|hostile]" >&2; exit 2 ;; esac
 VIEWERS=${VIEWERS:-1000}
 RATE=${RATE:-50}
 SECONDS_=${SECONDS_:-10}
@@ -30,7 +36,9 @@ export CHYRON_RELAY_BIN=$BIN/chyron-relay CHYRON_SYNAPSE_VENV=${CHYRON_SYNAPSE_V
 # 1,000 websocket viewers or /sync long-polls, on both ends of loopback.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-if [ "$MODE" = all ] || [ ! -f dist/embed.js ]; then
+if [ "$MODE" = hostile ]; then
+    cargo build --release -p chyron-relay -p chyron-bench
+elif [ "$MODE" = all ] || [ ! -f dist/embed.js ]; then
     bash scripts/build.sh
 else
     bash scripts/setup.sh
@@ -53,8 +61,17 @@ if [ "$MODE" = all ]; then
         --relay "$BIN/chyron-relay" --out bench/out/fanout-saturated.json
 fi
 
-echo "[bench] Matrix bridge vs. Synapse serving guests directly (a loopback Synapse; takes ~15 min)"
-(cd tests/e2e && node bench-matrix.mjs >/dev/null)
+if [ "$MODE" = all ] || [ "$MODE" = hostile ]; then
+    echo "[bench] hostile clients: each attack ${HOSTILE_SECONDS:-10}s against a fresh relay, beside a baseline"
+    # shellcheck disable=SC2086 # HOSTILE_ARGS is a list of flags
+    "$BIN/chyron-bench-hostile" --seconds "${HOSTILE_SECONDS:-10}" --relay "$BIN/chyron-relay" \
+        --out bench/out/hostile.json ${HOSTILE_ARGS:-} >/dev/null
+fi
+
+if [ "$MODE" != hostile ]; then
+    echo "[bench] Matrix bridge vs. Synapse serving guests directly (a loopback Synapse; takes ~15 min)"
+    (cd tests/e2e && node bench-matrix.mjs >/dev/null)
+fi
 
 python3 scripts/bench_report.py bench/out > bench/out/REPORT.md
 cat bench/out/REPORT.md

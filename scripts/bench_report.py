@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Turns bench/out/*.json into a markdown report (the figures README quotes).
-Each part is optional: `scripts/bench.sh matrix` writes only matrix.json."""
+Each part is optional: `scripts/bench.sh matrix` writes only matrix.json,
+`scripts/bench.sh hostile` only hostile.json."""
 import json
 import platform
 import sys
@@ -14,7 +15,28 @@ def load(name):
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def first_caption(x):
+    """(median, worst, loads) of the cold page loads' first caption, whether
+    browser.json gives the loads as a list or an object with a summary."""
+    if isinstance(x, dict):
+        loads = x.get("loads") or x.get("samples") or x.get("runs") or []
+        med = next((x[k] for k in ("median_ms", "median", "p50_ms") if isinstance(x.get(k), (int, float))), None)
+        worst = next((x[k] for k in ("worst_ms", "worst", "max_ms", "max") if isinstance(x.get(k), (int, float))), None)
+    else:
+        loads, med, worst = x if isinstance(x, list) else [], None, None
+    loads = [v for v in loads if isinstance(v, (int, float))]
+    if loads:
+        srt = sorted(loads)
+        mid = len(srt) // 2
+        med = med if med is not None else (srt[mid] if len(srt) % 2 else (srt[mid - 1] + srt[mid]) / 2)
+        worst = worst if worst is not None else srt[-1]
+    if med is None or worst is None:
+        return None
+    return med, worst, len(loads) or "?"
+
+
 b, f, m = load("browser.json"), load("fanout.json"), load("matrix.json")
+h = load("hostile.json")
 cpus = len([l for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("processor")])
 dates = ", ".join(f"{what} {x['date']}" for what, x in (("browser", b), ("matrix", m)) if x)
 
@@ -32,6 +54,10 @@ if b:
     print(f"| burst: longest task | {f'{longest} ms' if longest else 'none ≥ 50 ms (no long task)'} | |")
     print(f"| burst: DOM nodes before / max / after | {burst['dom_nodes_before']} / {burst['dom_nodes_max']} / {burst['dom_nodes_after']} | bounded |")
     print(f"| burst: JS heap growth after GC | {burst['heap_growth_kib']} KiB | |")
+    first = first_caption(b.get("first_caption_ms"))
+    if first:
+        print(f"| page load → first caption, cache disabled, median / worst of {first[2]} cold loads | "
+              f"{first[0]:.0f} / {first[1]:.0f} ms | median ≤ 150 ms, none > 250 ms |")
 if f:
     print(f"| fan-out: {f['viewers']} viewers × {f['messages']} msgs at {f['rate_per_s']}/s: deliveries/s | {f['deliveries_per_s']:.0f} | |")
     print(f"| fan-out: delivered / expected | {f['deliveries']} / {f['expected_deliveries']} (lagged resyncs: {f['lagged_resyncs']}) | |")
@@ -101,3 +127,48 @@ Node process driving viewers or guests. Lost: not delivered when the run ended.
         print(f"| {r['name']} | {what} | {r['deliveries']:,} / {r['expected_deliveries']:,}{done} | {r['deliveries_per_s']:,.1f} | "
               f"{r['messages_per_s']} | {lat(r)[:-3]} / {ms_(r.get('max_ms'))} ms | {r['lost']:,} | {cpu(r, 'synapse')} | "
               f"{cpu(r, 'relay')} | {cpu(r, 'loadgen')} | {ms_(r.get('send_call_p50_ms'))} / {ms_(r.get('send_call_p99_ms'))} ms |")
+
+if h:
+    phases = h["phases"]
+    base = next((p for p in phases if p["name"] == "baseline"), None)
+
+    def mib(kib):
+        return f"{kib / 1024:.1f}"
+
+    def pct(lat):
+        if not lat or not lat.get("samples"):
+            return "—"
+        failed = f", {lat['failed']} failed" if lat.get("failed") else ""
+        return f"{ms_(lat['p50_ms'])} / {ms_(lat['p99_ms'])}{failed}"
+
+    print(f"""
+## Hostile clients
+
+A fresh release relay per row, default limits, started with an open-files soft limit of
+{h['relay_nofile_at_start']:,} (as a service manager would give it; the relay may raise it). A normal user on
+127.0.0.1: one connected viewer, messages posted through the Chat API at {h['rate_per_s']}/s, `GET /healthz`
+every 100 ms on a fresh connection, a new viewer joining every 500 ms. The attack runs from
+{h['attacker_addresses']} other loopback addresses for {h['seconds']} s, then closes its sockets. RSS: relay VmRSS
+with the viewer connected before the attack → highest during it → {h['settle_seconds']} s after its sockets
+closed. Latencies in ms, p50 / p99; a /healthz check or join not answered within 2 s counts as
+failed (and as 2,000 ms); a caption never seen counts as lost (and as the whole wait).
+""")
+    print("| attack | relay RSS MiB before → peak → after | open files before → peak → after | /healthz p50 / p99 | post → caption p50 / p99 | new viewer → snapshot p50 / p99 | relay alive |")
+    print("|---|---|---|---|---|---|---|")
+    for p in phases:
+        cap = p["caption"]
+        lost = f", {cap['failed']} lost" if cap.get("failed") else ""
+        posts = f", {p['posts_failed']} posts refused" if p.get("posts_failed") else ""
+        caption = (f"{ms_(cap['p50_ms'])} / {ms_(cap['p99_ms'])}{lost}{posts}" if cap.get("samples") else "—")
+        print(f"| {p['name']} | {mib(p['rss_kib_before'])} → {mib(p['rss_kib_peak'])} → {mib(p['rss_kib_after'])} | "
+              f"{p['fds_before']:,} → {p['fds_peak']:,} → {p['fds_after']:,} | {pct(p['healthz'])} | {caption} | "
+              f"{pct(p['join'])} | {'yes' if p['relay_alive'] else '**no**'} |")
+    if base:
+        print(f"\nBaseline post → caption p99: {ms_(base['caption']['p99_ms'])} ms; the rows above show the same figure under each attack.")
+    print("\n| attack | what it did | counts |\n|---|---|---|")
+    for p in phases:
+        if p["name"] == "baseline":
+            continue
+        counts = ", ".join(f"{k} {v if not isinstance(v, dict) else ' '.join(f'{s}×{n:,}' for s, n in v.items())}"
+                           for k, v in p["counts"].items())
+        print(f"| {p['name']} | {p['attack']} | {counts} |")
