@@ -46,9 +46,10 @@ pub struct Hub {
     /// Channels bridged to a Matrix room: their viewers get bridge frames, and
     /// their changes made here are queued for the room.
     bridged: HashSet<String>,
-    /// The Matrix link's state, the same for every bridged channel (one
-    /// connection serves them all).
-    bridge_state: Mutex<BridgeState>,
+    /// Each bridged channel's Matrix link state (absent: `connecting`): one
+    /// connection serves them all, but a room the bot cannot join is `down`
+    /// while the others are `live`.
+    bridge_state: Mutex<std::collections::HashMap<String, BridgeState>>,
     /// Wakes the bridge's outbox sender when a change is queued.
     outbox: Notify,
 }
@@ -100,7 +101,7 @@ impl Hub {
             metrics,
             channels: Channels::default(),
             bridged,
-            bridge_state: Mutex::new(BridgeState::Connecting),
+            bridge_state: Mutex::new(std::collections::HashMap::new()),
             outbox: Notify::new(),
         }
     }
@@ -116,24 +117,50 @@ impl Hub {
         self.outbox.notified().await
     }
 
-    /// The Matrix link's state.
-    pub fn bridge_state(&self) -> BridgeState {
-        *self.bridge_state.lock().unwrap_or_else(|e| e.into_inner())
+    /// The Matrix link's state for `channel`.
+    pub fn bridge_state(&self, channel: &str) -> BridgeState {
+        let states = self.bridge_state.lock().unwrap_or_else(|e| e.into_inner());
+        states
+            .get(channel)
+            .copied()
+            .unwrap_or(BridgeState::Connecting)
     }
 
-    /// Sets the Matrix link's state and tells the viewers of every bridged
-    /// channel that is loaded, if it changed.
+    /// Sets the Matrix link's state of every bridged channel and tells the
+    /// viewers of those that are loaded and changed.
     pub async fn set_bridge_state(&self, state: BridgeState) -> Result<(), HubError> {
+        for channel in &self.bridged {
+            self.set_channel_bridge_state(channel, state).await?;
+        }
+        Ok(())
+    }
+
+    /// Sets the Matrix link's state of one bridged channel (its room could
+    /// not be joined, or is live again) and tells its viewers, if it changed.
+    /// The `chyron_bridge_up` gauge is 1 while any channel is live.
+    pub async fn set_channel_bridge_state(
+        &self,
+        channel: &str,
+        state: BridgeState,
+    ) -> Result<(), HubError> {
+        let Some(name) = self.bridged.get(channel) else {
+            return Ok(());
+        };
         {
-            let mut current = self.bridge_state.lock().unwrap_or_else(|e| e.into_inner());
-            if *current == state {
+            let mut states = self.bridge_state.lock().unwrap_or_else(|e| e.into_inner());
+            if states.get(channel).copied().unwrap_or(BridgeState::Connecting) == state {
                 return Ok(());
             }
-            *current = state;
+            states.insert(channel.to_string(), state);
+            let up = states.values().any(|s| *s == BridgeState::Live);
+            self.metrics.bridge_state(if up {
+                BridgeState::Live
+            } else {
+                BridgeState::Down
+            });
         }
-        self.metrics.bridge_state(state);
         let frame = bridge_frame(state)?;
-        for ch in self.channels.loaded(self.bridged.iter()) {
+        for ch in self.channels.loaded(std::iter::once(name)) {
             // Under the lock, so a subscriber sees this frame either in its
             // first frames or live, never neither.
             let _st = ch.state.lock().await;
@@ -151,7 +178,7 @@ impl Hub {
         rx: broadcast::Receiver<Utf8Bytes>,
     ) -> Result<Subscription, HubError> {
         if self.is_bridged(&channel.name) {
-            first.push(bridge_frame(self.bridge_state())?);
+            first.push(bridge_frame(self.bridge_state(&channel.name))?);
         }
         Ok(Subscription { first, rx })
     }

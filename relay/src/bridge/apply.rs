@@ -3,10 +3,11 @@
 //! again (a replayed sync, a restart before the sync token was saved) is
 //! skipped instead of shown twice.
 
-use crate::bridge::map::{render_body, render_name, Content, Mapped};
+use crate::bridge::map::{may_redact, render_body, render_name, Content, Mapped};
 use crate::hub::{Action, Hub, HubError, NewPost, Origin};
 use crate::store::{self, avatars};
 use chyron_protocol::Source;
+use matrix_sdk::ruma::events::room::power_levels::RoomPowerLevels;
 use matrix_sdk::ruma::OwnedEventId;
 
 /// The sender of a post or edit as the room shows them now.
@@ -19,14 +20,17 @@ pub struct Member {
 }
 
 /// Applies one mapped event to `channel`; `member` is the sender as the room
-/// shows them now (used by posts and edits). Only storage failures are
-/// errors; anything the event cannot do (unknown target, someone else's edit,
-/// an empty body, a duplicate) is logged and skipped.
+/// shows them now (used by posts and edits), `levels` the room's power
+/// levels now (used by redactions of someone else's message; `None` if
+/// unknown). Only storage failures are errors; anything the event cannot do
+/// (unknown target, someone else's edit, a redaction without the power, an
+/// empty body, a duplicate) is logged and skipped.
 pub async fn apply(
     hub: &Hub,
     channel: &str,
     mapped: Mapped,
     member: &Member,
+    levels: Option<&RoomPowerLevels>,
 ) -> Result<(), HubError> {
     let display_name = member.name.as_deref();
     match mapped {
@@ -92,11 +96,19 @@ pub async fn apply(
             )
             .await
         }
-        Mapped::Delete { event_id, target } => {
-            let Some((id, _)) = original(hub, channel, &target).await? else {
+        Mapped::Delete {
+            event_id,
+            sender,
+            target,
+        } => {
+            let Some((id, owner)) = original(hub, channel, &target).await? else {
                 tracing::info!(channel, %event_id, %target, "matrix: redaction of an unknown or deleted message ignored");
                 return Ok(());
             };
+            if !may_redact(&sender, &owner, levels) {
+                tracing::info!(channel, %event_id, %target, %sender, "matrix: redaction by someone without the power to redact it ignored");
+                return Ok(());
+            }
             append(hub, channel, Action::Delete { id }, plain(event_id)).await
         }
         Mapped::Clear { event_id, user } => {

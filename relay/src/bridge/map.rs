@@ -29,6 +29,7 @@ use matrix_sdk::ruma::events::room::member::{MembershipChange, MembershipState};
 use matrix_sdk::ruma::events::room::message::{
     FormattedBody, MessageFormat, MessageType, Relation, SyncRoomMessageEvent,
 };
+use matrix_sdk::ruma::events::room::power_levels::RoomPowerLevels;
 use matrix_sdk::ruma::events::room::redaction::SyncRoomRedactionEvent;
 use matrix_sdk::ruma::events::room::MediaSource;
 use matrix_sdk::ruma::events::{
@@ -91,6 +92,9 @@ pub enum Mapped {
     Delete {
         /// The redaction event's id.
         event_id: OwnedEventId,
+        /// Who redacted: the original's sender, or someone with the room's
+        /// `redact` power ([`may_redact`]), else it is not applied.
+        sender: OwnedUserId,
         /// The redacted event.
         target: OwnedEventId,
     },
@@ -132,6 +136,7 @@ pub fn map_event(ev: &AnySyncTimelineEvent, me: &UserId, clear_on_kick: bool) ->
         )) => match r.content.redacts.clone().or(r.redacts.clone()) {
             Some(target) => Mapped::Delete {
                 event_id: r.event_id.clone(),
+                sender: r.sender.clone(),
                 target,
             },
             None => Mapped::Ignore(format!("redaction {} names no event", r.event_id)),
@@ -395,3 +400,17 @@ fn clean(text: &str, max_chars: usize, multiline: bool) -> Option<String> {
 #[cfg(test)]
 #[path = "map_tests.rs"]
 mod tests;
+
+/// Whether the homeserver would apply `redactor`'s redaction of a message
+/// sent by `original_sender` (a user id, as stored with the feed message):
+/// anyone may redact their own messages; someone else's needs a power level
+/// at least the room's `redact` level in `levels` (`None`: the room's power
+/// levels are unknown, so only their own).
+pub fn may_redact(
+    redactor: &UserId,
+    original_sender: &str,
+    levels: Option<&RoomPowerLevels>,
+) -> bool {
+    redactor.as_str() == original_sender
+        || levels.is_some_and(|l| l.user_can_redact_event_of_other(redactor))
+}

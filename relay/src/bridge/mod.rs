@@ -2,21 +2,29 @@
 //!
 //! Runs as one task beside the HTTP server ([`spawn`]): a session
 //! ([`session::run`]) logs in, joins the rooms and syncs; when it fails (a
-//! homeserver that is down, a bad password, a storage error) the task waits
-//! and starts a new one, with a backoff from 1 s doubling to 60 s. It never
+//! homeserver that is down, a bad password or a revoked token, a storage
+//! error) every bridged channel is `down` and the task waits and starts a
+//! new one (which logs in again), with a backoff from 1 s doubling to 60 s.
+//! Within a session the link state is per channel: `live` once its room is
+//! joined and synced, `down` while its room cannot be joined. It never
 //! stops the relay; the relay's shutdown stops it.
 //!
 //! - [`config`]: the settings and their validation;
 //! - [`map`]: which Matrix event does what (pure, over ruma types);
 //! - [`apply`]: a mapped event into the hub, deduplicated by event id;
 //! - [`outbox`]: changes made through the relay, sent to the rooms;
-//! - [`session`]: the matrix-sdk client, login, join and the sync loop;
+//! - [`rooms`]: which rooms are joined, each joined (and retried) on its own;
+//! - [`gap`]: filling a cut-short sync, or telling viewers what is missing;
+//! - [`session`]: the matrix-sdk client, login and the three loops (sync,
+//!   joins, outbox);
 //! - [`thumbnails`]: attachment previews and avatars served to viewers.
 
 pub mod apply;
 pub mod config;
+pub mod gap;
 pub mod map;
 pub mod outbox;
+pub mod rooms;
 pub mod session;
 pub mod thumbnails;
 
@@ -33,11 +41,33 @@ use tokio::task::JoinHandle;
 
 /// Whether the homeserver refused a request for good (a 4xx other than 429:
 /// no permission, not found, too large), so retrying it is pointless; a
-/// 429, a 5xx or no answer at all is worth another try.
+/// 429, a 5xx, no answer at all or a failed authentication ([`auth_failed`]:
+/// the request itself was fine) is worth another try.
 pub fn refused_for_good(e: &matrix_sdk::Error) -> bool {
-    e.as_client_api_error()
-        .map(|a| a.status_code.as_u16())
-        .is_some_and(|s| (400..500).contains(&s) && s != 429)
+    !auth_failed(e)
+        && e.as_client_api_error()
+            .map(|a| a.status_code.as_u16())
+            .is_some_and(|s| (400..500).contains(&s) && s != 429)
+}
+
+/// Whether the homeserver refused the bot itself rather than the request:
+/// a 401 (an expired or revoked token, a logged-out device) or an account
+/// error (`M_UNKNOWN_TOKEN`, `M_MISSING_TOKEN`, `M_USER_LOCKED`,
+/// `M_USER_SUSPENDED`, `M_USER_DEACTIVATED`). The session logs in again.
+pub fn auth_failed(e: &matrix_sdk::Error) -> bool {
+    use matrix_sdk::ruma::api::error::ErrorKind;
+    let status = e.as_client_api_error().map(|a| a.status_code.as_u16());
+    status == Some(401)
+        || matches!(
+            e.client_api_error_kind(),
+            Some(
+                ErrorKind::UnknownToken(_)
+                    | ErrorKind::MissingToken
+                    | ErrorKind::UserLocked
+                    | ErrorKind::UserSuspended
+                    | ErrorKind::UserDeactivated
+            )
+        )
 }
 
 /// First wait after a failed session.
@@ -58,13 +88,9 @@ pub fn spawn(
         let mut delay = BACKOFF_MIN;
         loop {
             let ready = Arc::new(AtomicBool::new(false));
-            let (flag, live) = (ready.clone(), hub.clone());
-            // Viewers learn the link is live once the first sync is in.
-            let mut on_ready = move || {
-                flag.store(true, Ordering::Relaxed);
-                let hub = live.clone();
-                tokio::spawn(async move { set_state(&hub, BridgeState::Live).await });
-            };
+            let flag = ready.clone();
+            // The session tells each channel's viewers it is live itself.
+            let mut on_ready = move || flag.store(true, Ordering::Relaxed);
             let outcome = tokio::select! {
                 r = session::run(&config, &hub, &data_dir, &thumbnails, &mut on_ready) => r,
                 _ = stopped(&mut shutdown) => return,

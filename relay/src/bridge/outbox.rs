@@ -9,12 +9,21 @@
 //!   already has it and ignores the bot's echo.
 //! - An edit of a message the relay sent becomes an `m.replace`; a delete of
 //!   any message with a known Matrix event becomes a redaction.
-//! - Each entry is sent with transaction id `chyron-outbox-{id}`, so a send
-//!   that reached the homeserver before a crash is not duplicated on retry.
-//! - A refusal (4xx other than 429: no permission, too large) drops that
-//!   entry with a log line; anything else (homeserver down, 5xx, 429) ends
-//!   the session, which is retried with backoff, and the entry stays queued.
+//! - Each entry is sent with transaction id `chyron-{database}-{id}`
+//!   ([`transaction_id`]), so a send that reached the homeserver before a
+//!   crash is not duplicated on retry, and a new or wiped database never
+//!   reuses an earlier one's ids (the homeserver would drop its posts as
+//!   retries).
+//! - A refusal of the content (4xx other than 429 and other than an
+//!   authentication failure: no permission, too large) drops that entry with
+//!   a log line. An authentication failure (expired or revoked token) ends
+//!   the session, which logs in again; anything else (homeserver down, 5xx,
+//!   429) ends this loop, which the session restarts with its own backoff
+//!   while the sync goes on. Either way the entry stays queued.
+//! - Changes of a channel whose room is not joined now wait (in order),
+//!   without holding up the other channels.
 
+use crate::bridge::rooms::Joined;
 use crate::html::escape;
 use crate::hub::Hub;
 use crate::store::{self, OutboxEntry, OutboxKind};
@@ -22,7 +31,6 @@ use chyron_protocol::Source;
 use matrix_sdk::ruma::events::room::message::{ReplacementMetadata, RoomMessageEventContent};
 use matrix_sdk::ruma::{OwnedEventId, OwnedTransactionId};
 use matrix_sdk::Room;
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -34,35 +42,74 @@ const POLL: Duration = Duration::from_secs(5);
 pub enum SendError {
     /// The homeserver refused it for good; drop it.
     Refused(String),
-    /// Try again later (the session ends and is retried).
+    /// The homeserver no longer accepts the bot's login; keep it, log in again.
+    Auth(String),
+    /// Try again later (the loop ends and is restarted after a wait).
     Retry(String),
 }
 
-/// Sends queued changes until a send fails in a way worth retrying; only
-/// returns then, with why.
-pub async fn run(hub: &Hub, rooms: &HashMap<String, Room>) -> Result<Infallible, String> {
+/// Why the outbox loop stopped; the entry it was at stays queued.
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    /// The bot's login was refused: the session must log in again.
+    #[error("the homeserver refused the bot's login: {0}")]
+    Auth(String),
+    /// Anything else: worth another try later.
+    #[error("{0}")]
+    Retry(String),
+}
+
+/// The Matrix transaction id of outbox entry `id` of database `database`
+/// (see [`crate::store::identity`]).
+pub fn transaction_id(database: &str, id: i64) -> OwnedTransactionId {
+    format!("chyron-{database}-{id}").into()
+}
+
+/// Sends queued changes of the channels in `bridged` whose rooms are
+/// `joined` until a send fails in a way worth retrying; only returns then,
+/// with why. `sent` turns true once something was sent.
+pub async fn run(
+    hub: &Hub,
+    joined: &Joined,
+    bridged: &[String],
+    database: &str,
+    sent: &mut bool,
+) -> Result<Infallible, OutboxError> {
     loop {
+        let now_in = joined.channels();
+        let waiting: Vec<String> = bridged
+            .iter()
+            .filter(|c| !now_in.contains(c))
+            .cloned()
+            .collect();
         let next = hub
             .store()
-            .call(store::next_outbox)
+            .call(move |c| Ok((store::next_outbox(c, &waiting)?, store::outbox_len(c)?)))
             .await
-            .map_err(|e| format!("reading the outbox: {e}"))?;
+            .map_err(|e| OutboxError::Retry(format!("reading the outbox: {e}")))?;
+        let (next, queued) = next;
         let Some(entry) = next else {
-            hub.metrics().outbox.set(0);
+            // Nothing to send now (the rest waits for its room).
+            hub.metrics().outbox.set(queued as i64);
             // Woken by a new entry, or polled.
             let _ = tokio::time::timeout(POLL, hub.outbox_queued()).await;
             continue;
         };
-        match rooms.get(&entry.channel) {
+        match joined.room(&entry.channel) {
+            // Its room was lost since `waiting` was read: it waits.
+            None if bridged.contains(&entry.channel) => continue,
             None => {
                 tracing::warn!(channel = %entry.channel, id = entry.id, "matrix outbox: channel no longer bridged, dropped")
             }
-            Some(room) => match send(hub, room, &entry).await {
-                Ok(()) => {}
+            Some(room) => match send(hub, &room, &entry, database).await {
+                Ok(()) => *sent = true,
                 Err(SendError::Refused(why)) => {
                     tracing::warn!(channel = %entry.channel, id = entry.id, message = %entry.message_id, "matrix outbox: refused by the homeserver, dropped: {why}");
                 }
-                Err(SendError::Retry(why)) => return Err(format!("sending to matrix: {why}")),
+                Err(SendError::Auth(why)) => return Err(OutboxError::Auth(why)),
+                Err(SendError::Retry(why)) => {
+                    return Err(OutboxError::Retry(format!("sending to matrix: {why}")))
+                }
             },
         }
         let id = entry.id;
@@ -73,13 +120,18 @@ pub async fn run(hub: &Hub, rooms: &HashMap<String, Room>) -> Result<Infallible,
                 store::outbox_len(c)
             })
             .await
-            .map_err(|e| format!("updating the outbox: {e}"))?;
+            .map_err(|e| OutboxError::Retry(format!("updating the outbox: {e}")))?;
         hub.metrics().outbox.set(left as i64);
     }
 }
 
-async fn send(hub: &Hub, room: &Room, entry: &OutboxEntry) -> Result<(), SendError> {
-    let txn: OwnedTransactionId = format!("chyron-outbox-{}", entry.id).into();
+async fn send(
+    hub: &Hub,
+    room: &Room,
+    entry: &OutboxEntry,
+    database: &str,
+) -> Result<(), SendError> {
+    let txn = transaction_id(database, entry.id);
     match entry.kind {
         OutboxKind::Post => {
             let content = attributed(&entry.sender, entry.source, &entry.body);
@@ -156,7 +208,9 @@ pub fn attributed(sender: &str, source: Source, body: &str) -> RoomMessageEventC
 }
 
 fn classify(e: matrix_sdk::Error) -> SendError {
-    if super::refused_for_good(&e) {
+    if super::auth_failed(&e) {
+        SendError::Auth(e.to_string())
+    } else if super::refused_for_good(&e) {
         SendError::Refused(e.to_string())
     } else {
         SendError::Retry(e.to_string())

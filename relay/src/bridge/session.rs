@@ -4,36 +4,44 @@
 //! saved in the relay's SQLite only after all its events are committed: a
 //! crash in between replays that sync, and the origin ids stored with each
 //! event skip what was already applied. matrix-sdk keeps its own state (room
-//! members, for display names, and its own copy of the sync token, which is
-//! not used: the SDK saves it before the events are committed) in its SQLite
-//! store under `DATA/matrix`.
+//! members, for display names, power levels, and its own copy of the sync
+//! token, which is not used: the SDK saves it before the events are
+//! committed) in its SQLite store under `DATA/matrix`.
 //!
 //! The first sync ever (no saved token) brings each room's last
 //! `bridge_backfill` events, bridged like live chat. A later sync whose
 //! timeline the homeserver cut (`limited`: more than [`TIMELINE_LIMIT`]
 //! events since the last one, e.g. after an outage) is completed by
-//! paginating back from the timeline's start to our token, so nothing said
-//! meanwhile is skipped.
+//! [`gap::Pager`], or the channel is told that messages are missing there.
 //!
-//! Beside the sync loop runs the outbox ([`outbox::run`]): changes made
-//! through the relay go to the rooms. Either failing ends the session.
+//! Three loops run side by side, and only the sync's failure (or a refused
+//! login) ends the session:
+//! - the sync (inbound chat), which sets each joined channel `live`;
+//! - the [`Joiner`], which joins each room on its own: a room that cannot
+//!   be joined leaves only its channel `down`, and is retried with backoff;
+//! - the outbox ([`outbox::run`]): it restarts on its own after a failure
+//!   (1 s doubling to 60 s), so an entry that keeps failing never stops
+//!   inbound chat. When the homeserver refuses the bot's login (an expired
+//!   or revoked token), the session ends and the next one logs in again;
+//!   the queue is kept.
 
 use crate::bridge::apply::{apply, Member};
 use crate::bridge::config::{MatrixAuth, MatrixConfig};
+use crate::bridge::gap;
 use crate::bridge::map::{avatar_uri, map_event, Mapped};
-use crate::bridge::outbox;
+use crate::bridge::outbox::{self, OutboxError};
+use crate::bridge::rooms::{Joined, Joiner};
 use crate::bridge::thumbnails::Thumbnails;
 use crate::hub::Hub;
 use crate::store;
+use chyron_protocol::BridgeState;
 use matrix_sdk::authentication::matrix::MatrixSession;
 use matrix_sdk::config::{SyncSettings, SyncToken};
-use matrix_sdk::room::MessagesOptions;
 use matrix_sdk::ruma::api::client::filter::FilterDefinition;
 use matrix_sdk::ruma::events::AnySyncTimelineEvent;
 use matrix_sdk::ruma::serde::Raw;
-use matrix_sdk::ruma::{OwnedRoomId, OwnedUserId, RoomId, UInt, UserId};
+use matrix_sdk::ruma::{OwnedUserId, RoomId, UInt, UserId};
 use matrix_sdk::{Client, Room, SessionMeta, SessionTokens};
-use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -44,10 +52,10 @@ pub const DEVICE_ID: &str = "CHYRON";
 /// beyond the limit comes back `limited` with the older events missing.
 pub const TIMELINE_LIMIT: u32 = 200;
 
-/// Pages of history fetched to fill one limited sync's gap.
-const GAP_PAGES: usize = 10;
-/// Events per page when filling a gap.
-const GAP_PAGE_SIZE: u32 = 100;
+/// First wait before the outbox loop restarts after a failure.
+const OUTBOX_BACKOFF_MIN: Duration = Duration::from_secs(1);
+/// Longest wait between two outbox loop restarts.
+const OUTBOX_BACKOFF_MAX: Duration = Duration::from_secs(60);
 
 /// How long one `/sync` long-poll waits for new events.
 const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
@@ -70,8 +78,8 @@ fn matrix(what: &str, e: impl std::fmt::Display) -> SessionError {
     SessionError::Matrix(format!("{what}: {e}"))
 }
 
-/// Runs one session until it fails. `on_ready` is called once the rooms are
-/// joined and the first sync is processed (the retry backoff resets then).
+/// Runs one session until it fails. `on_ready` is called once the first
+/// sync is processed (the retry backoff resets then).
 pub async fn run(
     config: &MatrixConfig,
     hub: &Hub,
@@ -90,41 +98,65 @@ pub async fn run(
         .user_id()
         .ok_or_else(|| matrix("login", "no user id"))?
         .to_owned();
-    let mut channels: HashMap<OwnedRoomId, String> = HashMap::new();
-    let mut rooms: HashMap<String, Room> = HashMap::new();
-    for bridge in &config.rooms {
-        let room = client
-            .join_room_by_id_or_alias(&bridge.room, &[])
-            .await
-            .map_err(|e| matrix(&format!("joining {}", bridge.room), e))?;
-        tracing::info!(channel = %bridge.channel, room = %bridge.room, room_id = %room.room_id(), "matrix: joined");
-        channels.insert(room.room_id().to_owned(), bridge.channel.clone());
-        rooms.insert(bridge.channel.clone(), room);
-    }
+    let database = hub.store().call(store::identity::database_id).await?;
+    let joined = Joined::default();
+    let mut joiner = Joiner::new(&client, config, hub, &joined);
+    // One try of every room before the first sync, so it covers them.
+    joiner.pass().await;
     thumbnails.set_client(Some(client.clone()));
     let sync = Sync {
         client: &client,
         config,
         hub,
         me: &me,
-        channels: &channels,
+        joined: &joined,
     };
     tokio::select! {
         r = sync.run(on_ready) => r,
-        r = outbox::run(hub, &rooms) => {
-            let Err(why) = r;
-            Err(SessionError::Matrix(why))
+        never = joiner.run() => match never {},
+        r = send_outbox(config, hub, &joined, &database) => r,
+    }
+}
+
+/// Runs the outbox, restarting it after a failure with its own backoff;
+/// returns only when the homeserver refuses the bot's login.
+async fn send_outbox(
+    config: &MatrixConfig,
+    hub: &Hub,
+    joined: &Joined,
+    database: &str,
+) -> Result<(), SessionError> {
+    let bridged: Vec<String> = config.rooms.iter().map(|r| r.channel.clone()).collect();
+    let mut delay = OUTBOX_BACKOFF_MIN;
+    loop {
+        let mut sent = false;
+        let Err(e) = outbox::run(hub, joined, &bridged, database, &mut sent).await;
+        match e {
+            OutboxError::Auth(why) => return Err(matrix("sending the outbox", why)),
+            OutboxError::Retry(why) => {
+                if sent {
+                    delay = OUTBOX_BACKOFF_MIN;
+                }
+                tracing::warn!("matrix outbox: {why}; retrying in {} s", delay.as_secs());
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(OUTBOX_BACKOFF_MAX);
+            }
         }
     }
 }
 
 /// The sync loop's fixed inputs.
 struct Sync<'a> {
+    /// The logged-in client.
     client: &'a Client,
+    /// The settings (backfill, clear on kick).
     config: &'a MatrixConfig,
+    /// Where events go.
     hub: &'a Hub,
+    /// The bot, whose own events are skipped.
     me: &'a UserId,
-    channels: &'a HashMap<OwnedRoomId, String>,
+    /// The rooms joined now, and their channels.
+    joined: &'a Joined,
 }
 
 impl Sync<'_> {
@@ -158,9 +190,10 @@ impl Sync<'_> {
                 .await
                 .map_err(|e| matrix("sync", e))?;
             for (room_id, update) in &response.rooms.joined {
-                let Some(channel) = self.channels.get(room_id) else {
+                let Some(channel) = self.joined.channel(room_id) else {
                     continue;
                 };
+                let channel = channel.as_str();
                 let room = self.client.get_room(room_id);
                 let timeline = &update.timeline;
                 if let (true, Some(since), Some(room), Some(prev)) =
@@ -168,8 +201,14 @@ impl Sync<'_> {
                 {
                     // The homeserver cut this room's timeline: fetch what
                     // lies between our token and the timeline's start.
-                    for raw in gap(room, channel, prev, since).await {
-                        self.apply(channel, room_id, Some(room), &raw).await?;
+                    let mut pager = gap::Pager::new(room, channel, since, prev);
+                    while let Some(page) = pager.next_page().await {
+                        for raw in &page {
+                            self.apply(channel, room_id, Some(room), raw).await?;
+                        }
+                    }
+                    if pager.filled().lost_some() {
+                        gap::tell_missing(self.hub, channel, since).await?;
                     }
                 }
                 if token.is_none() && self.config.backfill == 0 {
@@ -181,9 +220,13 @@ impl Sync<'_> {
                 }
             }
             for room_id in response.rooms.left.keys() {
-                if let Some(channel) = self.channels.get(room_id) {
-                    tracing::warn!(%channel, %room_id, "matrix: the bot is no longer in the room");
+                if let Some(channel) = self.joined.lose(room_id) {
+                    tracing::warn!(%channel, %room_id, "matrix: the bot is no longer in the room; joining it again");
+                    self.set_state(&channel, BridgeState::Down).await;
                 }
+            }
+            for channel in self.joined.channels() {
+                self.set_state(&channel, BridgeState::Live).await;
             }
             let next = response.next_batch;
             {
@@ -196,9 +239,19 @@ impl Sync<'_> {
             token = Some(next);
             if !ready {
                 ready = true;
-                tracing::info!(rooms = self.channels.len(), "matrix: bridge is syncing");
+                tracing::info!(
+                    rooms = self.joined.channels().len(),
+                    "matrix: bridge is syncing"
+                );
                 on_ready();
             }
+        }
+    }
+
+    /// Tells `channel`'s viewers its link state (a failure only logs).
+    async fn set_state(&self, channel: &str, state: BridgeState) {
+        if let Err(e) = self.hub.set_channel_bridge_state(channel, state).await {
+            tracing::warn!(%channel, "matrix bridge: telling viewers the room is {state:?}: {e}");
         }
     }
 
@@ -231,45 +284,13 @@ impl Sync<'_> {
             }
             _ => Member::default(),
         };
-        apply(self.hub, channel, mapped, &member).await?;
+        let levels = match (&mapped, room) {
+            (Mapped::Delete { .. }, Some(room)) => room.power_levels().await.ok(),
+            _ => None,
+        };
+        apply(self.hub, channel, mapped, &member, levels.as_ref()).await?;
         Ok(())
     }
-}
-
-/// The events of a cut (`limited`) timeline between our token `since` and
-/// the timeline's start `prev`, oldest first, at most [`GAP_PAGES`] pages.
-/// A failure is logged and what was fetched is returned: the live timeline
-/// must not wait on history.
-async fn gap(
-    room: &Room,
-    channel: &str,
-    prev: &str,
-    since: &str,
-) -> Vec<Raw<AnySyncTimelineEvent>> {
-    let mut events = Vec::new();
-    let mut from = prev.to_string();
-    for _ in 0..GAP_PAGES {
-        let mut options = MessagesOptions::backward().from(from.as_str());
-        options.to = Some(since.to_string());
-        options.limit = UInt::from(GAP_PAGE_SIZE);
-        match room.messages(options).await {
-            Ok(page) => {
-                let empty = page.chunk.is_empty();
-                events.extend(page.chunk.into_iter().map(|e| e.into_raw()));
-                match page.end {
-                    Some(end) if !empty => from = end,
-                    _ => break,
-                }
-            }
-            Err(e) => {
-                tracing::warn!(%channel, "matrix: fetching the events a limited sync left out failed: {e}");
-                break;
-            }
-        }
-    }
-    tracing::info!(%channel, events = events.len(), "matrix: filled the gap of a limited sync");
-    events.reverse();
-    events
 }
 
 async fn log_in(client: &Client, config: &MatrixConfig) -> Result<(), SessionError> {

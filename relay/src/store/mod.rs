@@ -5,6 +5,7 @@
 //! calls them through [`Store::call`], which runs them on the blocking pool.
 
 pub mod avatars;
+pub mod identity;
 mod outbox;
 mod webhooks;
 

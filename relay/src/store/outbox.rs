@@ -82,13 +82,20 @@ pub(super) fn enqueue(
     Ok(())
 }
 
-/// The oldest queued change, if any.
-pub fn next_outbox(conn: &mut Connection) -> Result<Option<OutboxEntry>, StoreError> {
+/// The oldest queued change, if any, of a channel not in `waiting` (bridged
+/// channels whose room is not joined now: their changes keep their order
+/// and wait, without holding up the other channels).
+pub fn next_outbox(
+    conn: &mut Connection,
+    waiting: &[String],
+) -> Result<Option<OutboxEntry>, StoreError> {
+    let waiting = serde_json::to_string(waiting).unwrap_or_else(|_| "[]".into());
     Ok(conn
         .query_row(
             "SELECT id, channel, seq, kind, message_id, sender, body, source FROM outbox
+             WHERE channel NOT IN (SELECT value FROM json_each(?1))
              ORDER BY id LIMIT 1",
-            [],
+            [waiting],
             |r| {
                 Ok(OutboxEntry {
                     id: r.get(0)?,
