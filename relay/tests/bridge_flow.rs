@@ -12,31 +12,6 @@ use common::*;
 use serde_json::json;
 use std::time::Duration;
 
-/// The bodies of the bot's messages in the room, oldest first.
-async fn bot_lines(reader: &Mx) -> Vec<String> {
-    let mut lines: Vec<String> = reader
-        .recent(100)
-        .await
-        .iter()
-        .filter(|e| e["sender"] == "@chyron-bot:localhost" && e["type"] == "m.room.message")
-        .filter(|e| e["content"]["m.new_content"].is_null())
-        .filter_map(|e| e["content"]["body"].as_str().map(str::to_string))
-        .collect();
-    lines.reverse();
-    lines
-}
-
-/// Waits (up to 60 s) until the bot's lines in the room are `want`.
-async fn until_bot_lines(reader: &Mx, want: &[&str]) {
-    for _ in 0..300 {
-        if bot_lines(reader).await == want {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("the room shows {:?}, not {want:?}", bot_lines(reader).await);
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_posts_reach_the_room_once_and_survive_an_outage() {
     let Some(LiveBridge {
