@@ -29,6 +29,8 @@ pub struct Options {
     pub nofile_soft: Option<u64>,
     /// More command-line arguments.
     pub extra: Vec<String>,
+    /// Drop the relay's log (under attack it logs every refused accept).
+    pub quiet: bool,
 }
 
 /// Relays started by this process, so each gets its own data directory.
@@ -82,6 +84,11 @@ impl Relay {
             .env("CHYRON_API_TOKEN", token)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
+            .stderr(if options.quiet {
+                Stdio::null()
+            } else {
+                Stdio::inherit()
+            })
             .kill_on_drop(true)
             .spawn()?;
         let stdout = child.stdout.take().expect("piped stdout");

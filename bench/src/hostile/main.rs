@@ -174,6 +174,7 @@ async fn run_phase(args: &Args, name: &str) -> Result<Phase, Box<dyn std::error:
         ]
         .map(String::from)
         .to_vec(),
+        quiet: true,
         ..relay::Options::default()
     };
     let mut relay = relay::Relay::start_with(&args.relay, TOKEN, options).await?;
@@ -188,6 +189,7 @@ async fn run_phase(args: &Args, name: &str) -> Result<Phase, Box<dyn std::error:
         .build()?;
     let hook_id = prepare(&http, &target, name).await?;
     let viewer = probes::open_viewer(&target).await?;
+    let poster = probes::open_poster(&target).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (rss_before, fds_before) = (relay.rss_kib(), relay.open_fds());
     let relay_nofile_soft = relay.nofile_soft();
@@ -201,7 +203,13 @@ async fn run_phase(args: &Args, name: &str) -> Result<Phase, Box<dyn std::error:
         until,
     });
     let drain = Duration::from_secs(3);
-    let probes = tokio::spawn(probes::run(target, viewer, args.rate, until, drain));
+    let probes = tokio::spawn(probes::run(
+        target,
+        (viewer, poster),
+        args.rate,
+        until,
+        drain,
+    ));
     let peak = Arc::new(std::sync::Mutex::new((rss_before, fds_before)));
     let sampler = {
         let (pid, peak) = (relay.pid(), peak.clone());

@@ -108,18 +108,33 @@ pub async fn open_viewer(target: &Target) -> Result<Viewer, String> {
     }
 }
 
+/// The poster's HTTP client, its keep-alive connection opened (as a bot
+/// posting to a stream would hold one) before the attack starts.
+pub async fn open_poster(target: &Target) -> Result<reqwest::Client, String> {
+    let http = reqwest::Client::builder()
+        .timeout(PROBE_TIMEOUT)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let url = format!("{}/healthz", target.url);
+    http.get(url)
+        .send()
+        .await
+        .map_err(|e| format!("poster: {e}"))?;
+    Ok(http)
+}
+
 /// Runs every probe until `until` (the viewer then waits up to `drain` more
 /// for the last captions) and returns their figures.
 pub async fn run(
     target: Target,
-    viewer: Viewer,
+    (viewer, poster): (Viewer, reqwest::Client),
     rate: u32,
     until: Instant,
     drain: Duration,
 ) -> Probes {
     let healthz = tokio::spawn(healthz(target.clone(), until));
     let join = tokio::spawn(join(target.clone(), until));
-    let (caption, posts_failed) = captions(&target, viewer, rate, until, drain).await;
+    let (caption, posts_failed) = captions(&target, (viewer, poster), rate, until, drain).await;
     Probes {
         caption,
         posts_failed,
@@ -132,7 +147,7 @@ pub async fn run(
 /// arrives.
 async fn captions(
     target: &Target,
-    viewer: Viewer,
+    (viewer, http): (Viewer, reqwest::Client),
     rate: u32,
     until: Instant,
     drain: Duration,
@@ -142,10 +157,6 @@ async fn captions(
     // Post times in µs since `start` (0: not posted, or the post failed).
     let sent: Arc<Vec<AtomicU64>> = Arc::new((0..count).map(|_| AtomicU64::new(0)).collect());
     let watcher = tokio::spawn(watch(viewer, sent.clone(), start, until + drain));
-    let http = reqwest::Client::builder()
-        .timeout(PROBE_TIMEOUT)
-        .build()
-        .expect("http client");
     let url = format!("{}/api/v1/channels/{}/messages", target.url, target.channel);
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(rate)));
     let mut posts = Vec::with_capacity(count);
@@ -236,7 +247,8 @@ async fn watch(
     ms
 }
 
-/// `GET /healthz` every 100 ms on a fresh connection until `until`.
+/// `GET /healthz` every 100 ms on a fresh connection until `until` (each
+/// check on its own, so a stalled one does not delay the next).
 async fn healthz(target: Target, until: Instant) -> Latency {
     let http = reqwest::Client::builder()
         .timeout(PROBE_TIMEOUT)
@@ -244,31 +256,52 @@ async fn healthz(target: Target, until: Instant) -> Latency {
         .build()
         .expect("http client");
     let url = format!("{}/healthz", target.url);
-    let (mut ms, mut failed) = (Vec::new(), 0);
-    let mut tick = tokio::time::interval(Duration::from_millis(100));
-    while Instant::now() < until {
-        tick.tick().await;
-        let t = Instant::now();
-        match http.get(&url).send().await {
-            Ok(r) if r.status().is_success() => ms.push(t.elapsed().as_secs_f64() * 1000.0),
-            _ => failed += 1,
-        }
-    }
-    Latency::of(ms, failed, PROBE_TIMEOUT.as_secs_f64() * 1000.0)
+    every(Duration::from_millis(100), until, move || {
+        let (http, url) = (http.clone(), url.clone());
+        async move { matches!(http.get(&url).send().await, Ok(r) if r.status().is_success()) }
+    })
+    .await
 }
 
 /// A new viewer every 500 ms until `until`: connect → snapshot frame.
 async fn join(target: Target, until: Instant) -> Latency {
-    let (mut ms, mut failed) = (Vec::new(), 0);
-    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    every(Duration::from_millis(500), until, move || {
+        let target = target.clone();
+        async move {
+            match timeout(PROBE_TIMEOUT, open_viewer(&target)).await {
+                Ok(Ok(mut ws)) => {
+                    let _ = timeout(Duration::from_millis(200), ws.close(None)).await;
+                    true
+                }
+                _ => false,
+            }
+        }
+    })
+    .await
+}
+
+/// Starts `check` every `period` until `until`, each in its own task, and
+/// times them; a check that fails or outlasts [`PROBE_TIMEOUT`] is failed.
+async fn every<F, Fut>(period: Duration, until: Instant, check: F) -> Latency
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool> + Send + 'static,
+{
+    let mut checks = Vec::new();
+    let mut tick = tokio::time::interval(period);
     while Instant::now() < until {
         tick.tick().await;
-        let t = Instant::now();
-        match timeout(PROBE_TIMEOUT, open_viewer(&target)).await {
-            Ok(Ok(mut ws)) => {
-                ms.push(t.elapsed().as_secs_f64() * 1000.0);
-                let _ = timeout(Duration::from_millis(200), ws.close(None)).await;
-            }
+        let run = check();
+        checks.push(tokio::spawn(async move {
+            let t = Instant::now();
+            let ok = timeout(PROBE_TIMEOUT, run).await.unwrap_or(false);
+            ok.then(|| t.elapsed().as_secs_f64() * 1000.0)
+        }));
+    }
+    let (mut ms, mut failed) = (Vec::new(), 0);
+    for c in checks {
+        match c.await {
+            Ok(Some(v)) => ms.push(v),
             _ => failed += 1,
         }
     }
