@@ -8,15 +8,19 @@
 //! [`ServerFrame::Unknown`], unknown source, reason, media kind or bridge
 //! state → `Other`, extra fields ignored, optional fields absent or `null` →
 //! `None`, missing or mistyped fields (optional ones too) → `None` (the frame
-//! is dropped).
+//! is dropped). One rule serde does not need: an integer past 2^53 - 1
+//! (`Number.MAX_SAFE_INTEGER`) drops the frame, since `JSON.parse` has
+//! already rounded it (2^53 + 1 reads as 2^53); the relay never writes one.
 //!
 //! The wire names are not a second source of truth: the tests encode every
 //! frame shape with the protocol's own `Serialize` and require this decoder
 //! to give back the same value, and feed hostile and malformed JSON to both
 //! decoders and require the same verdict, so a protocol change that this file
-//! does not follow fails the build's tests. Where serde is laxer than the
-//! relay ever writes (a struct as a JSON array, an enum as `{"variant":
-//! null}`), this decoder refuses; `decode_tests.rs` pins those cases.
+//! does not follow fails the build's tests; `decode_prop_tests.rs` does the
+//! same for generated, mutated and arbitrary JSON. Where serde is laxer than
+//! the relay ever writes (a struct or a whole frame as a JSON array, an enum
+//! as `{"variant": null}`), this decoder refuses; `decode_tests.rs` pins
+//! those cases.
 
 use chyron_protocol::{
     BridgeState, Media, MediaKind, Message, ServerFrame, Snapshot, SnapshotReason, Source,
@@ -122,8 +126,7 @@ fn message<J: Json>(value: &J) -> Option<Message> {
 }
 
 fn media<J: Json>(value: &J) -> Option<Media> {
-    const U32_END: f64 = 4_294_967_296.0; // 2^32
-    let pixels = |v: &J| whole(v, U32_END).map(|n| n as u32);
+    let pixels = |v: &J| whole(v, u32::MAX.into()).map(|n| n as u32);
     Some(Media {
         kind: match string(value, "kind")?.as_str() {
             "image" => MediaKind::Image,
@@ -134,8 +137,7 @@ fn media<J: Json>(value: &J) -> Option<Media> {
         },
         name: string(value, "name")?,
         mimetype: optional(value, "mimetype", J::string)?,
-        // Serde takes any u64; past 2^53 the browser's number is the nearest.
-        size: optional(value, "size", |v| whole(v, 18_446_744_073_709_551_616.0))?,
+        size: optional(value, "size", |v| whole(v, u64::MAX))?,
         width: optional(value, "width", pixels)?,
         height: optional(value, "height", pixels)?,
         thumbnail: optional(value, "thumbnail", J::string)?,
@@ -159,17 +161,21 @@ fn optional<J: Json, T>(
     }
 }
 
-/// A whole number in `0..end`.
-fn whole<J: Json>(value: &J, end: f64) -> Option<u64> {
+/// The largest integer that a browser's number (an f64) stands for alone:
+/// from 2^53 on, one f64 is the reading of several integers.
+const SAFE: f64 = 9_007_199_254_740_991.0; // 2^53 - 1
+
+/// A whole number in `0..=max` (and at most [`SAFE`]).
+fn whole<J: Json>(value: &J, max: u64) -> Option<u64> {
     let n = value.number()?;
-    (n.fract() == 0.0 && n >= 0.0 && n < end).then_some(n as u64)
+    (n.fract() == 0.0 && n >= 0.0 && n <= SAFE.min(max as f64)).then_some(n as u64)
 }
 
-/// A whole number that a JSON number (an f64 in the browser) holds exactly.
+/// A whole number within ±[`SAFE`], which a JSON number read by the
+/// browser holds exactly.
 fn integer<J: Json>(value: &J, name: &str) -> Option<i64> {
-    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
     let n = value.field(name)?.number()?;
-    (n.fract() == 0.0 && n.abs() <= EXACT).then_some(n as i64)
+    (n.fract() == 0.0 && n.abs() <= SAFE).then_some(n as i64)
 }
 
 fn uint<J: Json>(value: &J, name: &str) -> Option<u64> {
@@ -205,3 +211,7 @@ impl Json for wasm_bindgen::JsValue {
 #[cfg(test)]
 #[path = "decode_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "decode_prop_tests.rs"]
+mod prop_tests;

@@ -29,8 +29,15 @@ pub fn text(max: usize) -> impl Strategy<Value = String> {
 /// not blank, no control characters but (if `multiline`) newline and tab.
 /// Mostly short, sometimes right at the limit.
 pub fn valid_text(max: usize, multiline: bool) -> impl Strategy<Value = String> {
-    let ch = any::<char>().prop_filter("control", move |c| {
-        !c.is_control() || (multiline && (*c == '\n' || *c == '\t'))
+    // A forbidden character becomes U+FFFD (mapped, not filtered: filters
+    // count against proptest's reject budget, character by character).
+    let ch = any::<char>().prop_map(move |c| {
+        let allowed = !c.is_control() || (multiline && (c == '\n' || c == '\t'));
+        if allowed {
+            c
+        } else {
+            char::REPLACEMENT_CHARACTER
+        }
     });
     let len = prop_oneof![4 => 1..=16.min(max), 1 => max - 3..=max];
     len.prop_flat_map(move |n| vec(ch.clone(), n))
@@ -43,15 +50,30 @@ pub fn channel() -> impl Strategy<Value = String> {
     "[a-z0-9][a-z0-9_-]{0,63}"
 }
 
-/// A whole number in `0..=max`, often at the edges.
+/// A whole number in `0..=max`: mostly small enough for a browser, often at
+/// the edges (`max`, and 2^53 where browsers start rounding).
 pub fn uint(max: u64) -> impl Strategy<Value = u64> {
-    prop_oneof![0..=max, Just(0), Just(max), max.saturating_sub(2)..=max]
+    let edge = SAFE.min(max).saturating_sub(2)..=SAFE.saturating_add(3).min(max);
+    prop_oneof![
+        3 => 0..=max.min(SAFE),
+        1 => 0..=max,
+        1 => Just(0),
+        1 => max.saturating_sub(2)..=max,
+        1 => edge,
+    ]
 }
 
-/// A timestamp within `-max..=max`.
+/// A timestamp within `-max..=max`, built as [`uint`] is.
 pub fn int(max: u64) -> impl Strategy<Value = i64> {
     let max = i64::try_from(max).unwrap_or(i64::MAX);
-    prop_oneof![-max..=max, Just(max), Just(-max), Just(0)]
+    (uint(max as u64), any::<bool>()).prop_map(|(n, negative)| {
+        let n = n as i64;
+        if negative {
+            -n
+        } else {
+            n
+        }
+    })
 }
 
 pub fn source() -> impl Strategy<Value = Source> {
