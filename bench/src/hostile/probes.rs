@@ -307,3 +307,28 @@ where
     }
     Latency::of(ms, failed, PROBE_TIMEOUT.as_secs_f64() * 1000.0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_count_in_the_percentiles_at_the_timeout() {
+        let l = Latency::of(vec![1.0; 98], 2, 2000.0);
+        assert_eq!((l.samples, l.failed), (100, 2));
+        assert_eq!(l.p50_ms, 1.0);
+        assert_eq!(l.p99_ms, 2000.0);
+        assert!(Latency::of(Vec::new(), 0, 2000.0).p50_ms.is_nan());
+    }
+
+    #[test]
+    fn only_the_probes_own_messages_are_recognised() {
+        let frame = r#"{"type":"message","message":{"id":"a","sender":"probe","sender_id":"probe","body":"probe 17","ts":1}}"#;
+        assert_eq!(probe_index(frame), Some(17));
+        assert_eq!(probe_index(&frame.replace("probe 17", "probe x")), None);
+        assert_eq!(
+            probe_index(&frame.replace(r#""type":"message""#, r#""type":"edit""#)),
+            None
+        );
+    }
+}
