@@ -2,9 +2,11 @@
 # Builds the widget (trunk → dist/) and the relay (release). Runs set-up first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$HOME/.cargo/bin:$PATH"
+# wasm-opt is npm's binaryen (tests/e2e/node_modules/.bin, put there by
+# set-up), ahead of any system one; cargo-installed tools live in CARGO_HOME.
+export PATH="$PWD/tests/e2e/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 bash scripts/setup.sh
-echo "[build] widget (trunk → dist/)"
+echo "[build] widget (trunk → dist/; wasm-opt $(wasm-opt --version | awk '{print $3}'); ~1 min the first time)"
 trunk build --release --skip-version-check
 # trunk's own JS minifier fails on wasm-bindgen's glue; terser does it.
 terser=tests/e2e/node_modules/.bin/terser

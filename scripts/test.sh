@@ -6,7 +6,13 @@
 # chatter reaches the relay's feed through a real Synapse).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$HOME/.cargo/bin:$PATH"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+
+# Set-up's detection, first: its dry run on a stand-in fresh machine must name
+# every tool it would install (a broken check would otherwise stay hidden on
+# machines that have the tools).
+echo "[test] set-up on a stand-in fresh machine (setup.sh --dry-run)"
+bash scripts/check-setup.sh
 
 bash scripts/setup.sh
 
