@@ -22,7 +22,9 @@
 pub mod apply;
 pub mod config;
 pub mod gap;
+pub mod image;
 pub mod map;
+pub mod media_fetch;
 pub mod outbox;
 pub mod rooms;
 pub mod session;

@@ -5,13 +5,17 @@
 //!
 //! Only for attachments of visible messages the relay bridged, and avatars of
 //! members whose events it stored (the content URI comes from the store,
-//! never from the request); at most
-//! [`MAX_BYTES`] per image; the bytes must be PNG, JPEG, GIF or WebP
-//! whatever the sender or homeserver claimed, and are served with the type
-//! they really are, `nosniff` and a CSP that runs nothing. One fetch per
-//! attachment however many viewers ask at once; results (including
-//! permanent refusals) are cached, the newest [`CACHE_ENTRIES`] kept.
+//! never from the request); at most [`MAX_BYTES`] per image, cut off while
+//! it streams ([`media_fetch`]); the bytes must be PNG, JPEG, GIF or WebP
+//! whatever the sender or homeserver claimed, with a header stating at most
+//! [`crate::bridge::image::MAX_SIDE`] pixels a side (no decompression bombs), and are served
+//! with the type they really are, `nosniff` and a CSP that runs nothing.
+//! One fetch per attachment however many viewers ask at once; results are
+//! cached, the newest [`CACHE_ENTRIES`] kept: images and permanent refusals
+//! for good, a homeserver failure for [`FAILURE_TTL`] (so a failing preview
+//! is not fetched again for every viewer).
 
+use crate::bridge::media_fetch::{self, Fetch, Image};
 use crate::error::{check_channel, ApiError, ApiPath};
 use crate::store::{self, StoreError};
 use crate::AppState;
@@ -19,21 +23,22 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use matrix_sdk::media::{MediaFormat, MediaRequestParameters, MediaThumbnailSettings};
-use matrix_sdk::ruma::events::room::MediaSource;
-use matrix_sdk::ruma::media::Method;
-use matrix_sdk::ruma::{OwnedMxcUri, UInt};
 use matrix_sdk::Client;
 use rusqlite::Connection;
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::OnceCell;
+use tokio::time::Instant;
 
 /// Largest thumbnail served, in bytes.
 pub const MAX_BYTES: usize = 512 * 1024;
 /// Thumbnails (or refusals) remembered.
 pub const CACHE_ENTRIES: usize = 256;
+/// How long a homeserver failure is remembered (and served to every viewer
+/// who asks) before the preview is fetched again.
+pub const FAILURE_TTL: Duration = Duration::from_secs(30);
 /// What a preview is of, which sets the size asked of the homeserver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Preview {
@@ -44,12 +49,12 @@ pub enum Preview {
 }
 
 impl Preview {
-    fn settings(self) -> MediaThumbnailSettings {
-        let (method, w, h) = match self {
-            Preview::Attachment => (Method::Scale, 320u32, 240u32),
-            Preview::Avatar => (Method::Crop, 96, 96),
-        };
-        MediaThumbnailSettings::with_method(method, UInt::from(w), UInt::from(h))
+    /// The size and method asked of the homeserver.
+    fn size(self) -> (u32, u32, &'static str) {
+        match self {
+            Preview::Attachment => (320, 240, "scale"),
+            Preview::Avatar => (96, 96, "crop"),
+        }
     }
 
     /// The 404's message.
@@ -60,11 +65,16 @@ impl Preview {
         }
     }
 }
-/// How long one fetch may take.
-const FETCH_TIMEOUT: Duration = Duration::from_secs(15);
+/// A fetched thumbnail, or why there is none.
+type Outcome = Result<Image, ApiError>;
 
-/// A fetched thumbnail, or why there is none for good.
-type Outcome = Result<(&'static str, Bytes), ApiError>;
+/// An outcome and until when it holds (`None`: for good).
+struct Cached {
+    /// The image or the refusal served.
+    outcome: Outcome,
+    /// When a remembered failure expires.
+    until: Option<Instant>,
+}
 
 /// The bridge's client (while logged in) and the cache.
 #[derive(Default)]
@@ -78,7 +88,7 @@ pub struct Thumbnails {
 #[derive(Default)]
 struct Cache {
     /// The entries by content URI.
-    cells: HashMap<String, Arc<OnceCell<Outcome>>>,
+    cells: HashMap<String, Arc<OnceCell<Cached>>>,
     /// Insertion order, oldest first, for eviction.
     order: VecDeque<String>,
 }
@@ -96,14 +106,23 @@ impl Thumbnails {
             .clone()
     }
 
-    fn cell(&self, uri: &str) -> Arc<OnceCell<Outcome>> {
+    /// The cell of `key`: the cached one, unless it holds an expired failure.
+    fn cell(&self, key: &str) -> Arc<OnceCell<Cached>> {
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(cell) = cache.cells.get(uri) {
-            return cell.clone();
+        if let Some(cell) = cache.cells.get(key) {
+            let expired = cell
+                .get()
+                .and_then(|c| c.until)
+                .is_some_and(|until| Instant::now() >= until);
+            if !expired {
+                return cell.clone();
+            }
+            cache.cells.remove(key);
+            cache.order.retain(|k| k != key);
         }
         let cell = Arc::new(OnceCell::new());
-        cache.cells.insert(uri.to_string(), cell.clone());
-        cache.order.push_back(uri.to_string());
+        cache.cells.insert(key.to_string(), cell.clone());
+        cache.order.push_back(key.to_string());
         while cache.order.len() > CACHE_ENTRIES {
             if let Some(old) = cache.order.pop_front() {
                 cache.cells.remove(&old);
@@ -114,79 +133,38 @@ impl Thumbnails {
 
     /// The `preview` of `uri`, fetched once.
     async fn get(&self, uri: &str, preview: Preview) -> Outcome {
-        let cell = self.cell(&format!("{preview:?} {uri}"));
+        let client = self.client();
+        self.cached(&format!("{preview:?} {uri}"), || async {
+            let client = client.ok_or_else(|| Fetch::Unavailable(link_down()))?;
+            let retry = FAILURE_TTL.as_secs();
+            media_fetch::fetch(&client, uri, preview.size(), MAX_BYTES, retry).await
+        })
+        .await
+    }
+
+    /// The outcome of `key`: cached, or `fetch`ed by the first caller while
+    /// the others wait for it.
+    async fn cached<F, Fut>(&self, key: &str, fetch: F) -> Outcome
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Image, Fetch>>,
+    {
+        let cell = self.cell(key);
         let result = cell
             .get_or_try_init(|| async {
-                let client = self.client().ok_or_else(link_down)?;
-                // Permanent outcomes are cached (Ok); transient ones retried.
-                let fetched = fetch(&client, uri, preview).await;
-                fetched.map(Ok).or_else(|e| match e {
-                    Fetch::Permanent(e) => Ok(Err(e)),
-                    Fetch::Transient(e) => Err(e),
-                })
+                let (outcome, until) = match fetch().await {
+                    Ok(image) => (Ok(image), None),
+                    Err(Fetch::Permanent(e)) => (Err(e), None),
+                    Err(Fetch::Transient(e)) => (Err(e), Some(Instant::now() + FAILURE_TTL)),
+                    Err(Fetch::Unavailable(e)) => return Err(e),
+                };
+                Ok(Cached { outcome, until })
             })
             .await;
         match result {
-            Ok(outcome) => outcome.clone(),
+            Ok(cached) => cached.outcome.clone(),
             Err(e) => Err(e),
         }
-    }
-}
-
-enum Fetch {
-    Permanent(ApiError),
-    Transient(ApiError),
-}
-
-async fn fetch(
-    client: &Client,
-    uri: &str,
-    preview: Preview,
-) -> Result<(&'static str, Bytes), Fetch> {
-    let bad = |why: &str| {
-        Fetch::Permanent(ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "bad_media",
-            format!("the attachment has no usable preview: {why}"),
-        ))
-    };
-    let request = MediaRequestParameters {
-        source: MediaSource::Plain(OwnedMxcUri::from(uri)),
-        format: MediaFormat::Thumbnail(preview.settings()),
-    };
-    let got = tokio::time::timeout(
-        FETCH_TIMEOUT,
-        client.media().get_media_content(&request, false),
-    )
-    .await
-    .map_err(|_| Fetch::Transient(upstream("the homeserver did not answer in time")))?;
-    let bytes = match got {
-        Ok(bytes) => bytes,
-        Err(e) => {
-            tracing::info!(uri, "thumbnail fetch failed: {e}");
-            return Err(if super::refused_for_good(&e) {
-                bad("the homeserver refused it")
-            } else {
-                Fetch::Transient(upstream("the homeserver failed"))
-            });
-        }
-    };
-    if bytes.len() > MAX_BYTES {
-        return Err(bad("too large"));
-    }
-    let kind = image_type(&bytes).ok_or_else(|| bad("not an image"))?;
-    Ok((kind, Bytes::from(bytes)))
-}
-
-/// The real type of image bytes, by their first bytes; `None` if they are
-/// not PNG, JPEG, GIF or WebP.
-pub fn image_type(bytes: &[u8]) -> Option<&'static str> {
-    match bytes {
-        [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n', ..] => Some("image/png"),
-        [0xff, 0xd8, 0xff, ..] => Some("image/jpeg"),
-        [b'G', b'I', b'F', b'8', b'7' | b'9', b'a', ..] => Some("image/gif"),
-        [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => Some("image/webp"),
-        _ => None,
     }
 }
 
@@ -196,12 +174,6 @@ fn link_down() -> ApiError {
         "matrix_unavailable",
         "the Matrix link is down; try again later",
     );
-    e.retry_after = Some(10);
-    e
-}
-
-fn upstream(why: &str) -> ApiError {
-    let mut e = ApiError::new(StatusCode::BAD_GATEWAY, "matrix_unavailable", why);
     e.retry_after = Some(10);
     e
 }
@@ -272,22 +244,57 @@ fn serve((kind, bytes): (&'static str, Bytes)) -> Result<Response, ApiError> {
 
 #[cfg(test)]
 mod tests {
-    use super::image_type;
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
-    #[test]
-    fn images_are_told_by_their_bytes() {
-        assert_eq!(image_type(b"\x89PNG\r\n\x1a\n...."), Some("image/png"));
-        assert_eq!(image_type(b"\xff\xd8\xff\xe0"), Some("image/jpeg"));
-        assert_eq!(image_type(b"GIF89a.."), Some("image/gif"));
-        assert_eq!(image_type(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
-        for not in [
-            &b""[..],
-            b"<svg onload=alert(1)>",
-            b"\x89PN",
-            b"RIFF\0\0\0\0WAVE",
-            b"%PDF-1.7",
-        ] {
-            assert_eq!(image_type(not), None, "{not:?}");
+    /// Asks `t` for `key` with a fetch that counts its calls in `calls`
+    /// and fails with `fail`.
+    async fn ask(t: &Thumbnails, calls: &AtomicUsize, fail: fn() -> Fetch) -> Outcome {
+        t.cached("k", || async {
+            calls.fetch_add(1, Ordering::Relaxed);
+            Err(fail())
+        })
+        .await
+    }
+
+    fn transient() -> Fetch {
+        Fetch::Transient(media_fetch::upstream("down", 30))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failing_preview_is_not_fetched_again_for_every_viewer() {
+        let (t, calls) = (Thumbnails::default(), AtomicUsize::new(0));
+        for _ in 0..10 {
+            let e = ask(&t, &calls, transient).await.unwrap_err();
+            assert_eq!(e.retry_after, Some(30));
         }
+        assert_eq!(
+            calls.load(Ordering::Relaxed),
+            1,
+            "one fetch for ten viewers"
+        );
+        tokio::time::advance(FAILURE_TTL + Duration::from_secs(1)).await;
+        ask(&t, &calls, transient).await.unwrap_err();
+        assert_eq!(
+            calls.load(Ordering::Relaxed),
+            2,
+            "fetched again after a while"
+        );
+        // A refusal holds for good; a link that is down is not remembered.
+        let (t, calls) = (Thumbnails::default(), AtomicUsize::new(0));
+        for _ in 0..3 {
+            ask(&t, &calls, || media_fetch::bad("no"))
+                .await
+                .unwrap_err();
+            tokio::time::advance(FAILURE_TTL * 2).await;
+        }
+        assert_eq!(calls.load(Ordering::Relaxed), 1);
+        let (t, calls) = (Thumbnails::default(), AtomicUsize::new(0));
+        for _ in 0..3 {
+            ask(&t, &calls, || Fetch::Unavailable(link_down()))
+                .await
+                .unwrap_err();
+        }
+        assert_eq!(calls.load(Ordering::Relaxed), 3);
     }
 }
