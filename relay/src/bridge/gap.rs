@@ -167,3 +167,44 @@ pub async fn tell_missing(hub: &Hub, channel: &str, since: &str) -> Result<(), H
         Err(e) => Err(e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store;
+
+    #[test]
+    fn a_gap_cut_short_or_showing_nothing_lost_messages() {
+        let filled = |events, complete| Filled { events, complete };
+        assert!(!filled(1300, true).lost_some());
+        assert!(filled(1300, false).lost_some(), "a page kept failing");
+        assert!(filled(0, true).lost_some(), "history the bot may not see");
+    }
+
+    #[tokio::test]
+    async fn viewers_are_told_once_per_gap_that_messages_are_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = crate::hub::tests::test_hub(dir.path(), 16, 16);
+        tell_missing(&hub, "live", "s1").await.unwrap();
+        tell_missing(&hub, "live", "s1").await.unwrap(); // a replayed sync
+        tell_missing(&hub, "live", "s2").await.unwrap();
+        let (lines, queued) = hub
+            .store()
+            .call(|c| {
+                Ok((
+                    store::recent_messages(c, "live", 10)?,
+                    store::outbox_len(c)?,
+                ))
+            })
+            .await
+            .unwrap();
+        assert_eq!(lines.len(), 2, "one line per gap");
+        for m in &lines {
+            assert_eq!(
+                (m.sender.as_str(), m.body.as_str(), m.source),
+                (NOTICE_SENDER, MISSING_TEXT, Source::Other)
+            );
+        }
+        assert_eq!(queued, 0, "the notice is not sent to the room");
+    }
+}
