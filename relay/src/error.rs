@@ -134,6 +134,12 @@ pub fn decode_json<T: DeserializeOwned>(
     }
     serde_json::from_slice(&bytes).map_err(|e| {
         use serde_json::error::Category;
+        // Serde checks a value's type before the text after it: a body that
+        // is not JSON at all is still `invalid_json`, with the syntax error.
+        let e = match serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+            Err(syntax) if e.classify() == Category::Data => syntax,
+            _ => e,
+        };
         match e.classify() {
             Category::Data => ApiError::invalid_field(format!("invalid JSON body: {e}")),
             Category::Syntax | Category::Eof | Category::Io => ApiError::new(
