@@ -75,8 +75,9 @@ plan() {
 # Prerequisites this script does not install.
 step "prerequisites" "Rust through rustup, Node >= 20 with npm, Python 3 and apt"
 prereq_missing=()
+# Run, not only found: rustup's proxies are there even without a toolchain.
 for tool in cargo rustc node npm python3; do
-    command -v "$tool" >/dev/null || prereq_missing+=("$tool")
+    "$tool" --version >/dev/null 2>&1 || prereq_missing+=("$tool")
 done
 if [ ${#prereq_missing[@]} -gt 0 ]; then
     [ "$DRY_RUN" = 1 ] || die "not on PATH: ${prereq_missing[*]}; install them first (rustup, Node >= 20, Python 3)"
@@ -120,7 +121,7 @@ fi
 have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
 if [ "$have" = "$WBG_VERSION" ]; then
     present "wasm-bindgen-cli $WBG_VERSION" "$(command -v wasm-bindgen)"
-elif plan "wasm-bindgen-cli $WBG_VERSION" "cargo install wasm-bindgen-cli --version $WBG_VERSION" "~8 min"; then
+elif plan "wasm-bindgen-cli $WBG_VERSION" "cargo install wasm-bindgen-cli --version $WBG_VERSION" "~10 min"; then
     # --locked fails when the CLI's lock names a crate version the registry
     # does not serve (webpki-roots 1.0.11 for 0.2.130); then resolve afresh.
     cargo install wasm-bindgen-cli --version "$WBG_VERSION" --locked || {
