@@ -6,6 +6,7 @@
 
 use crate::error::{check_channel, ApiError, ApiPath};
 use crate::hub::{Channel, Hub, Subscription, MAX_SNAPSHOT};
+use crate::limits::{self, UnsentBytes};
 use crate::metrics::Metrics;
 use crate::AppState;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -24,6 +25,18 @@ use tokio::sync::{broadcast::error::RecvError, watch};
 
 /// A viewer whose socket accepts nothing for this long is disconnected.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Pings a viewer may send per [`PING_WINDOW`]; one more closes the socket
+/// (1008). Browsers never send pings; proxies send a few a minute.
+pub const MAX_PINGS: u32 = 20;
+
+/// The window [`MAX_PINGS`] is counted in.
+pub const PING_WINDOW: Duration = Duration::from_secs(10);
+
+/// Cap of a socket's write buffer: more than the largest frame the relay
+/// sends (a 200-message snapshot of 64 KiB Matrix events), so only a peer
+/// that never reads can reach it.
+pub const MAX_WRITE_BUFFER_BYTES: usize = 16 * 1024 * 1024;
 
 /// The feed's query: `epoch`, `since`, `limit`.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -184,6 +197,29 @@ async fn prepare(
         return Err(e);
     };
     let hub = state.hub.clone();
+    if !hub.is_loaded(channel) {
+        // A channel not in memory costs a load: counted per address, and
+        // refused when every loaded channel is in use.
+        if let Some(secs) = limits::check(&state.per_address.channel_loads, peer.ip()) {
+            state.metrics.rejected("channel_loads");
+            let mut e = ApiError::rate_limited(secs.max(1));
+            e.message = format!(
+                "too many feeds of channels not in use from one address; retry after {} s",
+                secs.max(1)
+            );
+            return Err(e);
+        }
+        if !hub.make_room().await {
+            state.metrics.rejected("channels_loaded");
+            let mut e = ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "too many channels in use; retry in a moment",
+            );
+            e.retry_after = Some(5);
+            return Err(e);
+        }
+    }
     let ch = hub
         .channel(channel)
         .await
@@ -200,6 +236,8 @@ async fn prepare(
         limit,
         metrics: state.metrics.clone(),
         shutdown: state.shutdown.clone(),
+        ip: peer.ip(),
+        unsent: state.per_address.unsent.clone(),
     };
     Ok(ws
         // Viewers send next to nothing: a small read buffer (tungstenite's
@@ -207,6 +245,9 @@ async fn prepare(
         .read_buffer_size(READ_BUFFER_BYTES)
         // Every frame is flushed as it is sent; no write-side batching buffer.
         .write_buffer_size(0)
+        // Pongs queued to a peer that never reads stop here (and the ping
+        // limit in `serve_viewer` closes such a peer long before).
+        .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
         .max_message_size(MAX_CLIENT_FRAME_BYTES)
         .max_frame_size(MAX_CLIENT_FRAME_BYTES)
         .on_upgrade(move |socket| async move {
@@ -235,6 +276,11 @@ pub struct Viewer {
     pub metrics: Arc<Metrics>,
     /// Becomes `true` when the relay shuts down.
     pub shutdown: watch::Receiver<bool>,
+    /// The client's address, whose unsent bytes are counted.
+    pub ip: IpAddr,
+    /// Bytes of frames being written, per address: a frame that would pass
+    /// the address's limit closes the feed (1013) instead of being held.
+    pub unsent: Arc<UnsentBytes>,
 }
 
 /// Why a connection ended.
@@ -250,6 +296,11 @@ pub enum Ended {
     Failed,
     /// The relay is shutting down (closed with 1001).
     Shutdown,
+    /// The client sent more than [`MAX_PINGS`] pings in a [`PING_WINDOW`]
+    /// (closed with 1008).
+    PingFlood,
+    /// Its address had too many bytes unsent already (closed with 1013).
+    TooMuchUnsent,
 }
 
 /// Runs one viewer: its first frames, then live frames, answering client data
@@ -267,16 +318,17 @@ where
 {
     let mut rx = sub.rx;
     for frame in sub.first {
-        if let Err(ended) = send(&mut sink, Message::Text(frame), &viewer.metrics).await {
+        if let Err(ended) = send(&mut sink, Message::Text(frame), &viewer).await {
             return ended;
         }
     }
+    let mut pings = Pings::new();
     loop {
         let step = tokio::select! {
             biased;
             _ = stopped(&mut viewer.shutdown) => {
                 let close = CloseFrame { code: close_code::AWAY, reason: "relay restarting".into() };
-                let _ = send(&mut sink, Message::Close(Some(close)), &viewer.metrics).await;
+                let _ = send(&mut sink, Message::Close(Some(close)), &viewer).await;
                 return Ended::Shutdown;
             }
             incoming = stream.next() => match incoming {
@@ -287,32 +339,50 @@ where
                         message: "the feed is read-only; post through the Chat API".into(),
                     };
                     let text = serde_json::to_string(&frame).unwrap_or_default();
-                    send(&mut sink, Message::Text(text.into()), &viewer.metrics).await
+                    send(&mut sink, Message::Text(text.into()), &viewer).await
                 }
-                // The websocket library answers pings itself.
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
+                // The websocket library queues the pong itself; we see that
+                // it leaves (a peer that never reads is closed, its pongs
+                // never pile up) and close a peer that floods pings.
+                Some(Ok(Message::Ping(_))) => {
+                    if !pings.allow(tokio::time::Instant::now()) {
+                        viewer.metrics.refused("ping_flood");
+                        let close = CloseFrame { code: close_code::POLICY, reason: "too many pings".into() };
+                        let _ = send(&mut sink, Message::Close(Some(close)), &viewer).await;
+                        return Ended::PingFlood;
+                    }
+                    flush(&mut sink).await
+                }
+                Some(Ok(Message::Pong(_))) => Ok(()),
                 Some(Err(e)) if too_big(&e) => {
                     let close = CloseFrame { code: close_code::SIZE, reason: "frame too large".into() };
-                    let _ = send(&mut sink, Message::Close(Some(close)), &viewer.metrics).await;
+                    let _ = send(&mut sink, Message::Close(Some(close)), &viewer).await;
                     return Ended::TooBig;
                 }
                 Some(Err(_)) => return Ended::Failed,
             },
             live = rx.recv() => match live {
-                Ok(frame) => send(&mut sink, Message::Text(frame), &viewer.metrics).await,
-                Err(RecvError::Lagged(_)) => {
-                    viewer.metrics.lagged_resyncs.inc();
-                    let Ok(fresh) = viewer.hub.resync(&viewer.channel, viewer.limit).await else {
+                Ok(frame) => send(&mut sink, Message::Text(frame), &viewer).await,
+                Err(lag_or_closed) => {
+                    let fresh = if let RecvError::Lagged(_) = lag_or_closed {
+                        viewer.metrics.lagged_resyncs.inc();
+                        viewer.hub.resync(&viewer.channel, viewer.limit).await
+                    } else {
+                        // The channel's queue grew (its first append since
+                        // it loaded): continue on the new one.
+                        viewer.hub.rejoin(&viewer.channel, viewer.limit).await
+                    };
+                    let Ok(fresh) = fresh else {
                         return Ended::Failed;
                     };
                     rx = fresh.rx;
-                    let mut result = Ok(());
                     for frame in fresh.first {
-                        result = send(&mut sink, Message::Text(frame), &viewer.metrics).await;
+                        if let Err(ended) = send(&mut sink, Message::Text(frame), &viewer).await {
+                            return ended;
+                        }
                     }
-                    result
+                    Ok(())
                 }
-                Err(RecvError::Closed) => return Ended::Shutdown,
             },
         };
         if let Err(ended) = step {
@@ -321,21 +391,69 @@ where
     }
 }
 
+/// Sends one message within [`SEND_TIMEOUT`]. A data frame's bytes count
+/// against its address's unsent bytes until written; past the limit the feed
+/// is closed (1013, try again later) instead.
 async fn send<S: Sink<Message> + Unpin>(
     sink: &mut S,
     msg: Message,
-    metrics: &Metrics,
+    viewer: &Viewer,
 ) -> Result<(), Ended> {
-    let counted = matches!(msg, Message::Text(_));
-    match tokio::time::timeout(SEND_TIMEOUT, sink.send(msg)).await {
-        Ok(Ok(())) => {
-            if counted {
-                metrics.frames_sent.inc();
-            }
-            Ok(())
-        }
+    let Message::Text(text) = &msg else {
+        return timed(sink.send(msg)).await;
+    };
+    let Some(_unsent) = viewer.unsent.try_take(viewer.ip, text.len()) else {
+        viewer.metrics.refused("unsent_bytes");
+        let close = CloseFrame {
+            code: close_code::AGAIN,
+            reason: "too much unsent to this address".into(),
+        };
+        let _ = timed(sink.send(Message::Close(Some(close)))).await;
+        return Err(Ended::TooMuchUnsent);
+    };
+    timed(sink.send(msg)).await?;
+    viewer.metrics.frames_sent.inc();
+    Ok(())
+}
+
+/// Waits until what the socket holds is written (a peer that never reads
+/// fails here within [`SEND_TIMEOUT`]).
+async fn flush<S: Sink<Message> + Unpin>(sink: &mut S) -> Result<(), Ended> {
+    timed(sink.flush()).await
+}
+
+async fn timed<E>(io: impl std::future::Future<Output = Result<(), E>>) -> Result<(), Ended> {
+    match tokio::time::timeout(SEND_TIMEOUT, io).await {
+        Ok(Ok(())) => Ok(()),
         Ok(Err(_)) => Err(Ended::Failed),
         Err(_) => Err(Ended::SendTimedOut),
+    }
+}
+
+/// Counts a viewer's pings per [`PING_WINDOW`].
+struct Pings {
+    /// When the current window began.
+    since: tokio::time::Instant,
+    /// Pings in it.
+    count: u32,
+}
+
+impl Pings {
+    fn new() -> Pings {
+        Pings {
+            since: tokio::time::Instant::now(),
+            count: 0,
+        }
+    }
+
+    /// Counts one ping at `now`; `false` once there are too many.
+    fn allow(&mut self, now: tokio::time::Instant) -> bool {
+        if now.duration_since(self.since) >= PING_WINDOW {
+            self.since = now;
+            self.count = 0;
+        }
+        self.count += 1;
+        self.count <= MAX_PINGS
     }
 }
 

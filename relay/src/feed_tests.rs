@@ -35,6 +35,8 @@ impl Rig {
             limit: 50,
             metrics: Arc::new(Metrics::default()),
             shutdown: self.stop.subscribe(),
+            ip: [127, 0, 0, 1].into(),
+            unsent: Arc::new(crate::limits::UnsentBytes::new(1 << 20, Default::default())),
         };
         (viewer, sub)
     }
@@ -114,10 +116,12 @@ async fn snapshot_live_and_read_only() {
 #[tokio::test]
 async fn lagged_viewer_gets_lagged_snapshot_then_live() {
     let rig = rig(2).await;
+    // Written to before the viewer comes, so the channel has its full queue.
+    rig.hub.append("demo", post("b1")).await.unwrap();
     let (viewer, sub) = rig.viewer().await;
     let metrics = viewer.metrics.clone();
-    // The viewer is subscribed but not yet reading: 5 events overflow capacity 2.
-    for i in 1..=5 {
+    // The viewer is subscribed but not yet reading: 4 events overflow capacity 2.
+    for i in 2..=5 {
         rig.hub
             .append("demo", post(&format!("b{i}")))
             .await
@@ -133,7 +137,7 @@ async fn lagged_viewer_gets_lagged_snapshot_then_live() {
         rx.recv().await.map(|m| (m, rx))
     }));
     tokio::spawn(serve_viewer(viewer, sub, sink, stream));
-    assert_eq!(snapshot(out.recv().await.unwrap()).seq, 0);
+    assert_eq!(snapshot(out.recv().await.unwrap()).seq, 1);
     let lagged = snapshot(out.recv().await.unwrap());
     assert_eq!(
         (lagged.reason, lagged.seq, lagged.messages.len()),

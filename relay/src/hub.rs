@@ -15,8 +15,10 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, Notify};
 
 mod channels;
+mod fanout;
 use channels::Channels;
 pub use channels::{sweep_idle, SWEEP_EVERY};
+pub use fanout::Fanout;
 
 /// Largest snapshot a viewer may ask for (`limit`), and the size of the
 /// cached list of newest visible messages.
@@ -29,8 +31,11 @@ pub struct HubLimits {
     pub history: usize,
     /// Events held for resume.
     pub resume_buffer: usize,
-    /// Capacity of each channel's broadcast queue.
+    /// Capacity of each channel's broadcast queue (allocated on its first
+    /// append, see [`Fanout`]).
     pub broadcast_capacity: usize,
+    /// Channels loaded at most for viewers ([`Hub::make_room`]).
+    pub max_channels: usize,
 }
 
 /// All channels touched since start.
@@ -58,8 +63,9 @@ pub struct Hub {
 pub struct Channel {
     /// The channel's name, for snapshots and SQL.
     name: String,
-    /// Serialized event frames to every live viewer, serialized once.
-    tx: broadcast::Sender<Utf8Bytes>,
+    /// Serialized event frames to every live viewer, serialized once; one
+    /// slot until the channel's first append since it loaded.
+    tx: Fanout,
     /// Everything that must change together with the event order.
     state: tokio::sync::Mutex<ChannelState>,
 }
@@ -148,7 +154,12 @@ impl Hub {
         };
         {
             let mut states = self.bridge_state.lock().unwrap_or_else(|e| e.into_inner());
-            if states.get(channel).copied().unwrap_or(BridgeState::Connecting) == state {
+            if states
+                .get(channel)
+                .copied()
+                .unwrap_or(BridgeState::Connecting)
+                == state
+            {
                 return Ok(());
             }
             states.insert(channel.to_string(), state);
@@ -201,11 +212,29 @@ impl Hub {
         if let Some(channel) = self.channels.get(name) {
             return Ok(channel);
         }
-        let load = || channels::load(&self.store, self.limits, name);
+        let bridged = self.is_bridged(name);
+        let load = || channels::load(&self.store, self.limits, name, bridged);
         let channel = self.channels.get_or_load(name, load).await?;
         // Counted on loads and sweeps only, not on every lookup.
         self.metrics.channels_loaded.set(self.channels.len() as i64);
         Ok(channel)
+    }
+
+    /// Whether `name` is in memory now (a feed of it costs no load).
+    pub fn is_loaded(&self, name: &str) -> bool {
+        self.channels.contains(name)
+    }
+
+    /// Whether one more channel may be loaded for a viewer: at the cap
+    /// (`max_channels`), the channels nobody uses are dropped at once; `false`
+    /// if every loaded channel is in use.
+    pub async fn make_room(&self) -> bool {
+        if self.channels.len() < self.limits.max_channels {
+            return true;
+        }
+        let left = self.channels.drop_unused().await;
+        self.metrics.channels_loaded.set(left as i64);
+        left < self.limits.max_channels
     }
 
     /// Drops channels idle since the last sweep (see [`channels`]); call it
@@ -232,15 +261,11 @@ impl Hub {
         origin: Option<Origin>,
     ) -> Result<Appended, HubError> {
         let ch = self.channel(channel).await?;
-        let (store, metrics, resume_buffer) = (
-            self.store.clone(),
-            self.metrics.clone(),
-            self.limits.resume_buffer,
-        );
+        let (store, metrics, limits) = (self.store.clone(), self.metrics.clone(), self.limits);
         // Changes made here (not from Matrix) go to the bridged room too.
         let outbox = origin.is_none() && self.is_bridged(channel);
         let appended = tokio::spawn(async move {
-            ch.append(&store, &metrics, resume_buffer, action, origin, outbox)
+            ch.append(&store, &metrics, limits, action, origin, outbox)
                 .await
         })
         .await
@@ -253,30 +278,33 @@ impl Hub {
 
     /// Subscribes a viewer: resumes after `resume = (epoch, since)` if every
     /// later event is held, else starts from a snapshot of `limit` messages.
+    /// The snapshot is serialized after the channel's lock is released, so
+    /// big snapshots never hold up appends.
     pub async fn subscribe(
         &self,
         channel: &Arc<Channel>,
         resume: Option<(Option<String>, u64)>,
         limit: usize,
     ) -> Result<Subscription, HubError> {
-        let mut st = channel.state.lock().await;
-        let rx = channel.tx.subscribe();
-        let first = match resume {
-            Some((epoch, since)) if resumable(&st, epoch.as_deref(), since) => st
-                .ring
-                .iter()
-                .filter(|(s, _)| *s > since)
-                .map(|(_, f)| f.clone())
-                .collect(),
-            Some(_) => vec![
-                self.snapshot(channel, &mut st, SnapshotReason::ResumeUnavailable, limit)
-                    .await?,
-            ],
-            None => vec![
-                self.snapshot(channel, &mut st, SnapshotReason::Initial, limit)
-                    .await?,
-            ],
+        let (first, rx) = {
+            let mut st = channel.state.lock().await;
+            let rx = channel.tx.subscribe();
+            let first = match resume {
+                Some((epoch, since)) if resumable(&st, epoch.as_deref(), since) => {
+                    First::Frames(after(&st, since))
+                }
+                Some(_) => {
+                    let reason = SnapshotReason::ResumeUnavailable;
+                    self.plan(channel, &mut st, reason, limit).await?
+                }
+                None => {
+                    let reason = SnapshotReason::Initial;
+                    self.plan(channel, &mut st, reason, limit).await?
+                }
+            };
+            (first, rx)
         };
+        let first = self.build(channel, first).await?;
         self.subscription(channel, first, rx)
     }
 
@@ -286,24 +314,56 @@ impl Hub {
         channel: &Arc<Channel>,
         limit: usize,
     ) -> Result<Subscription, HubError> {
-        let mut st = channel.state.lock().await;
-        let rx = channel.tx.subscribe();
-        let snap = self
-            .snapshot(channel, &mut st, SnapshotReason::Lagged, limit)
-            .await?;
-        self.subscription(channel, vec![snap], rx)
+        let (first, rx) = {
+            let mut st = channel.state.lock().await;
+            let rx = channel.tx.subscribe();
+            let plan = self
+                .plan(channel, &mut st, SnapshotReason::Lagged, limit)
+                .await?;
+            (plan, rx)
+        };
+        let first = self.build(channel, first).await?;
+        self.subscription(channel, first, rx)
     }
 
-    async fn snapshot(
+    /// The restart point of a viewer whose queue closed because the channel's
+    /// queue grew ([`Fanout`]): the events after the head it grew at, else a
+    /// `lagged` snapshot, and a receiver of the new queue.
+    pub async fn rejoin(
+        &self,
+        channel: &Arc<Channel>,
+        limit: usize,
+    ) -> Result<Subscription, HubError> {
+        let (first, rx) = {
+            let mut st = channel.state.lock().await;
+            let rx = channel.tx.subscribe();
+            let since = channel.tx.grown_at().unwrap_or(st.head);
+            let epoch = st.epoch.clone();
+            let first = if resumable(&st, Some(&epoch), since) {
+                First::Frames(after(&st, since))
+            } else {
+                self.plan(channel, &mut st, SnapshotReason::Lagged, limit)
+                    .await?
+            };
+            (first, rx)
+        };
+        let first = self.build(channel, first).await?;
+        self.subscription(channel, first, rx)
+    }
+
+    /// What a viewer's snapshot will hold, taken under the channel's lock:
+    /// the cached default snapshot, or the newest visible messages (read from
+    /// SQLite once per event) and the head they end at.
+    async fn plan(
         &self,
         channel: &Channel,
         st: &mut ChannelState,
         reason: SnapshotReason,
         limit: usize,
-    ) -> Result<Utf8Bytes, HubError> {
+    ) -> Result<First, HubError> {
         let default = reason == SnapshotReason::Initial && limit == self.limits.history;
         if let (true, Some(cached)) = (default, &st.initial) {
-            return Ok(cached.clone());
+            return Ok(First::Frames(vec![cached.clone()]));
         }
         let recent = match &st.recent {
             Some(r) => r.clone(),
@@ -318,11 +378,35 @@ impl Hub {
                 r
             }
         };
+        Ok(First::Snapshot {
+            recent,
+            epoch: st.epoch.clone(),
+            head: st.head,
+            reason,
+            limit,
+            default,
+        })
+    }
+
+    /// Serializes a planned snapshot (outside the channel's lock); the
+    /// default one is cached if no event came in meanwhile.
+    async fn build(&self, channel: &Channel, first: First) -> Result<Vec<Utf8Bytes>, HubError> {
+        let (recent, epoch, head, reason, limit, default) = match first {
+            First::Frames(frames) => return Ok(frames),
+            First::Snapshot {
+                recent,
+                epoch,
+                head,
+                reason,
+                limit,
+                default,
+            } => (recent, epoch, head, reason, limit, default),
+        };
         let skip = recent.len().saturating_sub(limit);
         let frame = ServerFrame::Snapshot(Snapshot {
             channel: channel.name.clone(),
-            epoch: st.epoch.clone(),
-            seq: st.head,
+            epoch,
+            seq: head,
             reason,
             messages: recent[skip..].to_vec(),
         });
@@ -330,10 +414,43 @@ impl Hub {
             serde_json::to_string(&frame).map_err(|e| HubError::Internal(e.to_string()))?,
         );
         if default {
-            st.initial = Some(text.clone());
+            let mut st = channel.state.lock().await;
+            if st.head == head && st.initial.is_none() {
+                st.initial = Some(text.clone());
+            }
         }
-        Ok(text)
+        Ok(vec![text])
     }
+}
+
+/// A viewer's first frames, as planned under the channel's lock.
+enum First {
+    /// Frames ready to send (resumed events, or the cached snapshot).
+    Frames(Vec<Utf8Bytes>),
+    /// A snapshot still to serialize.
+    Snapshot {
+        /// The newest visible messages at `head`.
+        recent: Arc<Vec<Message>>,
+        /// The channel's epoch.
+        epoch: String,
+        /// The seq the snapshot ends at (where the live receiver begins).
+        head: u64,
+        /// Why the viewer gets it.
+        reason: SnapshotReason,
+        /// How many messages.
+        limit: usize,
+        /// Whether it is the default initial snapshot, to cache.
+        default: bool,
+    },
+}
+
+/// The ring's frames after `since`.
+fn after(st: &ChannelState, since: u64) -> Vec<Utf8Bytes> {
+    st.ring
+        .iter()
+        .filter(|(s, _)| *s > since)
+        .map(|(_, f)| f.clone())
+        .collect()
 }
 
 impl Channel {
@@ -346,7 +463,7 @@ impl Channel {
         &self,
         store: &Store,
         metrics: &Metrics,
-        resume_buffer: usize,
+        limits: HubLimits,
         action: Action,
         origin: Option<Origin>,
         outbox: bool,
@@ -397,12 +514,15 @@ impl Channel {
         let bytes = Utf8Bytes::from(text);
         st.head = seq;
         st.ring.push_back((seq, bytes.clone()));
-        while st.ring.len() > resume_buffer {
+        while st.ring.len() > limits.resume_buffer {
             st.ring.pop_front();
         }
         st.recent = None;
         st.initial = None;
         metrics.event(kind);
+        // Someone writes here now: the full queue (viewers of the one-slot
+        // queue rejoin after the head it grew at, i.e. from this event).
+        self.tx.grow(limits.broadcast_capacity, seq - 1);
         // No receivers is fine: nobody is watching.
         let _ = self.tx.send(bytes);
         Ok(Appended {

@@ -10,6 +10,7 @@ pub(crate) fn test_hub(
         history: 50,
         resume_buffer,
         broadcast_capacity,
+        max_channels: 3,
     };
     Hub::new(
         Store::open(dir).unwrap(),

@@ -13,8 +13,10 @@ pub mod event;
 pub mod feed;
 pub mod html;
 pub mod hub;
+pub mod limits;
 pub mod metrics;
 pub mod pages;
+pub mod serve;
 pub mod store;
 pub mod webhooks;
 
@@ -22,18 +24,19 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::feed::ConnLimiter;
 use crate::hub::{Hub, HubLimits};
+use crate::limits::PerAddress;
 use crate::metrics::Metrics;
 use crate::store::Store;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
-use axum::response::Response;
-use axum::routing::{any, get};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
 use axum::Router;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::future::Future;
-use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -52,6 +55,8 @@ pub struct AppState {
     pub hook_limiter: Arc<DefaultKeyedRateLimiter<String>>,
     /// Feed connections per client IP.
     pub conns: Arc<ConnLimiter>,
+    /// Anonymous requests, channel loads and unsent feed bytes per client IP.
+    pub per_address: Arc<PerAddress>,
     /// Previews of bridged attachments, fetched through the bridge's client.
     pub thumbnails: Arc<bridge::thumbnails::Thumbnails>,
     /// Becomes `true` when the relay shuts down, so feeds close.
@@ -72,6 +77,7 @@ impl AppState {
             history: l.history,
             resume_buffer: l.resume_buffer,
             broadcast_capacity: l.broadcast_capacity,
+            max_channels: l.max_channels_loaded as usize,
         };
         let bridged = config
             .matrix
@@ -83,12 +89,14 @@ impl AppState {
             l.webhook_rate_limit_per_second,
             l.webhook_rate_limit_burst,
         ));
+        let per_address = Arc::new(PerAddress::new(l, metrics.unsent_bytes.clone()));
         AppState {
             hub: Arc::new(Hub::new(store, limits, metrics.clone(), bridged)),
             metrics,
             api_limiter: Arc::new(api_limiter),
             hook_limiter: Arc::new(hook_limiter),
             conns: Arc::new(ConnLimiter::default()),
+            per_address,
             thumbnails: Arc::default(),
             shutdown,
             config: Arc::new(config),
@@ -99,12 +107,10 @@ impl AppState {
 /// The relay's routes.
 pub fn app(state: AppState) -> Router {
     let statics = pages::static_files(&state.config.dist_dir);
-    Router::new()
-        .merge(api::routes())
-        .merge(webhooks::routes())
-        .route("/api/{*rest}", any(api_not_found))
-        .route("/feed/{channel}", get(feed::handler))
-        .route("/overlay/{channel}", get(pages::overlay))
+    // Anonymous endpoints that reach the database: each client address gets
+    // its quota first.
+    let anonymous = Router::new()
+        .route("/hooks/{id}/{secret}", post(webhooks::hook))
         .route(
             "/media/{channel}/{id}/thumbnail",
             get(bridge::thumbnails::handler),
@@ -113,6 +119,18 @@ pub fn app(state: AppState) -> Router {
             "/media/{channel}/avatars/{key}",
             get(bridge::thumbnails::avatar_handler),
         )
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            limits::anonymous,
+        ));
+    let timeout = Duration::from_secs(state.config.limits.request_timeout_secs.into());
+    Router::new()
+        .merge(api::routes())
+        .merge(webhooks::routes())
+        .merge(anonymous)
+        .route("/api/{*rest}", any(api_not_found))
+        .route("/feed/{channel}", get(feed::handler))
+        .route("/overlay/{channel}", get(pages::overlay))
         .route("/healthz", get(pages::healthz))
         .route("/metrics", get(pages::metrics))
         .fallback_service(statics)
@@ -120,7 +138,22 @@ pub fn app(state: AppState) -> Router {
             chyron_protocol::limits::MAX_REQUEST_BYTES,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), count_status))
+        .layer(middleware::from_fn_with_state(timeout, time_limit))
         .with_state(state)
+}
+
+/// Ends a request (body included) that takes longer than the configured
+/// `request_timeout_secs` with a `408` JSON error.
+async fn time_limit(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => ApiError::new(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!("the request took longer than {} s", limit.as_secs()),
+        )
+        .into_response(),
+    }
 }
 
 async fn api_not_found() -> ApiError {
@@ -131,6 +164,17 @@ async fn count_status(State(state): State<AppState>, req: Request, next: Next) -
     let res = next.run(req).await;
     state.metrics.http(res.status().as_u16());
     res
+}
+
+/// Lets the per-address limiters forget addresses not seen lately, every
+/// [`limits::FORGET_EVERY`], until the relay stops.
+async fn forget_idle(per_address: Arc<PerAddress>, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => return,
+            _ = tokio::time::sleep(limits::FORGET_EVERY) => per_address.forget_idle(),
+        }
+    }
 }
 
 /// Serves the relay on `listener` until `shutdown` completes, then closes
@@ -171,17 +215,23 @@ pub async fn run(
             state.hub.clone(),
             state.thumbnails.clone(),
             data_dir,
-            stop_rx,
+            stop_rx.clone(),
         )
     });
     let sweeper = tokio::spawn(hub::sweep_idle(state.hub.clone(), state.shutdown.clone()));
-    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, service)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = stop_tx.send(true);
-        })
-        .await;
+    let forgetter = tokio::spawn(forget_idle(state.per_address.clone(), stop_rx.clone()));
+    let l = &state.config.limits;
+    let limits = serve::ServeLimits {
+        max_connections: l.max_connections as usize,
+        header_read_timeout: Duration::from_secs(l.header_read_timeout_secs.into()),
+    };
+    let metrics = state.metrics.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let served = serve::serve(listener, app(state), limits, metrics, stop_rx).await;
+    let _ = forgetter.await;
     // The sender is gone by now (sent or dropped), so the bridge and the
     // sweeper are stopping.
     if let Some(task) = bridge {

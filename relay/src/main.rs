@@ -26,6 +26,21 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    // The connection cap (`max_connections`) only protects the relay if the
+    // process can hold that many sockets: raise the open-files soft limit.
+    match chyron_relay::serve::raise_fd_limit() {
+        Ok(n) => {
+            tracing::info!(open_files = n, "open-files limit raised to the hard limit");
+            if n < u64::from(config.limits.max_connections) + 64 {
+                tracing::warn!(
+                    open_files = n,
+                    max_connections = config.limits.max_connections,
+                    "max_connections is above the open-files limit: lower it or raise the hard limit"
+                );
+            }
+        }
+        Err(e) => tracing::warn!("cannot raise the open-files limit: {e}"),
+    }
     let listener = match tokio::net::TcpListener::bind(config.listen).await {
         Ok(l) => l,
         Err(e) => {

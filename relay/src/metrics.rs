@@ -31,6 +31,14 @@ pub struct Metrics {
     pub outbox: Gauge,
     /// Channels held in memory: those in use, and idle ones until swept.
     pub channels_loaded: Gauge,
+    /// Requests, connections and feeds refused or closed by a limit against
+    /// hostile clients, by reason: an attack shows here.
+    pub refused: Family<Label, Counter>,
+    /// TCP connections open now (HTTP and upgraded): against `max_connections`.
+    pub connections: Gauge,
+    /// Bytes of frames being written to feed sockets now (bounded per client
+    /// address by `max_unsent_bytes_per_ip`).
+    pub unsent_bytes: Gauge,
 }
 
 impl Default for Metrics {
@@ -45,6 +53,20 @@ impl Default for Metrics {
         let bridge_up = Gauge::default();
         let outbox = Gauge::default();
         let channels_loaded = Gauge::default();
+        let refused = Family::<Label, Counter>::default();
+        let connections = Gauge::default();
+        let unsent_bytes = Gauge::default();
+        registry.register(
+            "unsent_bytes",
+            "Bytes of frames being written to feed sockets",
+            unsent_bytes.clone(),
+        );
+        registry.register(
+            "refused",
+            "Requests, connections and feeds refused or closed by a limit, by reason",
+            refused.clone(),
+        );
+        registry.register("connections", "TCP connections open", connections.clone());
         registry.register("viewers", "Feed websockets connected", viewers.clone());
         registry.register("frames_sent", "Frames sent to viewers", frames_sent.clone());
         registry.register("events", "Events appended, by kind", events.clone());
@@ -83,6 +105,9 @@ impl Default for Metrics {
             bridge_up,
             outbox,
             channels_loaded,
+            refused,
+            connections,
+            unsent_bytes,
             viewers,
             frames_sent,
             events,
@@ -110,6 +135,11 @@ impl Metrics {
         self.rejected_connections
             .get_or_create(&vec![("reason", reason)])
             .inc();
+    }
+
+    /// Counts one refusal by a limit against hostile clients.
+    pub fn refused(&self, reason: &'static str) {
+        self.refused.get_or_create(&vec![("reason", reason)]).inc();
     }
 
     /// Counts one HTTP response by its status class.

@@ -24,7 +24,8 @@ use subtle::ConstantTimeEq;
 /// Sender name of a webhook created without one.
 const DEFAULT_NAME: &str = "webhook";
 
-/// Webhook management (token) and the hook endpoint itself (no token).
+/// Webhook management (token). The hook endpoint itself ([`hook`], no token)
+/// is routed in `app`, behind the per-address limit of anonymous endpoints.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route(
@@ -32,7 +33,6 @@ pub fn routes() -> Router<AppState> {
             post(create).get(list),
         )
         .route("/api/v1/channels/{channel}/webhooks/{id}", delete(revoke))
-        .route("/hooks/{id}/{secret}", post(hook))
 }
 
 /// Body of `POST …/webhooks`.
@@ -144,7 +144,9 @@ struct HookBody {
     body: Option<String>,
 }
 
-async fn hook(
+/// `POST /hooks/{id}/{secret}`: posts to the hook's channel (no token; the secret
+/// is the credential).
+pub async fn hook(
     State(state): State<AppState>,
     ApiPath((id, secret)): ApiPath<(String, String)>,
     headers: HeaderMap,

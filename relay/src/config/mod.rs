@@ -65,6 +65,33 @@ pub struct Cli {
     /// Live frames queued per channel before a slow viewer is resynced [default: 256].
     #[arg(long, env = "CHYRON_BROADCAST_CAPACITY")]
     pub broadcast_capacity: Option<u32>,
+    /// Open TCP connections in all; more are answered 503 [default: 10000].
+    #[arg(long, env = "CHYRON_MAX_CONNECTIONS")]
+    pub max_connections: Option<u32>,
+    /// Seconds to send a request's headers; also ends idle keep-alive connections [default: 10].
+    #[arg(long, env = "CHYRON_HEADER_READ_TIMEOUT_SECS")]
+    pub header_read_timeout_secs: Option<u32>,
+    /// Seconds an HTTP request may take, body included [default: 30].
+    #[arg(long, env = "CHYRON_REQUEST_TIMEOUT_SECS")]
+    pub request_timeout_secs: Option<u32>,
+    /// Requests per second per client address to /hooks and /media [default: 20].
+    #[arg(long, env = "CHYRON_ANONYMOUS_RATE_LIMIT_PER_SECOND")]
+    pub anonymous_rate_limit_per_second: Option<u32>,
+    /// Burst per client address to /hooks and /media [default: 100].
+    #[arg(long, env = "CHYRON_ANONYMOUS_RATE_LIMIT_BURST")]
+    pub anonymous_rate_limit_burst: Option<u32>,
+    /// Loads of channels not in memory per client address per minute [default: 60].
+    #[arg(long, env = "CHYRON_CHANNEL_LOADS_PER_MINUTE")]
+    pub channel_loads_per_minute: Option<u32>,
+    /// Burst of channel loads per client address [default: 60].
+    #[arg(long, env = "CHYRON_CHANNEL_LOAD_BURST")]
+    pub channel_load_burst: Option<u32>,
+    /// Channels held in memory at most [default: 50000].
+    #[arg(long, env = "CHYRON_MAX_CHANNELS_LOADED")]
+    pub max_channels_loaded: Option<u32>,
+    /// Bytes being written to one client address's feeds at once [default: 33554432].
+    #[arg(long, env = "CHYRON_MAX_UNSENT_BYTES_PER_IP")]
+    pub max_unsent_bytes_per_ip: Option<u32>,
     /// Matrix homeserver URL; setting it turns the Matrix bridge on [default: off].
     #[arg(long, env = "CHYRON_MATRIX_HOMESERVER")]
     pub matrix_homeserver: Option<String>,
@@ -140,6 +167,24 @@ struct FileConfig {
     resume_buffer: Option<u32>,
     /// Same as `--broadcast-capacity`.
     broadcast_capacity: Option<u32>,
+    /// Same as `--max-connections`.
+    max_connections: Option<u32>,
+    /// Same as `--header-read-timeout-secs`.
+    header_read_timeout_secs: Option<u32>,
+    /// Same as `--request-timeout-secs`.
+    request_timeout_secs: Option<u32>,
+    /// Same as `--anonymous-rate-limit-per-second`.
+    anonymous_rate_limit_per_second: Option<u32>,
+    /// Same as `--anonymous-rate-limit-burst`.
+    anonymous_rate_limit_burst: Option<u32>,
+    /// Same as `--channel-loads-per-minute`.
+    channel_loads_per_minute: Option<u32>,
+    /// Same as `--channel-load-burst`.
+    channel_load_burst: Option<u32>,
+    /// Same as `--max-channels-loaded`.
+    max_channels_loaded: Option<u32>,
+    /// Same as `--max-unsent-bytes-per-ip`.
+    max_unsent_bytes_per_ip: Option<u32>,
     /// Same as `--matrix-homeserver`.
     matrix_homeserver: Option<String>,
     /// Same as `--matrix-user`.
@@ -307,6 +352,60 @@ impl Config {
                 cli.webhook_rate_limit_burst,
                 file.webhook_rate_limit_burst,
                 &mut l.webhook_rate_limit_burst,
+            ),
+            (
+                "max_connections",
+                cli.max_connections,
+                file.max_connections,
+                &mut l.max_connections,
+            ),
+            (
+                "header_read_timeout_secs",
+                cli.header_read_timeout_secs,
+                file.header_read_timeout_secs,
+                &mut l.header_read_timeout_secs,
+            ),
+            (
+                "request_timeout_secs",
+                cli.request_timeout_secs,
+                file.request_timeout_secs,
+                &mut l.request_timeout_secs,
+            ),
+            (
+                "anonymous_rate_limit_per_second",
+                cli.anonymous_rate_limit_per_second,
+                file.anonymous_rate_limit_per_second,
+                &mut l.anonymous_rate_limit_per_second,
+            ),
+            (
+                "anonymous_rate_limit_burst",
+                cli.anonymous_rate_limit_burst,
+                file.anonymous_rate_limit_burst,
+                &mut l.anonymous_rate_limit_burst,
+            ),
+            (
+                "channel_loads_per_minute",
+                cli.channel_loads_per_minute,
+                file.channel_loads_per_minute,
+                &mut l.channel_loads_per_minute,
+            ),
+            (
+                "channel_load_burst",
+                cli.channel_load_burst,
+                file.channel_load_burst,
+                &mut l.channel_load_burst,
+            ),
+            (
+                "max_channels_loaded",
+                cli.max_channels_loaded,
+                file.max_channels_loaded,
+                &mut l.max_channels_loaded,
+            ),
+            (
+                "max_unsent_bytes_per_ip",
+                cli.max_unsent_bytes_per_ip,
+                file.max_unsent_bytes_per_ip,
+                &mut l.max_unsent_bytes_per_ip,
             ),
         ] {
             if let Some(v) = num(key, flag, file)? {

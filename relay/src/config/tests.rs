@@ -196,3 +196,42 @@ fn matrix_bridge_from_file_flags_and_env_secrets() {
         .to_string();
     assert!(err.contains("must be an alias"), "{err}");
 }
+
+#[test]
+fn hostile_client_limits_from_flags_env_and_file() {
+    let _g = ENV_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let c = Config::resolve(parse(&[]), None).unwrap();
+    assert_eq!(c.limits.max_connections, 10_000);
+    assert_eq!(c.limits.header_read_timeout_secs, 10);
+    let f = file(
+        "max_connections = 50\nheader_read_timeout_secs = 3\nrequest_timeout_secs = 4\n\
+         anonymous_rate_limit_per_second = 5\nanonymous_rate_limit_burst = 6\n\
+         channel_loads_per_minute = 7\nchannel_load_burst = 8\nmax_channels_loaded = 9\n\
+         max_unsent_bytes_per_ip = 10\n",
+    );
+    std::env::set_var("CHYRON_MAX_CHANNELS_LOADED", "90");
+    let cli = parse(&[
+        "--config",
+        f.path().to_str().unwrap(),
+        "--max-connections",
+        "500",
+    ]);
+    std::env::remove_var("CHYRON_MAX_CHANNELS_LOADED");
+    let l = Config::resolve(cli, None).unwrap().limits;
+    assert_eq!(l.max_connections, 500, "flag wins");
+    assert_eq!(l.max_channels_loaded, 90, "env beats file");
+    assert_eq!(
+        (
+            l.header_read_timeout_secs,
+            l.request_timeout_secs,
+            l.anonymous_rate_limit_per_second,
+            l.anonymous_rate_limit_burst,
+            l.channel_loads_per_minute,
+            l.channel_load_burst,
+            l.max_unsent_bytes_per_ip
+        ),
+        (3, 4, 5, 6, 7, 8, 10)
+    );
+    let e = resolve_err(&["--header-read-timeout-secs", "0"], None);
+    assert!(e.contains("`header_read_timeout_secs`"), "{e}");
+}

@@ -43,6 +43,30 @@ pub struct Limits {
     pub resume_buffer: usize,
     /// Live frames queued per channel; a viewer further behind is resynced.
     pub broadcast_capacity: usize,
+    /// Open TCP connections in all: over it a connection is answered `503`
+    /// and closed, so file descriptors never run out.
+    pub max_connections: u32,
+    /// Seconds a client has to send a request's headers; it also ends an idle
+    /// keep-alive connection (slowloris, half-sent requests).
+    pub header_read_timeout_secs: u32,
+    /// Seconds an HTTP request may take, body included (slow bodies).
+    pub request_timeout_secs: u32,
+    /// Sustained requests per second per client address on the anonymous
+    /// endpoints that reach the database (`/hooks/…`, `/media/…`).
+    pub anonymous_rate_limit_per_second: u32,
+    /// Burst of those requests per client address.
+    pub anonymous_rate_limit_burst: u32,
+    /// Sustained loads of channels not in memory per client address per
+    /// minute (feeds of made-up names).
+    pub channel_loads_per_minute: u32,
+    /// Burst of those loads per client address.
+    pub channel_load_burst: u32,
+    /// Channels held in memory at most; past it idle channels are dropped at
+    /// once, and a new one is refused (`503`) only if all are in use.
+    pub max_channels_loaded: u32,
+    /// Bytes of frames being written to one client address's feeds at once
+    /// (snapshots to sockets that never read); past it a feed is closed.
+    pub max_unsent_bytes_per_ip: u32,
 }
 
 impl Default for Limits {
@@ -56,6 +80,15 @@ impl Default for Limits {
             history: chyron_protocol::limits::DEFAULT_SNAPSHOT_MESSAGES,
             resume_buffer: 1024,
             broadcast_capacity: 256,
+            max_connections: 10_000,
+            header_read_timeout_secs: 10,
+            request_timeout_secs: 30,
+            anonymous_rate_limit_per_second: 20,
+            anonymous_rate_limit_burst: 100,
+            channel_loads_per_minute: 60,
+            channel_load_burst: 60,
+            max_channels_loaded: 50_000,
+            max_unsent_bytes_per_ip: 32 * 1024 * 1024,
         }
     }
 }

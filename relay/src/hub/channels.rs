@@ -7,14 +7,14 @@
 //! so a channel is never loaded twice, and never from a read that an append
 //! on a live copy could overtake: there is no live copy while it is loaded.
 
-use super::{random_bytes, Channel, ChannelState, Hub, HubError, HubLimits};
+use super::{random_bytes, Channel, ChannelState, Fanout, Hub, HubError, HubLimits};
 use crate::store::{self, Store};
 use axum::extract::ws::Utf8Bytes;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 
 /// How often idle channels are looked for: one unused for a whole interval
 /// (two sweeps) is dropped from memory.
@@ -39,11 +39,14 @@ pub async fn sweep_idle(hub: Arc<Hub>, mut shutdown: watch::Receiver<bool>) {
 }
 
 /// Loads channel `name` from the store: its epoch (a fresh one if it has no
-/// events yet; stored with its first event), head and resume ring.
+/// events yet; stored with its first event), head and resume ring. Its live
+/// queue has one slot until its first append ([`Fanout`]), or its full size
+/// at once if it is `bridged`.
 pub(super) async fn load(
     store: &Store,
     limits: HubLimits,
     name: &str,
+    bridged: bool,
 ) -> Result<Channel, HubError> {
     let epoch = hex::encode(random_bytes::<8>()?);
     let (owned, keep) = (name.to_string(), limits.resume_buffer as u64);
@@ -56,7 +59,11 @@ pub(super) async fn load(
         .await?;
     Ok(Channel {
         name: name.to_string(),
-        tx: broadcast::channel(limits.broadcast_capacity.max(1)).0,
+        tx: if bridged {
+            Fanout::full(limits.broadcast_capacity)
+        } else {
+            Fanout::small()
+        },
         state: tokio::sync::Mutex::new(ChannelState {
             epoch,
             head,
@@ -141,8 +148,7 @@ impl Channels {
         let _loading = self.loading.lock().await;
         let mut map = self.lock();
         map.retain(|_, loaded| {
-            let unused =
-                Arc::strong_count(&loaded.channel) == 1 && loaded.channel.tx.receiver_count() == 0;
+            let unused = unused(&loaded.channel);
             let drop = unused && loaded.idle;
             loaded.idle = unused;
             !drop
@@ -150,10 +156,30 @@ impl Channels {
         map.len()
     }
 
+    /// Drops every channel nobody uses now (at the cap of loaded channels,
+    /// without waiting for sweeps); returns how many are still loaded.
+    pub(super) async fn drop_unused(&self) -> usize {
+        let _loading = self.loading.lock().await;
+        let mut map = self.lock();
+        map.retain(|_, loaded| !unused(&loaded.channel));
+        map.len()
+    }
+
+    /// Whether `name` is loaded (without marking it used).
+    pub(super) fn contains(&self, name: &str) -> bool {
+        self.lock().contains_key(name)
+    }
+
     /// How many channels are loaded.
     pub(super) fn len(&self) -> usize {
         self.lock().len()
     }
+}
+
+/// No viewer receives the channel's frames and nothing holds it (no feed,
+/// append or subscribe in flight); call with the map locked.
+fn unused(channel: &Arc<Channel>) -> bool {
+    Arc::strong_count(channel) == 1 && channel.tx.receiver_count() == 0
 }
 
 #[cfg(test)]

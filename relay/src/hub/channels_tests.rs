@@ -106,3 +106,71 @@ async fn the_sweeper_runs_on_its_own_and_stops_on_shutdown() {
         .expect("the sweeper stops")
         .unwrap();
 }
+
+/// A channel nobody writes to keeps a one-slot queue however many watch it;
+/// its first append gives it the full queue, and its viewers rejoin and get
+/// that event exactly once.
+#[tokio::test]
+async fn the_queue_is_allocated_on_first_append_and_viewers_rejoin() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = test_hub(dir.path(), 8, 16);
+    let quiet = hub.channel("quiet").await.unwrap();
+    let mut viewers = Vec::new();
+    for _ in 0..3 {
+        viewers.push(hub.subscribe(&quiet, None, 50).await.unwrap());
+    }
+    assert!(!quiet.tx.is_grown(), "no append, no full queue");
+    assert!(hub.channel("live").await.unwrap().tx.is_grown(), "bridged");
+    hub.append("quiet", post("first")).await.unwrap();
+    hub.append("quiet", post("second")).await.unwrap();
+    assert!(quiet.tx.is_grown());
+    let mut again = Vec::new();
+    for mut viewer in viewers {
+        let closed = viewer.rx.recv().await;
+        assert!(
+            matches!(
+                closed,
+                Err(tokio::sync::broadcast::error::RecvError::Closed)
+            ),
+            "{closed:?}"
+        );
+        let sub = hub.rejoin(&quiet, 50).await.unwrap();
+        let seqs: Vec<u64> = sub
+            .first
+            .iter()
+            .filter_map(|f| serde_json::from_str::<ServerFrame>(f.as_str()).ok())
+            .filter_map(|f| f.event_seq())
+            .collect();
+        assert_eq!(seqs, [1, 2]);
+        again.push(sub);
+    }
+    hub.append("quiet", post("third")).await.unwrap();
+    for mut sub in again {
+        let live = sub.rx.recv().await.unwrap();
+        assert!(live.as_str().contains("third"));
+    }
+}
+
+/// At the cap of loaded channels, unused ones go at once; only when every
+/// loaded channel is in use is one more refused.
+#[tokio::test]
+async fn at_the_cap_unused_channels_make_room() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = test_hub(dir.path(), 8, 16); // max_channels: 3
+    for name in ["a", "b", "c"] {
+        hub.channel(name).await.unwrap();
+    }
+    assert_eq!(loaded(&hub), 3);
+    assert!(hub.make_room().await);
+    assert_eq!(loaded(&hub), 0, "unused channels dropped at once");
+    let mut held = Vec::new();
+    for name in ["a", "b", "c"] {
+        let ch = hub.channel(name).await.unwrap();
+        held.push(hub.subscribe(&ch, None, 50).await.unwrap());
+    }
+    assert!(!hub.make_room().await, "all three in use");
+    assert_eq!(loaded(&hub), 3);
+    held.pop();
+    assert!(hub.make_room().await);
+    assert_eq!(loaded(&hub), 2);
+}

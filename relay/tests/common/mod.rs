@@ -170,3 +170,85 @@ pub async fn error_code(res: reqwest::Response, status: u16) -> (String, String)
         v["error"]["message"].as_str().unwrap().to_string(),
     )
 }
+
+/// A TCP connection to the server from `ip` (any 127.x.y.z address is
+/// loopback), with a small receive buffer when `rcvbuf` is given.
+pub async fn tcp_from(server: &Server, ip: [u8; 4], rcvbuf: Option<u32>) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    if let Some(size) = rcvbuf {
+        socket.set_recv_buffer_size(size).unwrap();
+    }
+    socket
+        .bind(SocketAddr::from((ip, 0)))
+        .expect("bind a loopback address");
+    socket.connect(server.addr).await.unwrap()
+}
+
+/// A feed websocket opened from `ip` (another client address than the
+/// tests' usual 127.0.0.1).
+pub async fn feed_from(server: &Server, ip: [u8; 4], path_and_query: &str) -> Ws {
+    let tcp = tcp_from(server, ip, None).await;
+    let (ws, _) =
+        tokio_tungstenite::client_async(server.ws_url(path_and_query), MaybeTlsStream::Plain(tcp))
+            .await
+            .unwrap();
+    ws
+}
+
+/// Sends a websocket upgrade request for `path` on a raw socket (the answer
+/// is left unread).
+pub async fn raw_upgrade(tcp: &mut TcpStream, path: &str) {
+    use tokio::io::AsyncWriteExt;
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    tcp.write_all(req.as_bytes()).await.unwrap();
+}
+
+/// The sum of the `/metrics` samples named `name` whose labels contain
+/// `labels` (e.g. `reason="ping_flood"`); `None` if there is none.
+pub async fn metric(server: &Server, name: &str, labels: &str) -> Option<f64> {
+    let text = http()
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut found = None;
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let Some((key, value)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let (metric, rest) = key.split_once('{').unwrap_or((key, ""));
+        if metric == name && rest.contains(labels) {
+            *found.get_or_insert(0.0) += value.parse::<f64>().unwrap();
+        }
+    }
+    found
+}
+
+/// `/healthz` answers 200 within `within`.
+pub async fn healthy_within(server: &Server, within: Duration) {
+    let res = tokio::time::timeout(within, http().get(server.url("/healthz")).send())
+        .await
+        .expect("/healthz did not answer in time")
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+/// A viewer at 127.0.0.2 on `channel` gets its snapshot, then a caption
+/// posted now, within 5 s: service for a normal viewer goes on.
+pub async fn normal_viewer_gets_captions(server: &Server, channel: &str) {
+    let mut ws = feed_from(server, [127, 0, 0, 2], &format!("/feed/{channel}")).await;
+    next_snapshot(&mut ws).await;
+    server.post(channel, "Ann", "still here").await;
+    loop {
+        if let ServerFrame::Message { message, .. } = next_frame(&mut ws).await {
+            assert_eq!(message.body, "still here");
+            break;
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! Limits per client address, for what strangers can do without a token:
+//! requests to the anonymous endpoints that reach the database, channel loads,
+//! and the bytes of frames their feeds hold unsent.
+
+use crate::config::Limits;
+use crate::error::ApiError;
+use crate::AppState;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use prometheus_client::metrics::gauge::Gauge;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The per-address limiters, built from [`Limits`].
+pub struct PerAddress {
+    /// Requests to `/hooks/…` and `/media/…` per client address.
+    pub anonymous: DefaultKeyedRateLimiter<IpAddr>,
+    /// Loads of channels that were not in memory, per client address.
+    pub channel_loads: DefaultKeyedRateLimiter<IpAddr>,
+    /// Bytes being written to each address's feeds.
+    pub unsent: Arc<UnsentBytes>,
+}
+
+fn nz(n: u32) -> NonZeroU32 {
+    NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)
+}
+
+impl PerAddress {
+    /// Limiters with the configured quotas, all empty; unsent bytes are
+    /// totalled in `unsent_gauge`.
+    pub fn new(l: &Limits, unsent_gauge: Gauge) -> PerAddress {
+        let anonymous = Quota::per_second(nz(l.anonymous_rate_limit_per_second))
+            .allow_burst(nz(l.anonymous_rate_limit_burst));
+        let loads =
+            Quota::per_minute(nz(l.channel_loads_per_minute)).allow_burst(nz(l.channel_load_burst));
+        PerAddress {
+            anonymous: RateLimiter::keyed(anonymous),
+            channel_loads: RateLimiter::keyed(loads),
+            unsent: Arc::new(UnsentBytes::new(
+                l.max_unsent_bytes_per_ip as usize,
+                unsent_gauge,
+            )),
+        }
+    }
+
+    /// Forgets addresses whose quota is full again (call now and then, so the
+    /// limiters' memory follows the addresses seen recently).
+    pub fn forget_idle(&self) {
+        self.anonymous.retain_recent();
+        self.channel_loads.retain_recent();
+    }
+}
+
+/// Seconds until a keyed limiter lets `ip` through again, or `None` if it
+/// lets it through now (and counts it).
+pub fn check(limiter: &DefaultKeyedRateLimiter<IpAddr>, ip: IpAddr) -> Option<u64> {
+    use governor::clock::{Clock, DefaultClock};
+    limiter.check_key(&ip).err().map(|not_until| {
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+    })
+}
+
+/// Middleware in front of the anonymous endpoints: each client address gets
+/// its quota before any handler (and its database work) runs; over it, a
+/// `429` JSON error with `Retry-After`.
+pub async fn anonymous(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+    next: Next,
+) -> Response {
+    match check(&state.per_address.anonymous, peer.ip()) {
+        None => next.run(req).await,
+        Some(secs) => {
+            state.metrics.refused("anonymous_rate");
+            ApiError::rate_limited(secs.max(1)).into_response()
+        }
+    }
+}
+
+/// Bytes of frames handed to each address's feed sockets and not yet taken
+/// by the kernel: what a client that never reads can make the relay hold.
+pub struct UnsentBytes {
+    /// Most bytes one address may have unsent at once.
+    max: usize,
+    /// The total, shown in `/metrics` as `chyron_unsent_bytes`.
+    gauge: Gauge,
+    /// Unsent bytes by address; entries at zero are removed.
+    by_ip: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// Bytes counted for an address until dropped (the frame was written).
+pub struct Unsent {
+    /// The counter to give the bytes back to.
+    of: Arc<UnsentBytes>,
+    /// Whose bytes.
+    ip: IpAddr,
+    /// How many.
+    bytes: usize,
+}
+
+impl UnsentBytes {
+    /// A counter allowing `max` bytes per address, keeping `gauge` at the total.
+    pub fn new(max: usize, gauge: Gauge) -> UnsentBytes {
+        UnsentBytes {
+            max,
+            gauge,
+            by_ip: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts `bytes` for `ip`, or `None` if that would pass the limit. A
+    /// single frame larger than the limit passes when the address has nothing
+    /// else unsent, so a big snapshot is never refused on its own.
+    pub fn try_take(self: &Arc<Self>, ip: IpAddr, bytes: usize) -> Option<Unsent> {
+        let mut map = self.by_ip.lock().unwrap_or_else(|e| e.into_inner());
+        let held = map.entry(ip).or_insert(0);
+        if *held > 0 && *held + bytes > self.max {
+            return None;
+        }
+        *held += bytes;
+        self.gauge.inc_by(bytes as i64);
+        Some(Unsent {
+            of: self.clone(),
+            ip,
+            bytes,
+        })
+    }
+
+    /// Bytes unsent for `ip` now.
+    pub fn held(&self, ip: IpAddr) -> usize {
+        let map = self.by_ip.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&ip).copied().unwrap_or(0)
+    }
+}
+
+impl Drop for Unsent {
+    fn drop(&mut self) {
+        let mut map = self.of.by_ip.lock().unwrap_or_else(|e| e.into_inner());
+        self.of.gauge.dec_by(self.bytes as i64);
+        if let Some(held) = map.get_mut(&self.ip) {
+            *held = held.saturating_sub(self.bytes);
+            if *held == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// How often the per-address limiters forget idle addresses.
+pub const FORGET_EVERY: Duration = Duration::from_secs(60);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsent_bytes_are_bounded_per_address_and_given_back() {
+        let gauge = Gauge::default();
+        let u = Arc::new(UnsentBytes::new(100, gauge.clone()));
+        let (a, b): (IpAddr, IpAddr) = ([10, 0, 0, 1].into(), [10, 0, 0, 2].into());
+        let big = u.try_take(a, 150).expect("one frame alone always passes");
+        assert!(u.try_take(a, 1).is_none(), "over the limit");
+        let other = u.try_take(b, 60).expect("another address has its own");
+        assert!(u.try_take(b, 50).is_none());
+        assert_eq!(gauge.get(), 210);
+        drop(big);
+        assert_eq!(u.held(a), 0);
+        let _x = u.try_take(a, 100).unwrap();
+        drop(other);
+        assert_eq!(u.held(b), 0);
+        assert!(u.by_ip.lock().unwrap().len() == 1, "zero entries removed");
+    }
+
+    #[test]
+    fn check_counts_then_names_the_wait() {
+        let l = Limits {
+            anonymous_rate_limit_per_second: 1,
+            anonymous_rate_limit_burst: 2,
+            ..Limits::default()
+        };
+        let p = PerAddress::new(&l, Gauge::default());
+        let ip: IpAddr = [10, 0, 0, 1].into();
+        assert_eq!(check(&p.anonymous, ip), None);
+        assert_eq!(check(&p.anonymous, ip), None);
+        assert_eq!(check(&p.anonymous, ip), Some(1));
+        assert_eq!(check(&p.anonymous, [10, 0, 0, 2].into()), None);
+    }
+}
