@@ -3,7 +3,8 @@
 //! again (a replayed sync, a restart before the sync token was saved) is
 //! skipped instead of shown twice.
 
-use crate::bridge::map::{may_redact, render_body, render_name, Content, Mapped};
+use crate::bridge::map::{render_body, render_name, Content, Mapped};
+use crate::bridge::redact::may_redact;
 use crate::hub::{Action, Hub, HubError, NewPost, Origin};
 use crate::store::{self, avatars};
 use chyron_protocol::Source;

@@ -29,7 +29,6 @@ use matrix_sdk::ruma::events::room::member::{MembershipChange, MembershipState};
 use matrix_sdk::ruma::events::room::message::{
     FormattedBody, MessageFormat, MessageType, Relation, SyncRoomMessageEvent,
 };
-use matrix_sdk::ruma::events::room::power_levels::RoomPowerLevels;
 use matrix_sdk::ruma::events::room::redaction::SyncRoomRedactionEvent;
 use matrix_sdk::ruma::events::room::MediaSource;
 use matrix_sdk::ruma::events::{
@@ -93,7 +92,7 @@ pub enum Mapped {
         /// The redaction event's id.
         event_id: OwnedEventId,
         /// Who redacted: the original's sender, or someone with the room's
-        /// `redact` power ([`may_redact`]), else it is not applied.
+        /// `redact` power ([`crate::bridge::redact::may_redact`]), else it is not applied.
         sender: OwnedUserId,
         /// The redacted event.
         target: OwnedEventId,
@@ -400,17 +399,3 @@ fn clean(text: &str, max_chars: usize, multiline: bool) -> Option<String> {
 #[cfg(test)]
 #[path = "map_tests.rs"]
 mod tests;
-
-/// Whether the homeserver would apply `redactor`'s redaction of a message
-/// sent by `original_sender` (a user id, as stored with the feed message):
-/// anyone may redact their own messages; someone else's needs a power level
-/// at least the room's `redact` level in `levels` (`None`: the room's power
-/// levels are unknown, so only their own).
-pub fn may_redact(
-    redactor: &UserId,
-    original_sender: &str,
-    levels: Option<&RoomPowerLevels>,
-) -> bool {
-    redactor.as_str() == original_sender
-        || levels.is_some_and(|l| l.user_can_redact_event_of_other(redactor))
-}

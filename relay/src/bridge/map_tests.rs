@@ -133,44 +133,6 @@ fn redactions_delete_in_both_room_versions() {
     }
 }
 
-#[test]
-fn redactions_need_the_original_sender_or_the_redact_power() {
-    use matrix_sdk::ruma::events::room::power_levels::{
-        RoomPowerLevels, RoomPowerLevelsEventContent,
-    };
-    use matrix_sdk::ruma::room_version_rules::AuthorizationRules;
-    // alice made the room (version 12: unlimited power), mod has 50, the
-    // room's redact level is 50; bob and carol have the default 0.
-    let content: RoomPowerLevelsEventContent = serde_json::from_value(json!({
-        "users": {"@mod:localhost": 50}, "redact": 50,
-    }))
-    .unwrap();
-    let levels = RoomPowerLevels::new(
-        content.into(),
-        &AuthorizationRules::V12,
-        [user("@alice:localhost")],
-    );
-    let levels = Some(&levels);
-    let (bob, carol) = (user("@bob:localhost"), user("@carol:localhost"));
-    assert!(may_redact(&bob, "@bob:localhost", levels), "own message");
-    assert!(!may_redact(&carol, "@bob:localhost", levels), "no power");
-    assert!(may_redact(
-        &user("@mod:localhost"),
-        "@bob:localhost",
-        levels
-    ));
-    assert!(may_redact(
-        &user("@alice:localhost"),
-        "@bob:localhost",
-        levels
-    ));
-    // A message posted through the relay (its sender is not a Matrix user).
-    assert!(!may_redact(&carol, "webhook:ci", levels));
-    // Unknown power levels: only one's own.
-    assert!(may_redact(&bob, "@bob:localhost", None));
-    assert!(!may_redact(&user("@mod:localhost"), "@bob:localhost", None));
-}
-
 fn member(id: &str, sender: &str, target: &str, membership: &str, prev: &str) -> Value {
     let mut v = base(
         id,

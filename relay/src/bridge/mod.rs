@@ -12,6 +12,7 @@
 //! - [`config`]: the settings and their validation;
 //! - [`map`]: which Matrix event does what (pure, over ruma types);
 //! - [`apply`]: a mapped event into the hub, deduplicated by event id;
+//! - [`redact`]: whether a redaction may delete its target (sender or power);
 //! - [`outbox`]: changes made through the relay, sent to the rooms;
 //! - [`rooms`]: which rooms are joined, each joined (and retried) on its own;
 //! - [`gap`]: filling a cut-short sync, or telling viewers what is missing;
@@ -26,6 +27,7 @@ pub mod image;
 pub mod map;
 pub mod media_fetch;
 pub mod outbox;
+pub mod redact;
 pub mod rooms;
 pub mod session;
 pub mod thumbnails;
