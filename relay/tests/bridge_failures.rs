@@ -52,6 +52,22 @@ async fn a_room_the_bot_cannot_join_is_down_while_the_others_flow() {
         chyron_protocol::ServerFrame::Bridge { state } => assert_eq!(state, BridgeState::Down),
         other => panic!("expected the bridge state, got {other:?}"),
     }
+    // Once the room exists, a later try joins it and the channel is live.
+    let created = alice
+        .call(
+            reqwest::Method::POST,
+            "/createRoom",
+            json!({"room_alias_name": "no-such-room", "preset": "public_chat"}),
+        )
+        .await;
+    let found = Mx {
+        room: created["room_id"].as_str().unwrap().to_string(),
+        ..alice
+    };
+    until_state(&mut ghost, BridgeState::Live).await.unwrap();
+    found.text("found at last").await;
+    let (_, m) = posted(next_slow(&mut ghost).await);
+    assert_eq!(m.body, "found at last");
     relay.stop().await;
     drop(synapse);
 }

@@ -12,7 +12,7 @@ use crate::hub::Hub;
 use chyron_protocol::BridgeState;
 use matrix_sdk::ruma::{OwnedRoomId, RoomId};
 use matrix_sdk::{Client, Room};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
 use std::sync::RwLock;
 use std::time::Duration;
@@ -40,6 +40,12 @@ struct Maps {
     channels: HashMap<OwnedRoomId, String>,
     /// The room of each joined channel, for the outbox.
     rooms: HashMap<String, Room>,
+    /// Channels shown `down` because their room could not be joined or was
+    /// lost in this session.
+    out: HashSet<String>,
+    /// Rooms joined after being out, not yet seen in a sync: what was said
+    /// while the bot was out is not a gap to report (viewers saw `down`).
+    fresh: HashSet<OwnedRoomId>,
 }
 
 impl Joined {
@@ -54,6 +60,9 @@ impl Joined {
     /// Records that `channel`'s room is joined.
     pub fn insert(&self, channel: &str, room: Room) {
         let mut maps = self.write();
+        if maps.out.remove(channel) {
+            maps.fresh.insert(room.room_id().to_owned());
+        }
         maps.channels
             .insert(room.room_id().to_owned(), channel.to_string());
         maps.rooms.insert(channel.to_string(), room);
@@ -74,12 +83,25 @@ impl Joined {
         self.read().rooms.keys().cloned().collect()
     }
 
+    /// Records that `channel`'s room could not be joined.
+    fn mark_out(&self, channel: &str) {
+        self.write().out.insert(channel.to_string());
+    }
+
+    /// Whether `room_id` was joined after being out and this is the first
+    /// sync that shows it (true only once).
+    pub fn take_fresh(&self, room_id: &RoomId) -> bool {
+        self.write().fresh.remove(room_id)
+    }
+
     /// Forgets a room the bot is no longer in; returns its channel.
     pub fn lose(&self, room_id: &RoomId) -> Option<String> {
         let channel = {
             let mut maps = self.write();
             let channel = maps.channels.remove(room_id)?;
             maps.rooms.remove(&channel);
+            maps.fresh.remove(room_id);
+            maps.out.insert(channel.clone());
             channel
         };
         self.lost.notify_one();
@@ -146,6 +168,7 @@ impl<'a> Joiner<'a> {
                 }
                 Err(e) => {
                     tracing::warn!(%channel, room = %bridge.room, "matrix: joining failed, retrying in {} s: {e}", delay.as_secs());
+                    self.joined.mark_out(channel);
                     if let Err(e) = self
                         .hub
                         .set_channel_bridge_state(channel, BridgeState::Down)

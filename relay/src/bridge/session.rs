@@ -196,6 +196,7 @@ impl Sync<'_> {
                 let channel = channel.as_str();
                 let room = self.client.get_room(room_id);
                 let timeline = &update.timeline;
+                let fresh = self.joined.take_fresh(room_id);
                 if let (true, Some(since), Some(room), Some(prev)) =
                     (timeline.limited, &token, &room, &timeline.prev_batch)
                 {
@@ -207,7 +208,10 @@ impl Sync<'_> {
                             self.apply(channel, room_id, Some(room), raw).await?;
                         }
                     }
-                    if pager.filled().lost_some() {
+                    // A room joined after being out: viewers saw `down`
+                    // while the bot was out, so only a failed fill is news.
+                    let filled = pager.filled();
+                    if filled.lost_some() && !(fresh && filled.complete) {
                         gap::tell_missing(self.hub, channel, since).await?;
                     }
                 }
