@@ -29,9 +29,13 @@ fn runner(cases: u32) -> TestRunner {
     })
 }
 
+/// The name of the runtime's worker threads, where the relay's tasks run.
+const RELAY_THREAD: &str = "relay-under-test";
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .thread_name(RELAY_THREAD)
         .enable_all()
         .build()
         .unwrap()
@@ -46,10 +50,7 @@ fn count_relay_panics() -> &'static AtomicUsize {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             let thread = std::thread::current();
-            if thread
-                .name()
-                .is_some_and(|n| n.starts_with("tokio-runtime-worker"))
-            {
+            if thread.name() == Some(RELAY_THREAD) {
                 PANICS.fetch_add(1, Ordering::SeqCst);
             }
             previous(info);
