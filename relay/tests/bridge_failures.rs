@@ -73,6 +73,37 @@ async fn a_room_the_bot_cannot_join_is_down_while_the_others_flow() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_banned_bot_takes_its_channel_down_until_it_can_join_again() {
+    let Some(LiveBridge {
+        synapse,
+        alice,
+        relay,
+        mut ws,
+    }) = live_bridge().await
+    else {
+        return;
+    };
+    alice.moderate("ban", "@chyron-bot:localhost").await;
+    until_state(&mut ws, BridgeState::Down).await.unwrap();
+    // The relay keeps serving the channel while its room is out of reach.
+    relay.post("demo", "carol", "still here").await;
+    let (_, m) = posted(next_slow(&mut ws).await);
+    assert_eq!(m.body, "still here");
+    alice.moderate("unban", "@chyron-bot:localhost").await;
+    // Joined again (the ban itself may show first, clearing nothing).
+    while until_state(&mut ws, BridgeState::Live).await.is_err() {}
+    alice.text("welcome back").await;
+    loop {
+        let (_, m) = posted(next_slow(&mut ws).await);
+        if m.body == "welcome back" {
+            break;
+        }
+    }
+    relay.stop().await;
+    drop(synapse);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outbox_entry_that_keeps_failing_does_not_stop_inbound_chat() {
     let Some(LiveBridge {
         synapse,
