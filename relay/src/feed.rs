@@ -6,7 +6,8 @@
 
 use crate::error::{check_channel, ApiError, ApiPath};
 use crate::hub::{Channel, Hub, Subscription, MAX_SNAPSHOT};
-use crate::limits::{self, UnsentBytes};
+use crate::limits::{self, Pings, UnsentBytes};
+pub use crate::limits::{ConnGuard, ConnLimiter};
 use crate::metrics::Metrics;
 use crate::AppState;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -17,9 +18,8 @@ use axum::response::{IntoResponse, Response};
 use chyron_protocol::limits::MAX_CLIENT_FRAME_BYTES;
 use chyron_protocol::ServerFrame;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast::error::RecvError, watch};
 
@@ -78,53 +78,6 @@ pub fn parse_query(raw: Option<&str>) -> Result<FeedQuery, ApiError> {
         }
     }
     Ok(q)
-}
-
-/// Counts open feed connections per client IP.
-#[derive(Default)]
-pub struct ConnLimiter {
-    /// Open connections by IP; entries at zero are removed.
-    counts: Mutex<HashMap<IpAddr, u32>>,
-}
-
-/// One counted connection; dropping it frees the slot.
-pub struct ConnGuard {
-    /// The limiter to give the slot back to.
-    limiter: Arc<ConnLimiter>,
-    /// Whose slot it is.
-    ip: IpAddr,
-}
-
-impl ConnLimiter {
-    /// A slot for `ip`, or `None` if it already has `max` connections.
-    pub fn try_acquire(self: &Arc<Self>, ip: IpAddr, max: u32) -> Option<ConnGuard> {
-        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        let n = counts.entry(ip).or_insert(0);
-        if *n >= max {
-            return None;
-        }
-        *n += 1;
-        Some(ConnGuard {
-            limiter: self.clone(),
-            ip,
-        })
-    }
-}
-
-impl Drop for ConnGuard {
-    fn drop(&mut self) {
-        let mut counts = self
-            .limiter
-            .counts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = counts.get_mut(&self.ip) {
-            *n -= 1;
-            if *n == 0 {
-                counts.remove(&self.ip);
-            }
-        }
-    }
 }
 
 /// Whether the `Origin` header is allowed: no list, no header (not a
@@ -322,7 +275,7 @@ where
             return ended;
         }
     }
-    let mut pings = Pings::new();
+    let mut pings = Pings::new(MAX_PINGS, PING_WINDOW);
     loop {
         let step = tokio::select! {
             biased;
@@ -427,33 +380,6 @@ async fn timed<E>(io: impl std::future::Future<Output = Result<(), E>>) -> Resul
         Ok(Ok(())) => Ok(()),
         Ok(Err(_)) => Err(Ended::Failed),
         Err(_) => Err(Ended::SendTimedOut),
-    }
-}
-
-/// Counts a viewer's pings per [`PING_WINDOW`].
-struct Pings {
-    /// When the current window began.
-    since: tokio::time::Instant,
-    /// Pings in it.
-    count: u32,
-}
-
-impl Pings {
-    fn new() -> Pings {
-        Pings {
-            since: tokio::time::Instant::now(),
-            count: 0,
-        }
-    }
-
-    /// Counts one ping at `now`; `false` once there are too many.
-    fn allow(&mut self, now: tokio::time::Instant) -> bool {
-        if now.duration_since(self.since) >= PING_WINDOW {
-            self.since = now;
-            self.count = 0;
-        }
-        self.count += 1;
-        self.count <= MAX_PINGS
     }
 }
 

@@ -1,5 +1,5 @@
 use super::*;
-use chyron_protocol::Source;
+use chyron_protocol::{Snapshot, SnapshotReason, Source};
 
 pub(crate) fn test_hub(
     dir: &std::path::Path,

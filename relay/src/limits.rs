@@ -1,6 +1,6 @@
 //! Limits per client address, for what strangers can do without a token:
 //! requests to the anonymous endpoints that reach the database, channel loads,
-//! and the bytes of frames their feeds hold unsent.
+//! the bytes of frames their feeds hold unsent, feed connections, and pings.
 
 use crate::config::Limits;
 use crate::error::ApiError;
@@ -156,6 +156,87 @@ impl Drop for Unsent {
 /// How often the per-address limiters forget idle addresses.
 pub const FORGET_EVERY: Duration = Duration::from_secs(60);
 
+/// Counts open feed connections per client IP.
+#[derive(Default)]
+pub struct ConnLimiter {
+    /// Open connections by IP; entries at zero are removed.
+    counts: Mutex<HashMap<IpAddr, u32>>,
+}
+
+/// One counted connection; dropping it frees the slot.
+pub struct ConnGuard {
+    /// The limiter to give the slot back to.
+    limiter: Arc<ConnLimiter>,
+    /// Whose slot it is.
+    ip: IpAddr,
+}
+
+impl ConnLimiter {
+    /// A slot for `ip`, or `None` if it already has `max` connections.
+    pub fn try_acquire(self: &Arc<Self>, ip: IpAddr, max: u32) -> Option<ConnGuard> {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let n = counts.entry(ip).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(ConnGuard {
+            limiter: self.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for ConnGuard {
+    fn drop(&mut self) {
+        let mut counts = self
+            .limiter
+            .counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = counts.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                counts.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Counts one feed's pings per window (`crate::feed::PING_WINDOW`).
+pub struct Pings {
+    /// When the current window began.
+    since: tokio::time::Instant,
+    /// Pings in it.
+    count: u32,
+    /// Pings allowed per window.
+    max: u32,
+    /// The window's length.
+    window: Duration,
+}
+
+impl Pings {
+    /// A counter allowing `max` pings per `window`, starting now.
+    pub fn new(max: u32, window: Duration) -> Pings {
+        Pings {
+            since: tokio::time::Instant::now(),
+            count: 0,
+            max,
+            window,
+        }
+    }
+
+    /// Counts one ping at `now`; `false` once there are too many.
+    pub fn allow(&mut self, now: tokio::time::Instant) -> bool {
+        if now.duration_since(self.since) >= self.window {
+            self.since = now;
+            self.count = 0;
+        }
+        self.count += 1;
+        self.count <= self.max
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,6 +257,15 @@ mod tests {
         drop(other);
         assert_eq!(u.held(b), 0);
         assert!(u.by_ip.lock().unwrap().len() == 1, "zero entries removed");
+    }
+
+    #[test]
+    fn pings_are_counted_per_window() {
+        let mut p = Pings::new(2, Duration::from_secs(10));
+        let t = tokio::time::Instant::now();
+        assert!(p.allow(t) && p.allow(t));
+        assert!(!p.allow(t + Duration::from_secs(9)));
+        assert!(p.allow(t + Duration::from_secs(10)), "a new window");
     }
 
     #[test]

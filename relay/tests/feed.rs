@@ -34,6 +34,30 @@ async fn snapshot_limit_then_live() {
     assert_quiet(&mut ws).await;
 }
 
+/// A channel's live queue is allocated on its first append after it loaded;
+/// viewers who came while it was quiet (empty, or with history) get every
+/// later event live, once and in order, with no snapshot in between.
+#[tokio::test]
+async fn viewers_of_a_quiet_channel_get_the_first_posts_live() {
+    let server = start(|_| {}).await;
+    let mut empty = server.feed("/feed/empty").await;
+    assert_eq!(next_snapshot(&mut empty).await.seq, 0);
+    let mut empty2 = server.feed("/feed/empty").await;
+    next_snapshot(&mut empty2).await;
+    for i in 1..=3 {
+        server.post("empty", "Ann", &format!("p{i}")).await;
+    }
+    for ws in [&mut empty, &mut empty2] {
+        for want in 1..=3u64 {
+            let ServerFrame::Message { seq, message } = next_frame(ws).await else {
+                panic!("expected a message")
+            };
+            assert_eq!((seq, message.body), (want, format!("p{want}")));
+        }
+        assert_quiet(ws).await;
+    }
+}
+
 #[tokio::test]
 async fn resume_is_exact_after_disconnect() {
     let server = start(|_| {}).await;

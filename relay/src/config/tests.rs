@@ -1,4 +1,5 @@
 use super::*;
+use clap::Parser;
 use std::io::Write;
 use std::sync::Mutex;
 

@@ -1,0 +1,190 @@
+//! Where a viewer starts: its first frames and its live receiver.
+//!
+//! What a viewer gets first is decided under the channel's lock, together
+//! with its receiver, so its first frames end exactly where the receiver
+//! begins; a snapshot is only planned there (the newest messages, cached per
+//! event) and serialized after the lock is released, so big snapshots for
+//! many viewers never hold up appends.
+
+use super::{resumable, store, Channel, ChannelState, Hub, HubError, Subscription, MAX_SNAPSHOT};
+use axum::extract::ws::Utf8Bytes;
+use chyron_protocol::{Message, ServerFrame, Snapshot, SnapshotReason};
+use std::sync::Arc;
+
+impl Hub {
+    /// Subscribes a viewer: resumes after `resume = (epoch, since)` if every
+    /// later event is held, else starts from a snapshot of `limit` messages.
+    /// The snapshot is serialized after the channel's lock is released, so
+    /// big snapshots never hold up appends.
+    pub async fn subscribe(
+        &self,
+        channel: &Arc<Channel>,
+        resume: Option<(Option<String>, u64)>,
+        limit: usize,
+    ) -> Result<Subscription, HubError> {
+        let (first, rx) = {
+            let mut st = channel.state.lock().await;
+            let rx = channel.tx.subscribe();
+            let first = match resume {
+                Some((epoch, since)) if resumable(&st, epoch.as_deref(), since) => {
+                    First::Frames(after(&st, since))
+                }
+                Some(_) => {
+                    let reason = SnapshotReason::ResumeUnavailable;
+                    self.plan(channel, &mut st, reason, limit).await?
+                }
+                None => {
+                    let reason = SnapshotReason::Initial;
+                    self.plan(channel, &mut st, reason, limit).await?
+                }
+            };
+            (first, rx)
+        };
+        let first = self.build(channel, first).await?;
+        self.subscription(channel, first, rx)
+    }
+
+    /// A lagged viewer's restart point: a `lagged` snapshot and a new receiver.
+    pub async fn resync(
+        &self,
+        channel: &Arc<Channel>,
+        limit: usize,
+    ) -> Result<Subscription, HubError> {
+        let (first, rx) = {
+            let mut st = channel.state.lock().await;
+            let rx = channel.tx.subscribe();
+            let plan = self
+                .plan(channel, &mut st, SnapshotReason::Lagged, limit)
+                .await?;
+            (plan, rx)
+        };
+        let first = self.build(channel, first).await?;
+        self.subscription(channel, first, rx)
+    }
+
+    /// The restart point of a viewer whose queue closed because the channel's
+    /// queue grew ([`Fanout`]): the events after the head it grew at, else a
+    /// `lagged` snapshot, and a receiver of the new queue.
+    pub async fn rejoin(
+        &self,
+        channel: &Arc<Channel>,
+        limit: usize,
+    ) -> Result<Subscription, HubError> {
+        let (first, rx) = {
+            let mut st = channel.state.lock().await;
+            let rx = channel.tx.subscribe();
+            let since = channel.tx.grown_at().unwrap_or(st.head);
+            let epoch = st.epoch.clone();
+            let first = if resumable(&st, Some(&epoch), since) {
+                First::Frames(after(&st, since))
+            } else {
+                self.plan(channel, &mut st, SnapshotReason::Lagged, limit)
+                    .await?
+            };
+            (first, rx)
+        };
+        let first = self.build(channel, first).await?;
+        self.subscription(channel, first, rx)
+    }
+
+    /// What a viewer's snapshot will hold, taken under the channel's lock:
+    /// the cached default snapshot, or the newest visible messages (read from
+    /// SQLite once per event) and the head they end at.
+    async fn plan(
+        &self,
+        channel: &Channel,
+        st: &mut ChannelState,
+        reason: SnapshotReason,
+        limit: usize,
+    ) -> Result<First, HubError> {
+        let default = reason == SnapshotReason::Initial && limit == self.limits.history;
+        if let (true, Some(cached)) = (default, &st.initial) {
+            return Ok(First::Frames(vec![cached.clone()]));
+        }
+        let recent = match &st.recent {
+            Some(r) => r.clone(),
+            None => {
+                let name = channel.name.clone();
+                let r = Arc::new(
+                    self.store
+                        .call(move |c| store::recent_messages(c, &name, MAX_SNAPSHOT))
+                        .await?,
+                );
+                st.recent = Some(r.clone());
+                r
+            }
+        };
+        Ok(First::Snapshot {
+            recent,
+            epoch: st.epoch.clone(),
+            head: st.head,
+            reason,
+            limit,
+            default,
+        })
+    }
+
+    /// Serializes a planned snapshot (outside the channel's lock); the
+    /// default one is cached if no event came in meanwhile.
+    async fn build(&self, channel: &Channel, first: First) -> Result<Vec<Utf8Bytes>, HubError> {
+        let (recent, epoch, head, reason, limit, default) = match first {
+            First::Frames(frames) => return Ok(frames),
+            First::Snapshot {
+                recent,
+                epoch,
+                head,
+                reason,
+                limit,
+                default,
+            } => (recent, epoch, head, reason, limit, default),
+        };
+        let skip = recent.len().saturating_sub(limit);
+        let frame = ServerFrame::Snapshot(Snapshot {
+            channel: channel.name.clone(),
+            epoch,
+            seq: head,
+            reason,
+            messages: recent[skip..].to_vec(),
+        });
+        let text = Utf8Bytes::from(
+            serde_json::to_string(&frame).map_err(|e| HubError::Internal(e.to_string()))?,
+        );
+        if default {
+            let mut st = channel.state.lock().await;
+            if st.head == head && st.initial.is_none() {
+                st.initial = Some(text.clone());
+            }
+        }
+        Ok(vec![text])
+    }
+}
+
+/// A viewer's first frames, as planned under the channel's lock.
+enum First {
+    /// Frames ready to send (resumed events, or the cached snapshot).
+    Frames(Vec<Utf8Bytes>),
+    /// A snapshot still to serialize.
+    Snapshot {
+        /// The newest visible messages at `head`.
+        recent: Arc<Vec<Message>>,
+        /// The channel's epoch.
+        epoch: String,
+        /// The seq the snapshot ends at (where the live receiver begins).
+        head: u64,
+        /// Why the viewer gets it.
+        reason: SnapshotReason,
+        /// How many messages.
+        limit: usize,
+        /// Whether it is the default initial snapshot, to cache.
+        default: bool,
+    },
+}
+
+/// The ring's frames after `since`.
+fn after(st: &ChannelState, since: u64) -> Vec<Utf8Bytes> {
+    st.ring
+        .iter()
+        .filter(|(s, _)| *s > since)
+        .map(|(_, f)| f.clone())
+        .collect()
+}
