@@ -23,7 +23,23 @@ fn input() -> impl Strategy<Value = String> {
         any_text,
         (0usize..2100, prop_oneof![Just('x'), Just('😀'), Just(' ')])
             .prop_map(|(n, c)| c.to_string().repeat(n)),
+        // Right at each limit, one under and one over.
+        (
+            at_limits(),
+            prop_oneof![Just('x'), Just('é'), Just('😀'), Just('-')]
+        )
+            .prop_map(|(n, c)| c.to_string().repeat(n)),
     ]
+}
+
+fn at_limits() -> impl Strategy<Value = usize> {
+    let limits = [
+        MAX_CHANNEL_LEN,
+        MAX_SENDER_CHARS,
+        MAX_SENDER_ID_CHARS,
+        MAX_BODY_CHARS,
+    ];
+    (proptest::sample::select(limits.to_vec()), 0usize..3).prop_map(|(max, d)| max + d - 1)
 }
 
 /// `validate_channel`'s doc: 1–64 of `a-z`, `0-9`, `-`, `_`, starting with a
