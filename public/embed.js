@@ -15,13 +15,18 @@
 
   if (!customElements.get('chyron-chat')) {
     var loading = null;
+    // The module once loaded; until then each widget opens its feed early.
+    var loaded = null;
     // One wasm instance per page; a failed load is retried by the next mount.
     var load = function () {
       if (!loading) {
+        // The wasm downloads while chyron.js loads; wasm-bindgen's init
+        // then compiles it as it streams in (served as application/wasm).
+        var wasm = fetch(base + '/chyron_bg.wasm');
         loading = import(base + '/chyron.js')
           .then(function (m) {
-            return m.default({ module_or_path: base + '/chyron_bg.wasm' }).then(function () {
-              return m;
+            return m.default({ module_or_path: wasm }).then(function () {
+              return (loaded = m);
             });
           })
           .catch(function (e) {
@@ -30,6 +35,59 @@
           });
       }
       return loading;
+    };
+
+    // Opens, while the wasm loads, the feed socket the widget of `el` will
+    // want first: the URL as src/config.rs and src/feed.rs make it (odd
+    // values such as lines="0" may give another; the widget then opens its
+    // own). `old`
+    // (the one opened before) is kept if the URL is the same, else closed.
+    // The widget adopts the socket only if it wants that very URL. Frames
+    // are kept until then: at most 64; more closes it, and the widget
+    // resumes after what it got.
+    var early = function (el, old) {
+      var n = parseInt(el.getAttribute('lines'), 10);
+      var server = (el.getAttribute('server') || '').trim().replace(/\/+$/, '');
+      var url =
+        (server || base).replace(/^http/i, 'ws') +
+        '/feed/' +
+        (el.getAttribute('channel') || '').trim() +
+        '?limit=' +
+        (n > 0 ? Math.min(n, 10) : 3);
+      if (old) {
+        if (old.url === url) return old;
+        drop(old);
+      }
+      var frames = [];
+      try {
+        var ws = new WebSocket(url);
+      } catch (e) {
+        return null;
+      }
+      ws.onmessage = function (e) {
+        if (frames.length < 64) frames.push(e.data);
+        else ws.close();
+      };
+      return { url: url, ws: ws, frames: frames };
+    };
+    var drop = function (e) {
+      if (e) {
+        e.ws.onmessage = null;
+        e.ws.close();
+      }
+    };
+    // After `mount`: hands what the socket got so far to the widget's
+    // handlers. embed.js never sets onclose: without one the widget did not
+    // adopt the socket (or closed it), and it goes. (A missed `open` costs
+    // nothing: it only resets a backoff that has not grown yet.)
+    var replay = function (e) {
+      var ws = e.ws;
+      if (!ws.onclose) return ws.close();
+      e.frames.forEach(function (data) {
+        // A frame may make the widget drop the socket (a gap: it resumes).
+        if (ws.onmessage) ws.onmessage({ data: data });
+      });
+      if (ws.readyState === 3 && ws.onclose) ws.onclose();
     };
 
     customElements.define(
@@ -49,6 +107,8 @@
         }
         disconnectedCallback() {
           this._gen++;
+          drop(this._early);
+          this._early = null;
           this._unmount();
         }
         attributeChangedCallback(name, old, value) {
@@ -70,15 +130,22 @@
           // Only the newest request mounts (attributes may change meanwhile).
           var gen = ++this._gen;
           var self = this;
+          // Upgrading calls this once per attribute: one socket for them.
+          if (!loaded) this._early = early(this, this._early);
           load()
             .then(function (m) {
               if (gen !== self._gen || !self.isConnected) return;
               self._unmount();
-              self._handle = m.mount(self, self.shadowRoot, base);
+              var e = self._early;
+              self._early = null;
+              self._handle = m.mount(self, self.shadowRoot, base, e && e.ws);
+              if (e) replay(e);
             })
             .catch(function (e) {
               if (gen !== self._gen) return;
               console.error('chyron: could not load the captions widget', e);
+              drop(self._early);
+              self._early = null;
               self._fail();
             });
         }

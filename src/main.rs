@@ -2,7 +2,7 @@
 //! library.
 
 use wasm_bindgen::prelude::*;
-use web_sys::{HtmlElement, ShadowRoot};
+use web_sys::{HtmlElement, ShadowRoot, WebSocket};
 
 /// What `mount` returns: keep it, and call `unmount()` when the element goes.
 #[wasm_bindgen]
@@ -18,13 +18,20 @@ impl Handle {
 
 /// Renders the widget for `host` (a `<chyron-chat>`) into `shadow`, connected
 /// to the relay; `base` is the URL of the directory embed.js came from.
+/// `early` is the feed socket embed.js opened while the wasm loaded, if any:
+/// the widget adopts it when it goes where the widget would connect.
 #[wasm_bindgen]
-pub fn mount(host: HtmlElement, shadow: ShadowRoot, base: String) -> Handle {
+pub fn mount(
+    host: HtmlElement,
+    shadow: ShadowRoot,
+    base: String,
+    early: Option<WebSocket>,
+) -> Handle {
     Handle(chyron::mount(
         &host,
         &shadow,
         &base,
-        chyron::FrameSource::Relay,
+        chyron::FrameSource::Relay(early),
     ))
 }
 

@@ -1,6 +1,12 @@
 //! The feed websocket: connects, resumes and reconnects for as long as the
 //! component that called [`use_feed`] is mounted, and hands every frame the
 //! [`Cursor`] says to apply to the caller.
+//!
+//! The first connection may already be open: embed.js opens the feed while
+//! the wasm loads and hands that socket over. It is adopted when its URL is
+//! the one the cursor would open (else closed). embed.js then calls the
+//! handlers with what the socket received before they were set: the
+//! buffered frames, and `close` if it already closed.
 
 use crate::backoff::Backoff;
 use crate::browser::{now, random, warn};
@@ -26,14 +32,19 @@ struct Conn {
 }
 
 impl Conn {
-    /// Detaches the callbacks and closes; events already queued then find
-    /// nothing to call.
+    /// Detaches the callbacks and closes.
     fn close(&self) {
-        self.ws.set_onopen(None);
-        self.ws.set_onmessage(None);
-        self.ws.set_onclose(None);
-        let _ = self.ws.close();
+        detach(&self.ws);
     }
+}
+
+/// Detaches `ws`'s callbacks and closes it; events already queued then find
+/// nothing to call.
+fn detach(ws: &WebSocket) {
+    ws.set_onopen(None);
+    ws.set_onmessage(None);
+    ws.set_onclose(None);
+    let _ = ws.close();
 }
 
 /// Everything one `use_feed` keeps between callbacks.
@@ -61,8 +72,15 @@ struct State {
 
 /// Keeps the widget connected to `feed_url`, asking for at most `limit`
 /// messages in a snapshot; `on_frame` gets each frame to apply, in order and
-/// once. Socket and timers go when the calling component unmounts.
-pub fn use_feed(feed_url: String, limit: usize, on_frame: impl Fn(ServerFrame) + 'static) {
+/// once. `early` is a socket embed.js opened already, used as the first
+/// connection if it goes where this one would. Socket and timers go when the
+/// calling component unmounts.
+pub fn use_feed(
+    feed_url: String,
+    limit: usize,
+    early: Option<WebSocket>,
+    on_frame: impl Fn(ServerFrame) + 'static,
+) {
     let state = Rc::new(RefCell::new(State {
         feed_url,
         limit,
@@ -74,7 +92,7 @@ pub fn use_feed(feed_url: String, limit: usize, on_frame: impl Fn(ServerFrame) +
         stopped: false,
         on_frame: Rc::new(on_frame),
     }));
-    connect(&state);
+    connect(&state, early);
     let state = SendWrapper::new(state);
     on_cleanup(move || {
         let mut s = state.borrow_mut();
@@ -88,7 +106,7 @@ pub fn use_feed(feed_url: String, limit: usize, on_frame: impl Fn(ServerFrame) +
     });
 }
 
-fn connect(state: &Rc<RefCell<State>>) {
+fn connect(state: &Rc<RefCell<State>>, early: Option<WebSocket>) {
     let url = {
         let s = state.borrow();
         if s.stopped {
@@ -96,10 +114,17 @@ fn connect(state: &Rc<RefCell<State>>) {
         }
         s.cursor.url(&s.feed_url, s.limit)
     };
-    let ws = match WebSocket::new(&url) {
+    let early = early.filter(|ws| {
+        let adopt = ws.url() == url;
+        if !adopt {
+            detach(ws);
+        }
+        adopt
+    });
+    let ws = match early.map_or_else(|| WebSocket::new(&url), Ok) {
         Ok(ws) => ws,
         Err(_) => {
-            warn(&format!("could not open {url}"));
+            warn("could not open the feed");
             schedule_reconnect(state);
             return;
         }
@@ -170,7 +195,7 @@ fn schedule_reconnect(state: &Rc<RefCell<State>>) {
     let fire = move || {
         if let Some(state) = weak.upgrade() {
             state.borrow_mut().timer = None;
-            connect(&state);
+            connect(&state, None);
         }
     };
     match set_timeout_with_handle(fire, Duration::from_millis(delay as u64)) {

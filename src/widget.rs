@@ -10,13 +10,14 @@ use leptos::prelude::*;
 use std::cell::Cell;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
-use web_sys::{HtmlElement, ShadowRoot};
+use web_sys::{HtmlElement, ShadowRoot, WebSocket};
 
 /// Where a mounted widget's frames come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FrameSource {
-    /// The relay's feed websocket (what pages get).
-    Relay,
+    /// The relay's feed websocket (what pages get), maybe one embed.js
+    /// already opened: adopted if it goes where the widget would connect.
+    Relay(Option<WebSocket>),
     /// Only [`Widget::push`] (tests, demos): no network.
     Manual,
 }
@@ -105,11 +106,16 @@ pub fn mount(host: &HtmlElement, shadow: &ShadowRoot, base: &str, source: FrameS
                 .set_property("--chyron-life", &format!("{}ms", config.fade_ms));
             let slot = Rc::new(Cell::new(None));
             let out = slot.clone();
+            // Taken (not cloned) by the one render: fewer wasm bytes.
+            let feed = match source {
+                FrameSource::Relay(early) => Some(Cell::new(early)),
+                FrameSource::Manual => None,
+            };
             let handle = mount_to(container, move || {
                 widget(&config, &|model| {
                     out.set(Some(model));
-                    if source == FrameSource::Relay {
-                        start_feed(&config, model);
+                    if let Some(early) = &feed {
+                        start_feed(&config, model, early.take());
                     }
                 })
             });
@@ -121,8 +127,8 @@ pub fn mount(host: &HtmlElement, shadow: &ShadowRoot, base: &str, source: FrameS
     mounted
 }
 
-fn start_feed(config: &Config, model: Model) {
-    use_feed(config.feed_url.clone(), config.lines, move |frame| {
+fn start_feed(config: &Config, model: Model, early: Option<WebSocket>) {
+    use_feed(config.feed_url.clone(), config.lines, early, move |frame| {
         model.apply(frame)
     });
 }

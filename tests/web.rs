@@ -19,6 +19,10 @@ mod rich;
 #[path = "web/avatars.rs"]
 mod avatars;
 
+/// The feed socket embed.js opened while the wasm loaded: adopted or closed.
+#[path = "web/early.rs"]
+mod early;
+
 struct Mounted {
     host: HtmlElement,
     shadow: ShadowRoot,
@@ -37,6 +41,10 @@ fn document() -> web_sys::Document {
 }
 
 fn setup(attrs: &[(&str, &str)]) -> Mounted {
+    setup_with(attrs, FrameSource::Manual)
+}
+
+fn setup_with(attrs: &[(&str, &str)], source: FrameSource) -> Mounted {
     let host: HtmlElement = document()
         .create_element("chyron-chat")
         .unwrap()
@@ -48,7 +56,7 @@ fn setup(attrs: &[(&str, &str)]) -> Mounted {
     let shadow = host
         .attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
         .unwrap();
-    let widget = mount(&host, &shadow, "http://127.0.0.1:9", FrameSource::Manual);
+    let widget = mount(&host, &shadow, "http://127.0.0.1:9", source);
     Mounted {
         host,
         shadow,

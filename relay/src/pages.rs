@@ -38,6 +38,8 @@ pub fn static_files(dist: &FsPath) -> Router {
 const OVERLAY_PARAMS: [&str; 3] = ["lines", "fade", "position"];
 
 /// `GET /overlay/{channel}`: a transparent page for an OBS browser source.
+/// Every byte counts toward the overlay's download (this page is not
+/// compressed): no viewport tag, which only phones use.
 pub async fn overlay(
     Path(channel): Path<String>,
     Query(query): Query<HashMap<String, String>>,
@@ -59,7 +61,6 @@ pub async fn overlay(
     let channel = escape(&channel);
     let page = format!(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n\
          <title>Chyron overlay: {channel}</title>\n<link rel=\"icon\" href=\"data:,\">\n\
          <style>html,body{{margin:0;background:transparent;overflow:hidden}}</style>\n\
          <script src=\"/embed.js\" async></script>\n</head>\n<body>\n\

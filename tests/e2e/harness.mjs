@@ -10,7 +10,8 @@ import { chromium } from 'playwright-core';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const RELAY_BIN = process.env.CHYRON_RELAY_BIN ?? join(ROOT, 'target', 'release', 'chyron-relay');
-export const DIST = join(ROOT, 'dist');
+// CHYRON_DIST: another build of the widget (e.g. a baseline to compare with).
+export const DIST = process.env.CHYRON_DIST ?? join(ROOT, 'dist');
 export const TOKEN = 'e2e-token-0123456789';
 
 /** Starts `chyron-relay` and resolves once it printed its address. */
