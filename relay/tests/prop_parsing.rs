@@ -1,5 +1,6 @@
 //! Property tests of the request parsing strangers reach, called directly:
-//! the feed's query, the JSON body decoder and the channel check. Arbitrary
+//! the feed's query, the JSON body decoder and the channel check (and the
+//! configuration's URL check). Arbitrary
 //! input never panics, every refusal is a `4xx` in the JSON error format that
 //! names what was wrong, and the verdicts follow models written from the docs.
 
@@ -8,6 +9,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use chyron_protocol::validate_channel;
 use chyron_relay::api::PostBody;
+use chyron_relay::config::check_http_url;
 use chyron_relay::error::{check_channel, decode_json, ApiError};
 use chyron_relay::feed::{parse_query, FeedQuery};
 use proptest::collection::vec;
@@ -191,6 +193,18 @@ proptest! {
                 is_refusal(&e, StatusCode::BAD_REQUEST, "invalid_field")?;
                 prop_assert!(e.message.starts_with("invalid JSON body: "), "{}", e.message);
             }
+        }
+    }
+
+    #[test]
+    fn url_checks_never_panic_and_take_only_http_without_query(url in prop_oneof![
+        "(https?|HTTP|ftp|javascript)://[ -~]{0,40}",
+        "\\PC{0,60}",
+    ]) {
+        if check_http_url(&url).is_ok() {
+            let lower = url.to_ascii_lowercase();
+            prop_assert!(lower.starts_with("http://") || lower.starts_with("https://"), "{}", url);
+            prop_assert!(!url.contains('?'), "{}", url);
         }
     }
 
