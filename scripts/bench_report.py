@@ -36,7 +36,6 @@ def first_caption(x):
 
 
 b, f, m = load("browser.json"), load("fanout.json"), load("matrix.json")
-h = load("hostile.json")
 cpus = len([l for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("processor")])
 dates = ", ".join(f"{what} {x['date']}" for what, x in (("browser", b), ("matrix", m)) if x)
 
@@ -128,7 +127,7 @@ Node process driving viewers or guests. Lost: not delivered when the run ended.
               f"{r['messages_per_s']} | {lat(r)[:-3]} / {ms_(r.get('max_ms'))} ms | {r['lost']:,} | {cpu(r, 'synapse')} | "
               f"{cpu(r, 'relay')} | {cpu(r, 'loadgen')} | {ms_(r.get('send_call_p50_ms'))} / {ms_(r.get('send_call_p99_ms'))} ms |")
 
-if h:
+def hostile(h, heading):
     phases = h["phases"]
     base = next((p for p in phases if p["name"] == "baseline"), None)
 
@@ -141,8 +140,9 @@ if h:
         failed = f", {lat['failed']} failed" if lat.get("failed") else ""
         return f"{ms_(lat['p50_ms'])} / {ms_(lat['p99_ms'])}{failed}"
 
+    label = f" ({h['label']})" if h.get("label") else ""
     print(f"""
-## Hostile clients
+{heading}{label}
 
 A fresh release relay per row, default limits, started with an open-files soft limit of
 {h['relay_nofile_at_start']:,} (as a service manager would give it; the relay may raise it). A normal user on
@@ -172,3 +172,11 @@ failed (and as 2,000 ms); a caption never seen counts as lost (and as the whole 
         counts = ", ".join(f"{k} {v if not isinstance(v, dict) else ' '.join(f'{s}×{n:,}' for s, n in v.items())}"
                            for k, v in p["counts"].items())
         print(f"| {p['name']} | {p['attack']} | {counts} |")
+
+
+hostile_files = [("hostile.json", "## Hostile clients")] + [
+    (p.name, f"### Same attacks, {p.stem[len('hostile-'):]}")
+    for p in sorted(out.glob("hostile-*.json"))]
+for name, heading in hostile_files:
+    if load(name):
+        hostile(load(name), heading)

@@ -67,6 +67,9 @@ struct Args {
     /// Where the JSON report goes.
     #[arg(long, default_value = "bench/out/hostile.json")]
     out: String,
+    /// Which relay this is, for the report (e.g. a commit).
+    #[arg(long)]
+    label: Option<String>,
 }
 
 /// What every attack needs to know.
@@ -144,6 +147,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         report.push(phase);
     }
     let json = serde_json::to_string_pretty(&json!({
+        "label": args.label,
         "seconds": args.seconds,
         "settle_seconds": args.settle,
         "rate_per_s": args.rate,
