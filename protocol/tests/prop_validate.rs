@@ -60,6 +60,9 @@ fn text_ok(text: &str, max: usize, multiline: bool) -> bool {
     !text.trim().is_empty() && text.chars().count() <= max && text.chars().all(allowed)
 }
 
+/// A validation function.
+type Check = fn(&str) -> Result<(), InvalidInput>;
+
 /// The error names its field and reads as a sentence.
 fn names_field(e: &InvalidInput, field: &str) -> Result<(), TestCaseError> {
     let (InvalidInput::Empty { field: f }
@@ -89,7 +92,7 @@ proptest! {
 
     #[test]
     fn text_fields_follow_the_documented_rules(text in input()) {
-        let checks: [(fn(&str) -> Result<(), InvalidInput>, &str, usize, bool); 3] = [
+        let checks: [(Check, &str, usize, bool); 3] = [
             (validate_sender, "sender", MAX_SENDER_CHARS, false),
             (validate_sender_id, "sender_id", MAX_SENDER_ID_CHARS, false),
             (validate_body, "body", MAX_BODY_CHARS, true),
