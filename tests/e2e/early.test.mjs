@@ -44,8 +44,8 @@ async function upgrades() {
 }
 
 /**
- * Opens `url` with chyron_bg.wasm held back until `release` resolves (or
- * 5 s pass). Records each websocket the page opens ({ path, at, closed })
+ * Opens `url` with chyron_bg.wasm held back, once asked for, until the
+ * promise `release()` returns resolves (or 5 s pass). Records each websocket the page opens ({ path, at, closed })
  * and when the wasm was let through (`wasmAt()`).
  */
 async function openHeld(url, release) {
@@ -54,7 +54,7 @@ async function openHeld(url, release) {
   const log = watchConsole(page);
   let wasmAt = null;
   await page.route('**/chyron_bg.wasm', async (route) => {
-    await Promise.race([release, sleep(5000)]);
+    await Promise.race([release(), sleep(5000)]);
     wasmAt = Date.now();
     await route.continue();
   });
@@ -72,7 +72,7 @@ async function openHeld(url, release) {
 test('the overlay opens its feed while the wasm loads; the widget adopts that socket: one connection', async () => {
   await post(relay, 'early', 'Ada', 'said before the page loaded');
   const before = await upgrades();
-  const { context, page, log, sockets, wasmAt } = await openHeld(`${relay.url}/overlay/early?fade=60`, sleep(600));
+  const { context, page, log, sockets, wasmAt } = await openHeld(`${relay.url}/overlay/early?fade=60`, () => sleep(600));
   await waitForCaptions(page, (c) => c.some((l) => l.body === 'said before the page loaded'));
   assert.ok(sockets.length > 0 && sockets[0].at < wasmAt(), 'the feed socket opened before the wasm arrived');
   await post(relay, 'early', 'Bob', 'after the load');
@@ -92,11 +92,11 @@ test('two elements on one page each adopt their own early socket; attribute chan
     <chyron-chat id="a" server="${relay.url}" channel="two-a" fade="60"></chyron-chat>
     <chyron-chat id="b" server="${relay.url}" channel="two-b" lines="2" fade="60"></chyron-chat>`);
   const before = await upgrades();
-  const { context, page, log, sockets, wasmAt } = await openHeld(`${hostUrl}/two`, sleep(500));
+  const { context, page, log, sockets, wasmAt } = await openHeld(`${hostUrl}/two`, () => sleep(600));
   await waitForCaptions(page, (c) => c.some((l) => l.body === 'for a'), { selector: '#a' });
   await waitForCaptions(page, (c) => c.some((l) => l.body === 'for b'), { selector: '#b' });
   assert.deepEqual(sockets.map((s) => s.path).sort(), ['/feed/two-a?limit=3', '/feed/two-b?limit=2']);
-  assert.ok(sockets.every((s) => s.at < wasmAt() && !s.closed));
+  assert.ok(sockets.every((s) => s.at < wasmAt() && !s.closed), JSON.stringify({ sockets, wasmAt: wasmAt() }));
   assert.equal(await upgrades() - before, 2, 'one feed connection per element');
 
   // Once loaded, a changed attribute remounts with the widget's own socket.
@@ -119,7 +119,8 @@ test('an attribute changed while the wasm loads re-opens the early socket for th
     <script src="${relay.url}/embed.js" async></script>
     <chyron-chat server="${relay.url}" channel="mid-x" fade="60"></chyron-chat>`);
   let release;
-  const { context, page, sockets } = await openHeld(`${hostUrl}/mid`, new Promise((r) => { release = r; }));
+  const gate = new Promise((r) => { release = r; });
+  const { context, page, sockets } = await openHeld(`${hostUrl}/mid`, () => gate);
   await page.waitForFunction(() => customElements.get('chyron-chat'));
   await page.evaluate(() => document.querySelector('chyron-chat').setAttribute('channel', 'mid-y'));
   await sleep(100);
@@ -144,7 +145,8 @@ async function scriptedProxy(first) {
   wss.on('connection', (client, req) => {
     const n = requests.push(new URL(req.url, 'http://x'));
     const upstream = new WebSocket(relay.url.replace(/^http/, 'ws') + req.url);
-    client.on('close', () => { upstream.close(); if (n === 1) firstClosed(Date.now()); });
+    upstream.on('error', () => {}); // closed while connecting: nothing to tell
+    client.on('close', () => { upstream.terminate(); if (n === 1) firstClosed(Date.now()); });
     upstream.on('close', () => client.close());
     if (n === 1) return first(client, upstream);
     upstream.on('message', (data) => client.send(data.toString()));
@@ -164,7 +166,7 @@ for (const [name, first, resumes] of [
       <script src="${relay.url}/embed.js" async></script>
       <chyron-chat server="${proxy.url}" channel="${channel}" fade="60"></chyron-chat>`);
     // The wasm arrives only after the early socket is gone.
-    const { context, page, log, wasmAt } = await openHeld(`${hostUrl}/${channel}`, proxy.firstDone.then(() => sleep(50)));
+    const { context, page, log, wasmAt } = await openHeld(`${hostUrl}/${channel}`, () => proxy.firstDone.then(() => sleep(50)));
     await waitForCaptions(page, (c) => c.some((l) => l.body === 'in the snapshot'));
     const closedAt = await proxy.firstDone;
     assert.ok(closedAt < wasmAt(), 'the early socket was gone before the wasm arrived');
