@@ -1,8 +1,10 @@
 //! The accept loop: hyper's connection builder with the timeouts `axum::serve`
 //! cannot set, and a cap on open connections.
 //!
-//! - A client has `header_read_timeout_secs` to send a request's headers; the
-//!   same timer ends a keep-alive connection that sends nothing more.
+//! - A client has `header_read_timeout_secs` to send a request's headers
+//!   (hyper's timer), and a connection with no request in flight that sends
+//!   nothing for that long is closed (ours: hyper's timer does not start on a
+//!   socket that never sends a byte, nor on an idle keep-alive one).
 //! - At most `max_connections` TCP connections are open at once, websockets
 //!   included (the slot lives as long as the socket, also after an upgrade).
 //!   One more is answered `503` with the JSON error and closed at once, so
@@ -18,9 +20,10 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
@@ -40,6 +43,9 @@ pub struct ServeLimits {
 /// never reads.
 pub const SEND_BUFFER_BYTES: usize = 64 * 1024;
 
+/// Read buffer of an HTTP connection at most.
+const MAX_BUF_BYTES: usize = 64 * 1024;
+
 /// The answer to a connection over the cap: the relay's JSON error, sent
 /// without reading the request, then the socket is closed.
 const OVER_CAP: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
@@ -55,12 +61,17 @@ pub async fn serve(
     metrics: Arc<Metrics>,
     mut stop: watch::Receiver<bool>,
 ) -> io::Result<()> {
-    let mut builder = Builder::new(TokioExecutor::new());
+    // HTTP/1 only: browsers speak HTTP/2 only over TLS (a proxy's job), and
+    // telling the versions apart waits for a client's first bytes with no
+    // timeout, so a socket that sends nothing would be held for ever.
+    let mut builder = Builder::new(TokioExecutor::new()).http1_only();
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout);
-    builder.http2().timer(TokioTimer::new());
+        .header_read_timeout(limits.header_read_timeout)
+        // A request's head and buffered body bytes at most (hyper's default
+        // is ~400 KiB per connection; bodies are limited to 32 KiB anyway).
+        .max_buf_size(MAX_BUF_BYTES);
     let builder = Arc::new(builder);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let mut conns = JoinSet::new();
@@ -88,19 +99,28 @@ pub async fn serve(
         // the kernel is bounded, and the rest waits in the websocket's
         // buffer, where it is counted (`max_unsent_bytes_per_ip`).
         let _ = socket2::SockRef::from(&stream).set_send_buffer_size(SEND_BUFFER_BYTES);
+        let activity = Arc::new(Activity::new());
         let io = TokioIo::new(Counted {
             io: stream,
+            activity: activity.clone(),
             _slot: slot,
             _open: OpenGauge::new(metrics.clone()),
         });
         let service = hyper::service::service_fn({
-            let router = router.clone();
+            let (router, activity) = (router.clone(), activity.clone());
             move |mut req: hyper::Request<Incoming>| {
                 req.extensions_mut().insert(ConnectInfo(peer));
-                router.clone().oneshot(req)
+                let busy = Busy::new(activity.clone());
+                let answer = router.clone().oneshot(req);
+                async move {
+                    let res = answer.await;
+                    drop(busy);
+                    res
+                }
             }
         });
-        let (builder, mut stop) = (builder.clone(), stop.clone());
+        let (builder, mut stop, metrics) = (builder.clone(), stop.clone(), metrics.clone());
+        let idle_limit = limits.header_read_timeout;
         conns.spawn(async move {
             let conn = builder.serve_connection_with_upgrades(io, service);
             tokio::pin!(conn);
@@ -110,6 +130,8 @@ pub async fn serve(
                     conn.as_mut().graceful_shutdown();
                     let _ = conn.await;
                 }
+                // Dropping the connection closes it; nothing is in flight.
+                _ = idle(&activity, idle_limit) => metrics.refused("idle_timeout"),
             }
         });
     }
@@ -135,6 +157,69 @@ async fn refuse(mut stream: TcpStream) {
     let _ = tokio::time::timeout(Duration::from_secs(1), write).await;
 }
 
+/// When a connection last read or wrote a byte, and how many of its
+/// requests are being answered.
+struct Activity {
+    /// The connection's start, the origin of `last_ms`.
+    start: Instant,
+    /// Milliseconds from `start` to the last byte read or written.
+    last_ms: AtomicU64,
+    /// Requests whose response is not ready yet.
+    busy: AtomicUsize,
+}
+
+impl Activity {
+    fn new() -> Activity {
+        Activity {
+            start: Instant::now(),
+            last_ms: AtomicU64::new(0),
+            busy: AtomicUsize::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let ms = self.start.elapsed().as_millis() as u64;
+        self.last_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// How long since the last byte.
+    fn quiet_for(&self) -> Duration {
+        let last = Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
+        self.start.elapsed().saturating_sub(last)
+    }
+}
+
+/// One request being answered; the connection is not idle meanwhile.
+struct Busy(Arc<Activity>);
+
+impl Busy {
+    fn new(activity: Arc<Activity>) -> Busy {
+        activity.busy.fetch_add(1, Ordering::Relaxed);
+        Busy(activity)
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.busy.fetch_sub(1, Ordering::Relaxed);
+        self.0.touch();
+    }
+}
+
+/// Completes once the connection has had no request in flight and no byte
+/// in either direction for `limit`.
+async fn idle(activity: &Activity, limit: Duration) {
+    loop {
+        let quiet = activity.quiet_for();
+        let busy = activity.busy.load(Ordering::Relaxed) > 0;
+        if !busy && quiet >= limit {
+            return;
+        }
+        let wait = if busy { limit } else { limit - quiet };
+        tokio::time::sleep(wait).await;
+    }
+}
+
 /// Counts one open connection in the `chyron_connections` gauge.
 struct OpenGauge(Arc<Metrics>);
 
@@ -156,6 +241,8 @@ impl Drop for OpenGauge {
 struct Counted {
     /// The socket.
     io: TcpStream,
+    /// Marked on every byte read or written, for the idle timeout.
+    activity: Arc<Activity>,
     /// The slot, given back on drop.
     _slot: OwnedSemaphorePermit,
     /// The open-connections gauge, decremented on drop.
@@ -168,13 +255,24 @@ impl AsyncRead for Counted {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut this.io).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            this.activity.touch();
+        }
+        polled
     }
 }
 
 impl AsyncWrite for Counted {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, b: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write(cx, b)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.io).poll_write(cx, b);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            this.activity.touch();
+        }
+        polled
     }
 
     fn poll_write_vectored(
@@ -182,7 +280,12 @@ impl AsyncWrite for Counted {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            this.activity.touch();
+        }
+        polled
     }
 
     fn is_write_vectored(&self) -> bool {

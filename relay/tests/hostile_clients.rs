@@ -122,10 +122,12 @@ async fn half_sent_requests_are_capped_and_timed_out() {
     })
     .await;
     let mut held = Vec::new();
-    for _ in 0..1500 {
+    for i in 0..1500 {
         let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
-        // Headers never finished.
-        let _ = tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await;
+        // Headers never finished; one in three sends nothing at all.
+        if i % 3 != 0 {
+            let _ = tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await;
+        }
         held.push(tcp);
     }
     // Those over the cap were answered at once.
@@ -163,6 +165,26 @@ async fn half_sent_requests_are_capped_and_timed_out() {
     drop(held);
     let open = metric(&server, "chyron_connections", "").await.unwrap();
     assert!(open <= 5.0, "{open} connections open");
+    // A keep-alive connection that goes quiet after a request is closed too;
+    // a feed that stays quiet longer is not.
+    let mut viewer = server.feed("/feed/quiet").await;
+    next_snapshot(&mut viewer).await;
+    let mut kept = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(6), kept.read_to_end(&mut answer));
+    assert!(
+        read.await.is_ok(),
+        "an idle keep-alive connection stayed open"
+    );
+    assert!(answer.starts_with(b"HTTP/1.1 200"));
+    server.post("quiet", "Ann", "after a quiet while").await;
+    assert!(matches!(
+        next_frame(&mut viewer).await,
+        chyron_protocol::ServerFrame::Message { seq: 1, .. }
+    ));
     normal_viewer_gets_captions(&server, "demo").await;
 }
 
