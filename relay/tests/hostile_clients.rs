@@ -298,3 +298,27 @@ async fn anonymous_floods_are_limited_per_address() {
     tcp.read_to_string(&mut answer).await.unwrap();
     assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
 }
+
+/// A request whose body never finishes is answered `408` with the JSON error
+/// once `request_timeout_secs` have passed, and its connection is freed.
+#[tokio::test]
+async fn a_slow_body_times_out_with_408() {
+    let server = start(|c| c.limits.request_timeout_secs = 1).await;
+    let mut tcp = tcp_from(&server, [127, 0, 0, 1], None).await;
+    let head = format!(
+        "POST /api/v1/channels/demo/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"sender\":"
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let started = Instant::now();
+    let mut answer = vec![0u8; 1024];
+    let n = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut answer))
+        .await
+        .expect("no answer to a slow body")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("request_timeout"), "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    healthy_within(&server, Duration::from_secs(2)).await;
+}
