@@ -48,6 +48,7 @@ async fn ping_flood_on_a_socket_that_never_reads_is_closed() {
         "the relay kept the flooding socket ({sent} pings sent)"
     );
     assert!(sent < 200_000);
+    eprintln!("ping flood: closed after {sent} pings written");
     assert_eq!(
         metric(&server, "chyron_refused_total", "reason=\"ping_flood\"").await,
         Some(1.0)
@@ -144,6 +145,7 @@ async fn half_sent_requests_are_capped_and_timed_out() {
         }
     }
     assert!(refused >= 490, "{refused} of 1500 refused");
+    eprintln!("half-sent: {refused} of 1500 refused at once");
     // The header timeout (3 s) frees the slots: /healthz within a bound.
     let started = Instant::now();
     loop {
@@ -154,6 +156,7 @@ async fn half_sent_requests_are_capped_and_timed_out() {
         assert!(started.elapsed() < Duration::from_secs(5), "{res:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    eprintln!("half-sent: /healthz answered after {:?}", started.elapsed());
     let counted = metric(&server, "chyron_refused_total", "connection_cap").await;
     assert!(counted.unwrap_or(0.0) >= 490.0, "{counted:?}");
     // Every half-sent connection was closed by the relay.
@@ -212,6 +215,7 @@ async fn big_snapshots_to_sockets_that_never_read_are_bounded() {
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let unsent = metric(&server, "chyron_unsent_bytes", "").await.unwrap();
+    eprintln!("snapshots: {unsent} bytes unsent to 30 sockets that never read");
     // One snapshot is ~850 KB: the budget plus at most one frame.
     assert!(
         unsent <= f64::from(BUDGET) + 1_000_000.0,
