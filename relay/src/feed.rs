@@ -1,8 +1,11 @@
 //! `GET /feed/{channel}`: the read-only caption websocket.
 //!
 //! Everything that can be refused is refused before the upgrade, as JSON
-//! errors. After it, [`serve_viewer`] runs the connection; it is generic over
-//! `Sink`/`Stream` so tests drive it without a socket.
+//! errors (origin, per-address connections, per-address loads of channels not
+//! in memory). After it, [`serve_viewer`] runs the connection; it is generic
+//! over `Sink`/`Stream` so tests drive it without a socket. A connection that
+//! floods pings, stops reading, or whose address has too many bytes unsent is
+//! closed, so what one client holds in the relay stays bounded.
 
 use crate::error::{check_channel, ApiError, ApiPath};
 use crate::hub::{Channel, Hub, Subscription, MAX_SNAPSHOT};

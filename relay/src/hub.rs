@@ -1,9 +1,11 @@
 //! Channels in memory: the ordered event log, its fan-out, and snapshots.
 //!
 //! Each channel has one async lock. Appending (seq → SQLite → ring →
-//! broadcast) and subscribing (broadcast receiver + ring or snapshot) both
-//! happen under it, so every viewer sees one order, and a new viewer's first
-//! frames end exactly where its live receiver begins.
+//! broadcast) and subscribing (broadcast receiver + ring or the snapshot's
+//! messages) both happen under it, so every viewer sees one order, and a new
+//! viewer's first frames end exactly where its live receiver begins; a
+//! snapshot is serialized after the lock is released (`hub/start.rs`). A channel's
+//! broadcast queue is allocated on its first append ([`Fanout`]).
 
 pub use crate::event::{now_ms, random_bytes, Action, Appended, Change, HubError, NewPost, Origin};
 use crate::metrics::Metrics;

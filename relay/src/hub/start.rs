@@ -63,7 +63,7 @@ impl Hub {
     }
 
     /// The restart point of a viewer whose queue closed because the channel's
-    /// queue grew ([`Fanout`]): the events after the head it grew at, else a
+    /// queue grew ([`super::Fanout`]): the events after the head it grew at, else a
     /// `lagged` snapshot, and a receiver of the new queue.
     pub async fn rejoin(
         &self,
