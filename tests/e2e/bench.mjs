@@ -4,7 +4,8 @@
 // Prints the figures and writes bench/out/browser.json. Not a test: it asserts
 // nothing, it measures. Run by scripts/bench.sh.
 // CHYRON_BENCH_LOADS: cold loads for the first-caption figure (default 5).
-// CHYRON_BENCH_ONLY=first_caption: only that figure, printed, no file.
+// CHYRON_BENCH_ONLY=first_caption,download (any of those and latency, burst):
+// only those figures, printed, no file written.
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -24,7 +25,8 @@ const relay = await startRelay({
 });
 const browser = await launchBrowser();
 const report = { date: new Date().toISOString() };
-const only = process.env.CHYRON_BENCH_ONLY;
+const only = process.env.CHYRON_BENCH_ONLY?.split(',');
+const run = (name) => !only || only.includes(name);
 
 /** Opens the overlay page and starts recording when caption lines appear. */
 async function openOverlay(channel, query = '', { network = false } = {}) {
@@ -52,7 +54,7 @@ async function openOverlay(channel, query = '', { network = false } = {}) {
 // already has a line, each load in a fresh browser context with the cache
 // disabled. Time from navigation start (performance.timeOrigin) to the
 // first caption line in the widget's shadow root.
-{
+if (run('first_caption')) {
   const loads = [];
   await post(relay, 'first', 'Ada', 'already said');
   const n = Number(process.env.CHYRON_BENCH_LOADS ?? 5);
@@ -84,16 +86,8 @@ async function openOverlay(channel, query = '', { network = false } = {}) {
   report.first_caption_ms = { loads, median: round(pct(loads, 0.5), 1), worst: Math.max(...loads) };
 }
 
-if (only === 'first_caption') {
-  console.log(JSON.stringify(report.first_caption_ms));
-  await browser.close();
-  await relay.stop();
-  relay.cleanup();
-  process.exit(0);
-}
-
 // 1. Bytes before the first caption.
-{
+if (run('download')) {
   const { context, page, responses } = await openOverlay('size', '', { network: true });
   await post(relay, 'size', 'Ada', 'first caption');
   await page.waitForFunction(() => window.__seen.length > 0);
@@ -113,7 +107,7 @@ if (only === 'first_caption') {
 }
 
 // 2. Post → caption-in-DOM latency, one viewer, 20 msg/s.
-{
+if (run('latency')) {
   const { context, page } = await openOverlay('latency', '?lines=3&fade=60');
   // Warm-up (JIT, wasm tier-up, connection pools), not measured.
   for (let i = 0; i < 30; i++) await post(relay, 'latency', 'bench', `warm ${i}`);
@@ -133,7 +127,7 @@ if (only === 'first_caption') {
 }
 
 // 3. A 200 msg/s burst for 10 s: longest task, DOM nodes, heap growth.
-{
+if (run('burst')) {
   const { context, page, cdp } = await openOverlay('burst', '?lines=3&fade=8');
   await page.evaluate(() => {
     window.__longest = 0;
@@ -183,5 +177,5 @@ if (only === 'first_caption') {
 await browser.close();
 await relay.stop();
 relay.cleanup();
-writeFileSync(join(OUT, 'browser.json'), JSON.stringify(report, null, 2));
+if (!only) writeFileSync(join(OUT, 'browser.json'), JSON.stringify(report, null, 2));
 console.log(JSON.stringify(report, null, 2));
