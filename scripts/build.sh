@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 # set-up), ahead of any system one; cargo-installed tools live in CARGO_HOME.
 export PATH="$PWD/tests/e2e/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 bash scripts/setup.sh
-echo "[build] widget (trunk → dist/; wasm-opt $(wasm-opt --version | awk '{print $3}'); ~1 min the first time)"
+echo "[build] widget (trunk → dist/; wasm-opt $(wasm-opt --version | awk '{print $3}'); ~7 min the first time, 1 min of it wasm-opt)"
 trunk build --release --skip-version-check
 # trunk's own JS minifier fails on wasm-bindgen's glue; terser does it.
 terser=tests/e2e/node_modules/.bin/terser
@@ -18,5 +18,5 @@ for f in dist/*.wasm dist/*.js dist/*.html; do
     brotli -f -k -q 11 "$f"
     gzip -f -k -9 "$f"
 done
-echo "[build] relay"
+echo "[build] relay (release; ~25 min the first time on 2 cores)"
 cargo build --release -p chyron-relay

@@ -138,7 +138,7 @@ npm_names=$(node -p 'Object.keys(require("./tests/e2e/package.json").dependencie
 if [ -d tests/e2e/node_modules/playwright-core ] && [ -x tests/e2e/node_modules/.bin/wasm-opt ] &&
     [ ! tests/e2e/package-lock.json -nt tests/e2e/node_modules/.package-lock.json ]; then
     present "npm packages ($npm_names)" "tests/e2e/node_modules"
-elif plan "npm packages ($npm_names)" "npm ci in tests/e2e" "~30 s"; then
+elif plan "npm packages ($npm_names)" "npm ci in tests/e2e" "~15 s"; then
     (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
@@ -190,7 +190,7 @@ if [ "${CHYRON_SETUP_SYNAPSE:-1}" = 0 ]; then
     say "Synapse $SYNAPSE_VERSION: skipped (CHYRON_SETUP_SYNAPSE=0)"
 elif [ "$have" = "$SYNAPSE_VERSION" ]; then
     present "Synapse $SYNAPSE_VERSION" "$VENV"
-elif plan "Synapse $SYNAPSE_VERSION" "pip install matrix-synapse==$SYNAPSE_VERSION into $VENV" "~1 min"; then
+elif plan "Synapse $SYNAPSE_VERSION" "pip install matrix-synapse==$SYNAPSE_VERSION into $VENV" "~2 min"; then
     if ! bash scripts/synapse/install.sh "$VENV"; then
         die "could not install Synapse (from the Python package registry) into
 $VENV. The Matrix tests and the demo's homeserver need it; run
