@@ -39,7 +39,7 @@ const OVERLAY_PARAMS: [&str; 3] = ["lines", "fade", "position"];
 
 /// `GET /overlay/{channel}`: a transparent page for an OBS browser source.
 /// Every byte counts toward the overlay's download (this page is not
-/// compressed): no viewport tag, which only phones use.
+/// compressed): no viewport tag (only phones use it), no line breaks.
 pub async fn overlay(
     Path(channel): Path<String>,
     Query(query): Query<HashMap<String, String>>,
@@ -59,12 +59,13 @@ pub async fn overlay(
         }
     }
     let channel = escape(&channel);
+    // head and body are implied by the parser: their tags would only add bytes.
     let page = format!(
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <title>Chyron overlay: {channel}</title>\n<link rel=\"icon\" href=\"data:,\">\n\
-         <style>html,body{{margin:0;background:transparent;overflow:hidden}}</style>\n\
-         <script src=\"/embed.js\" async></script>\n</head>\n<body>\n\
-         <chyron-chat channel=\"{channel}\" placement=\"overlay\"{attrs}></chyron-chat>\n</body>\n</html>\n"
+        "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\">\
+         <title>Chyron overlay: {channel}</title><link rel=\"icon\" href=\"data:,\">\
+         <style>html,body{{margin:0;background:transparent;overflow:hidden}}</style>\
+         <script src=\"/embed.js\" async></script>\
+         <chyron-chat channel=\"{channel}\" placement=\"overlay\"{attrs}></chyron-chat>"
     );
     Html(page).into_response()
 }
