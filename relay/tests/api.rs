@@ -331,14 +331,7 @@ async fn pages_health_metrics_and_assets() {
     let res = c.get(server.url("/healthz")).send().await.unwrap();
     assert_eq!(res.json::<Value>().await.unwrap(), json!({"status": "ok"}));
     server.post("demo", "Ann", "count me").await;
-    let text = c
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics_text(&server).await;
     assert!(
         text.contains("chyron_events_total{kind=\"message\"} 1"),
         "{text}"

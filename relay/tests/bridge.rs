@@ -176,8 +176,7 @@ async fn a_homeserver_that_is_down_does_not_take_the_relay_down() {
     relay.post("demo", "Ann", "still here").await;
     let (_, m) = posted(next_frame(&mut ws).await);
     assert_eq!((m.body.as_str(), m.source), ("still here", Source::Api));
-    let metrics = http().get(relay.url("/metrics")).send().await.unwrap();
-    let text = metrics.text().await.unwrap();
+    let text = metrics_text(&relay).await;
     assert!(text.contains("chyron_bridge_up 0"), "{text}");
     // The bridge is retrying in the background; shutdown still completes.
     tokio::time::sleep(Duration::from_millis(1500)).await;

@@ -97,8 +97,7 @@ async fn relay_posts_reach_the_room_once_and_survive_an_outage() {
         let (_, m) = posted(next_slow(&mut ws).await);
         assert_eq!(m.body, format!("during the outage {i}"));
     }
-    let metrics = http().get(relay.url("/metrics")).send().await.unwrap();
-    let text = metrics.text().await.unwrap();
+    let text = metrics_text(&relay).await;
     assert!(text.contains("chyron_bridge_up 0"), "{text}");
 
     // Back: alice talks before the relay has reconnected (its backoff), and

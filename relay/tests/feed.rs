@@ -235,14 +235,7 @@ async fn per_ip_connection_cap() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(ok, "slot never freed");
-    let metrics = http()
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&server).await;
     assert!(
         metrics.contains("chyron_rejected_connections_total{reason=\"per_ip_limit\"}"),
         "{metrics}"

@@ -222,17 +222,7 @@ async fn big_snapshots_to_sockets_that_never_read_are_bounded() {
         "{unsent} bytes unsent"
     );
     let closed = metric(&server, "chyron_refused_total", "unsent_bytes").await;
-    eprintln!(
-        "{}",
-        http()
-            .get(server.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    );
+    eprintln!("{}", metrics_text(&server).await);
     assert!(closed.unwrap_or(0.0) >= 20.0, "{closed:?} feeds closed");
     // Appends are not held up by the snapshots.
     let started = Instant::now();

@@ -206,17 +206,22 @@ pub async fn raw_upgrade(tcp: &mut TcpStream, path: &str) {
     tcp.write_all(req.as_bytes()).await.unwrap();
 }
 
-/// The sum of the `/metrics` samples named `name` whose labels contain
-/// `labels` (e.g. `reason="ping_flood"`); `None` if there is none.
-pub async fn metric(server: &Server, name: &str, labels: &str) -> Option<f64> {
-    let text = http()
+/// The relay's `/metrics` page, as text.
+pub async fn metrics_text(server: &Server) -> String {
+    http()
         .get(server.url("/metrics"))
         .send()
         .await
         .unwrap()
         .text()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// The sum of the `/metrics` samples named `name` whose labels contain
+/// `labels` (e.g. `reason="ping_flood"`); `None` if there is none.
+pub async fn metric(server: &Server, name: &str, labels: &str) -> Option<f64> {
+    let text = metrics_text(server).await;
     let mut found = None;
     for line in text.lines().filter(|l| !l.starts_with('#')) {
         let Some((key, value)) = line.rsplit_once(' ') else {
