@@ -1,13 +1,22 @@
 //! Idle channels leave memory and come back whole.
 
 use crate::hub::tests::{post, test_hub};
-use crate::hub::{sweep_idle, Hub, SWEEP_EVERY};
+use crate::hub::{sweep_idle, Hub, Subscription, SWEEP_EVERY};
 use chyron_protocol::ServerFrame;
 use std::sync::Arc;
 use std::time::Duration;
 
 fn loaded(hub: &Hub) -> usize {
     hub.channels.len()
+}
+
+/// The event seqs among a subscription's first frames, in order.
+fn first_seqs(sub: &Subscription) -> Vec<u64> {
+    sub.first
+        .iter()
+        .filter_map(|f| serde_json::from_str::<ServerFrame>(f.as_str()).ok())
+        .filter_map(|f| f.event_seq())
+        .collect()
 }
 
 #[tokio::test]
@@ -43,13 +52,7 @@ async fn idle_channels_are_dropped_and_come_back_with_their_history() {
         .subscribe(&talk, Some((Some(epoch), 1)), 50)
         .await
         .unwrap();
-    let seqs: Vec<u64> = sub
-        .first
-        .iter()
-        .filter_map(|f| serde_json::from_str::<ServerFrame>(f.as_str()).ok())
-        .filter_map(|f| f.event_seq())
-        .collect();
-    assert_eq!(seqs, [2, 3, 4]);
+    assert_eq!(first_seqs(&sub), [2, 3, 4]);
     drop(viewer);
 }
 
@@ -135,13 +138,7 @@ async fn the_queue_is_allocated_on_first_append_and_viewers_rejoin() {
             "{closed:?}"
         );
         let sub = hub.rejoin(&quiet, 50).await.unwrap();
-        let seqs: Vec<u64> = sub
-            .first
-            .iter()
-            .filter_map(|f| serde_json::from_str::<ServerFrame>(f.as_str()).ok())
-            .filter_map(|f| f.event_seq())
-            .collect();
-        assert_eq!(seqs, [1, 2]);
+        assert_eq!(first_seqs(&sub), [1, 2]);
         again.push(sub);
     }
     hub.append("quiet", post("third")).await.unwrap();
