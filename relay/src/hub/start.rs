@@ -22,26 +22,11 @@ impl Hub {
         resume: Option<(Option<String>, u64)>,
         limit: usize,
     ) -> Result<Subscription, HubError> {
-        let (first, rx) = {
-            let mut st = channel.state.lock().await;
-            let rx = channel.tx.subscribe();
-            let first = match resume {
-                Some((epoch, since)) if resumable(&st, epoch.as_deref(), since) => {
-                    First::Frames(after(&st, since))
-                }
-                Some(_) => {
-                    let reason = SnapshotReason::ResumeUnavailable;
-                    self.plan(channel, &mut st, reason, limit).await?
-                }
-                None => {
-                    let reason = SnapshotReason::Initial;
-                    self.plan(channel, &mut st, reason, limit).await?
-                }
-            };
-            (first, rx)
+        let start = match resume {
+            Some((epoch, since)) => Start::Resume(epoch, since),
+            None => Start::Snapshot(SnapshotReason::Initial),
         };
-        let first = self.build(channel, first).await?;
-        self.subscription(channel, first, rx)
+        self.start(channel, start, limit).await
     }
 
     /// A lagged viewer's restart point: a `lagged` snapshot and a new receiver.
@@ -50,16 +35,8 @@ impl Hub {
         channel: &Arc<Channel>,
         limit: usize,
     ) -> Result<Subscription, HubError> {
-        let (first, rx) = {
-            let mut st = channel.state.lock().await;
-            let rx = channel.tx.subscribe();
-            let plan = self
-                .plan(channel, &mut st, SnapshotReason::Lagged, limit)
-                .await?;
-            (plan, rx)
-        };
-        let first = self.build(channel, first).await?;
-        self.subscription(channel, first, rx)
+        let start = Start::Snapshot(SnapshotReason::Lagged);
+        self.start(channel, start, limit).await
     }
 
     /// The restart point of a viewer whose queue closed because the channel's
@@ -70,16 +47,39 @@ impl Hub {
         channel: &Arc<Channel>,
         limit: usize,
     ) -> Result<Subscription, HubError> {
+        self.start(channel, Start::Regrown, limit).await
+    }
+
+    /// A viewer's subscription from `start`: under the channel's lock, a new
+    /// receiver and the events after the start point if every one is held,
+    /// else a planned snapshot; the snapshot is built after the lock is
+    /// released.
+    async fn start(
+        &self,
+        channel: &Arc<Channel>,
+        start: Start,
+        limit: usize,
+    ) -> Result<Subscription, HubError> {
         let (first, rx) = {
             let mut st = channel.state.lock().await;
             let rx = channel.tx.subscribe();
-            let since = channel.tx.grown_at().unwrap_or(st.head);
-            let epoch = st.epoch.clone();
-            let first = if resumable(&st, Some(&epoch), since) {
-                First::Frames(after(&st, since))
-            } else {
-                self.plan(channel, &mut st, SnapshotReason::Lagged, limit)
-                    .await?
+            let (since, reason) = match start {
+                Start::Resume(epoch, since) => (
+                    resumable(&st, epoch.as_deref(), since).then_some(since),
+                    SnapshotReason::ResumeUnavailable,
+                ),
+                Start::Regrown => {
+                    let since = channel.tx.grown_at().unwrap_or(st.head);
+                    (
+                        resumable(&st, Some(st.epoch.as_str()), since).then_some(since),
+                        SnapshotReason::Lagged,
+                    )
+                }
+                Start::Snapshot(reason) => (None, reason),
+            };
+            let first = match since {
+                Some(since) => First::Frames(after(&st, since)),
+                None => self.plan(channel, &mut st, reason, limit).await?,
             };
             (first, rx)
         };
@@ -157,6 +157,18 @@ impl Hub {
         }
         Ok(vec![text])
     }
+}
+
+/// Where a viewer asks to start.
+enum Start {
+    /// After `since` in `epoch`, if every later event is held; else a
+    /// `resume_unavailable` snapshot.
+    Resume(Option<String>, u64),
+    /// After the head the channel's queue grew at, if every later event is
+    /// held; else a `lagged` snapshot.
+    Regrown,
+    /// A snapshot for this reason.
+    Snapshot(SnapshotReason),
 }
 
 /// A viewer's first frames, as planned under the channel's lock.
