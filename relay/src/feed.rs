@@ -146,7 +146,8 @@ async fn prepare(
         )
     })?;
     let max = state.config.limits.max_connections_per_ip;
-    let Some(guard) = state.conns.try_acquire(peer.ip(), max) else {
+    let client = limits::client(peer);
+    let Some(guard) = state.conns.try_acquire(client, max) else {
         state.metrics.rejected("per_ip_limit");
         let mut e = ApiError::rate_limited(5);
         e.message = format!("more than {max} feed connections from one address");
@@ -156,7 +157,7 @@ async fn prepare(
     if !hub.is_loaded(channel) {
         // A channel not in memory costs a load: counted per address, and
         // refused when every loaded channel is in use.
-        if let Some(secs) = limits::check(&state.per_address.channel_loads, peer.ip()) {
+        if let Some(secs) = limits::check(&state.per_address.channel_loads, client) {
             state.metrics.rejected("channel_loads");
             let mut e = ApiError::rate_limited(secs.max(1));
             e.message = format!(
@@ -192,7 +193,7 @@ async fn prepare(
         limit,
         metrics: state.metrics.clone(),
         shutdown: state.shutdown.clone(),
-        ip: peer.ip(),
+        ip: client,
         unsent: state.per_address.unsent.clone(),
     };
     Ok(ws

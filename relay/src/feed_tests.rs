@@ -36,7 +36,11 @@ impl Rig {
             metrics: Arc::new(Metrics::default()),
             shutdown: self.stop.subscribe(),
             ip: [127, 0, 0, 1].into(),
-            unsent: Arc::new(crate::limits::UnsentBytes::new(1 << 20, Default::default())),
+            unsent: Arc::new(crate::limits::UnsentBytes::new(
+                1 << 20,
+                1 << 20,
+                Default::default(),
+            )),
         };
         (viewer, sub)
     }

@@ -1,6 +1,10 @@
 //! Limits per client address, for what strangers can do without a token:
 //! requests to the anonymous endpoints that reach the database, channel loads,
 //! the bytes of frames their feeds hold unsent, feed connections, and pings.
+//!
+//! A client address is what [`client`] makes of the socket's peer: an IPv4
+//! address, or an IPv6 /64 (one host usually holds a whole /64, so counting
+//! single IPv6 addresses would give it billions of quotas).
 
 use crate::config::Limits;
 use crate::error::ApiError;
@@ -43,6 +47,7 @@ impl PerAddress {
             channel_loads: RateLimiter::keyed(loads),
             unsent: Arc::new(UnsentBytes::new(
                 l.max_unsent_bytes_per_ip as usize,
+                l.max_unsent_bytes as usize,
                 unsent_gauge,
             )),
         }
@@ -53,6 +58,21 @@ impl PerAddress {
     pub fn forget_idle(&self) {
         self.anonymous.retain_recent();
         self.channel_loads.retain_recent();
+    }
+}
+
+/// The client address that limits count: IPv4 as it is (also when it
+/// arrives IPv4-mapped), IPv6 cut to its /64 prefix.
+pub fn client(peer: SocketAddr) -> IpAddr {
+    match peer.ip() {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(prefix.into())
+            }
+        },
     }
 }
 
@@ -75,7 +95,7 @@ pub async fn anonymous(
     req: Request,
     next: Next,
 ) -> Response {
-    match check(&state.per_address.anonymous, peer.ip()) {
+    match check(&state.per_address.anonymous, client(peer)) {
         None => next.run(req).await,
         Some(secs) => {
             state.metrics.refused("anonymous_rate");
@@ -89,10 +109,13 @@ pub async fn anonymous(
 pub struct UnsentBytes {
     /// Most bytes one address may have unsent at once.
     max: usize,
+    /// Most bytes all addresses together may have unsent at once, so many
+    /// addresses cannot add up to more than one bound.
+    max_total: usize,
     /// The total, shown in `/metrics` as `chyron_unsent_bytes`.
     gauge: Gauge,
-    /// Unsent bytes by address; entries at zero are removed.
-    by_ip: Mutex<HashMap<IpAddr, usize>>,
+    /// Unsent bytes by address (entries at zero are removed), and their sum.
+    by_ip: Mutex<(HashMap<IpAddr, usize>, usize)>,
 }
 
 /// Bytes counted for an address until dropped (the frame was written).
@@ -106,25 +129,33 @@ pub struct Unsent {
 }
 
 impl UnsentBytes {
-    /// A counter allowing `max` bytes per address, keeping `gauge` at the total.
-    pub fn new(max: usize, gauge: Gauge) -> UnsentBytes {
+    /// A counter allowing `max` bytes per address and `max_total` in all,
+    /// keeping `gauge` at the total.
+    pub fn new(max: usize, max_total: usize, gauge: Gauge) -> UnsentBytes {
         UnsentBytes {
             max,
+            max_total,
             gauge,
-            by_ip: Mutex::new(HashMap::new()),
+            by_ip: Mutex::new((HashMap::new(), 0)),
         }
     }
 
-    /// Counts `bytes` for `ip`, or `None` if that would pass the limit. A
-    /// single frame larger than the limit passes when the address has nothing
-    /// else unsent, so a big snapshot is never refused on its own.
+    /// Counts `bytes` for `ip`, or `None` if that would pass the address's
+    /// limit or the total. A single frame larger than a limit passes when
+    /// nothing else is unsent there, so a big snapshot is never refused on
+    /// its own.
     pub fn try_take(self: &Arc<Self>, ip: IpAddr, bytes: usize) -> Option<Unsent> {
-        let mut map = self.by_ip.lock().unwrap_or_else(|e| e.into_inner());
+        let mut guard = self.by_ip.lock().unwrap_or_else(|e| e.into_inner());
+        let (map, total) = &mut *guard;
+        if *total > 0 && *total + bytes > self.max_total {
+            return None;
+        }
         let held = map.entry(ip).or_insert(0);
         if *held > 0 && *held + bytes > self.max {
             return None;
         }
         *held += bytes;
+        *total += bytes;
         self.gauge.inc_by(bytes as i64);
         Some(Unsent {
             of: self.clone(),
@@ -135,14 +166,16 @@ impl UnsentBytes {
 
     /// Bytes unsent for `ip` now.
     pub fn held(&self, ip: IpAddr) -> usize {
-        let map = self.by_ip.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(&ip).copied().unwrap_or(0)
+        let guard = self.by_ip.lock().unwrap_or_else(|e| e.into_inner());
+        guard.0.get(&ip).copied().unwrap_or(0)
     }
 }
 
 impl Drop for Unsent {
     fn drop(&mut self) {
-        let mut map = self.of.by_ip.lock().unwrap_or_else(|e| e.into_inner());
+        let mut guard = self.of.by_ip.lock().unwrap_or_else(|e| e.into_inner());
+        let (map, total) = &mut *guard;
+        *total = total.saturating_sub(self.bytes);
         self.of.gauge.dec_by(self.bytes as i64);
         if let Some(held) = map.get_mut(&self.ip) {
             *held = held.saturating_sub(self.bytes);
@@ -244,7 +277,7 @@ mod tests {
     #[test]
     fn unsent_bytes_are_bounded_per_address_and_given_back() {
         let gauge = Gauge::default();
-        let u = Arc::new(UnsentBytes::new(100, gauge.clone()));
+        let u = Arc::new(UnsentBytes::new(100, 1000, gauge.clone()));
         let (a, b): (IpAddr, IpAddr) = ([10, 0, 0, 1].into(), [10, 0, 0, 2].into());
         let big = u.try_take(a, 150).expect("one frame alone always passes");
         assert!(u.try_take(a, 1).is_none(), "over the limit");
@@ -256,7 +289,51 @@ mod tests {
         let _x = u.try_take(a, 100).unwrap();
         drop(other);
         assert_eq!(u.held(b), 0);
-        assert!(u.by_ip.lock().unwrap().len() == 1, "zero entries removed");
+        assert!(u.by_ip.lock().unwrap().0.len() == 1, "zero entries removed");
+    }
+
+    #[test]
+    fn unsent_bytes_are_bounded_in_all_whatever_the_addresses() {
+        let gauge = Gauge::default();
+        let u = Arc::new(UnsentBytes::new(100, 250, gauge.clone()));
+        let held: Vec<_> = (1..=3u8)
+            .filter_map(|n| u.try_take([10, 0, 0, n].into(), 80))
+            .collect();
+        assert_eq!(held.len(), 3, "240 of 250");
+        assert!(
+            u.try_take([10, 0, 0, 4].into(), 80).is_none(),
+            "a fourth address would pass the total"
+        );
+        assert_eq!(u.held([10, 0, 0, 4].into()), 0, "nothing counted for it");
+        assert_eq!(gauge.get(), 240);
+        drop(held);
+        assert_eq!(gauge.get(), 0);
+        let _alone = u
+            .try_take([10, 0, 0, 4].into(), 400)
+            .expect("alone, a big frame passes");
+    }
+
+    #[test]
+    fn ipv6_addresses_count_by_their_64_prefix() {
+        let key = |s: &str| client(SocketAddr::new(s.parse().unwrap(), 1));
+        assert_eq!(
+            key("2001:db8:1:2::1"),
+            key("2001:db8:1:2:ffff:ffff:ffff:fffe")
+        );
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(
+            key("2001:db8:1:2::1"),
+            "2001:db8:1:2::".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            key("::ffff:10.0.0.1"),
+            "10.0.0.1".parse::<IpAddr>().unwrap()
+        );
+        assert_ne!(
+            key("10.0.0.1"),
+            key("10.0.0.2"),
+            "IPv4 addresses stay apart"
+        );
     }
 
     #[test]

@@ -77,9 +77,12 @@ pub struct Cli {
     /// Channels held in memory at most [default: 50000].
     #[arg(long, env = "CHYRON_MAX_CHANNELS_LOADED")]
     pub max_channels_loaded: Option<u32>,
-    /// Bytes being written to one client address's feeds at once [default: 33554432].
+    /// Bytes being written to one client address's feeds at once [default: 8388608].
     #[arg(long, env = "CHYRON_MAX_UNSENT_BYTES_PER_IP")]
     pub max_unsent_bytes_per_ip: Option<u32>,
+    /// Bytes being written to all feeds together [default: 134217728].
+    #[arg(long, env = "CHYRON_MAX_UNSENT_BYTES")]
+    pub max_unsent_bytes: Option<u32>,
     /// Matrix homeserver URL; setting it turns the Matrix bridge on [default: off].
     #[arg(long, env = "CHYRON_MATRIX_HOMESERVER")]
     pub matrix_homeserver: Option<String>,

@@ -92,6 +92,8 @@ struct FileConfig {
     max_channels_loaded: Option<u32>,
     /// Same as `--max-unsent-bytes-per-ip`.
     max_unsent_bytes_per_ip: Option<u32>,
+    /// Same as `--max-unsent-bytes`.
+    max_unsent_bytes: Option<u32>,
     /// Same as `--matrix-homeserver`.
     matrix_homeserver: Option<String>,
     /// Same as `--matrix-user`.
@@ -313,6 +315,12 @@ impl Config {
                 cli.max_unsent_bytes_per_ip,
                 file.max_unsent_bytes_per_ip,
                 &mut l.max_unsent_bytes_per_ip,
+            ),
+            (
+                "max_unsent_bytes",
+                cli.max_unsent_bytes,
+                file.max_unsent_bytes,
+                &mut l.max_unsent_bytes,
             ),
         ] {
             if let Some(v) = num(key, flag, file)? {

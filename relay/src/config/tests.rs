@@ -208,7 +208,7 @@ fn hostile_client_limits_from_flags_env_and_file() {
         "max_connections = 50\nheader_read_timeout_secs = 3\nrequest_timeout_secs = 4\n\
          anonymous_rate_limit_per_second = 5\nanonymous_rate_limit_burst = 6\n\
          channel_loads_per_minute = 7\nchannel_load_burst = 8\nmax_channels_loaded = 9\n\
-         max_unsent_bytes_per_ip = 10\n",
+         max_unsent_bytes_per_ip = 10\nmax_unsent_bytes = 11\n",
     );
     std::env::set_var("CHYRON_MAX_CHANNELS_LOADED", "90");
     let cli = parse(&[
@@ -229,9 +229,10 @@ fn hostile_client_limits_from_flags_env_and_file() {
             l.anonymous_rate_limit_burst,
             l.channel_loads_per_minute,
             l.channel_load_burst,
-            l.max_unsent_bytes_per_ip
+            l.max_unsent_bytes_per_ip,
+            l.max_unsent_bytes
         ),
-        (3, 4, 5, 6, 7, 8, 10)
+        (3, 4, 5, 6, 7, 8, 10, 11)
     );
     let e = resolve_err(&["--header-read-timeout-secs", "0"], None);
     assert!(e.contains("`header_read_timeout_secs`"), "{e}");

@@ -67,6 +67,9 @@ pub struct Limits {
     /// Bytes of frames being written to one client address's feeds at once
     /// (snapshots to sockets that never read); past it a feed is closed.
     pub max_unsent_bytes_per_ip: u32,
+    /// Bytes of frames being written to all feeds together: what many
+    /// addresses together can make the relay hold; past it a feed is closed.
+    pub max_unsent_bytes: u32,
 }
 
 impl Default for Limits {
@@ -88,7 +91,8 @@ impl Default for Limits {
             channel_loads_per_minute: 60,
             channel_load_burst: 60,
             max_channels_loaded: 50_000,
-            max_unsent_bytes_per_ip: 32 * 1024 * 1024,
+            max_unsent_bytes_per_ip: 8 * 1024 * 1024,
+            max_unsent_bytes: 128 * 1024 * 1024,
         }
     }
 }
