@@ -22,7 +22,7 @@
 # Binaries go to $CARGO_TARGET_DIR (default ./target).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$HOME/.cargo/bin:$PATH"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 MODE=${1:-all}
 case "$MODE" in all | matrix | hostile) ;; *) echo "usage: $0 [all|matrix|hostile]" >&2; exit 2 ;; esac
 VIEWERS=${VIEWERS:-1000}
