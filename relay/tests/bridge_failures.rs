@@ -15,12 +15,9 @@ use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_room_the_bot_cannot_join_is_down_while_the_others_flow() {
-    log();
-    let Some(synapse) = synapse_or_skip().await else {
+    let Some((synapse, alice)) = synapse_and_alice().await else {
         return;
     };
-    let seeded = seeded(&synapse.base).await;
-    let alice = user(&seeded, "alice", &synapse.base);
     let relay = start(|c| {
         let mut m = bridged(&synapse.base);
         // An alias nobody made (a deleted room, a typo).
@@ -218,19 +215,14 @@ const BURST: usize = 1300;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_message_of_a_long_outage_arrives() {
-    log();
-    let Some(synapse) = synapse_or_skip().await else {
+    let Some((synapse, alice)) = synapse_and_alice().await else {
         return;
     };
-    let seeded = seeded(&synapse.base).await;
-    let alice = user(&seeded, "alice", &synapse.base);
     let dir = tempfile::tempdir().unwrap();
     let config =
         |dir: &std::path::Path| common::config(dir, |c| c.matrix = Some(bridged(&synapse.base)));
     let relay = start_with(config(dir.path())).await;
-    let mut ws = relay.feed("/feed/demo").await;
-    next_snapshot(&mut ws).await;
-    until_state(&mut ws, BridgeState::Live).await.unwrap();
+    let mut ws = live_demo_feed(&relay).await;
     alice.text("before the outage").await;
     posted(next_slow(&mut ws).await);
     // Let the bridge save the sync token past that line, then go away.
@@ -295,9 +287,7 @@ async fn a_new_database_does_not_reuse_transaction_ids() {
     // The same bot and device on a wiped (here: new) database: its first
     // outbox entry has the same queue position as the first one's.
     let relay = start(|c| c.matrix = Some(bridged(&synapse.base))).await;
-    let mut ws = relay.feed("/feed/demo").await;
-    next_snapshot(&mut ws).await;
-    until_state(&mut ws, BridgeState::Live).await.unwrap();
+    let _ws = live_demo_feed(&relay).await;
     relay.post("demo", "dave", "from the second database").await;
     until_bot_lines(
         &alice,

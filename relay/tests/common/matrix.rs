@@ -256,20 +256,34 @@ pub struct LiveBridge {
 /// Starts a [`LiveBridge`]; `None` (with the reason printed) where Synapse
 /// is not required and cannot start.
 pub async fn live_bridge() -> Option<LiveBridge> {
-    log();
-    let synapse = synapse_or_skip().await?;
-    let seeded = seeded(&synapse.base).await;
-    let alice = user(&seeded, "alice", &synapse.base);
+    let (synapse, alice) = synapse_and_alice().await?;
     let relay = start(|c| c.matrix = Some(bridged(&synapse.base))).await;
-    let mut ws = relay.feed("/feed/demo").await;
-    next_snapshot(&mut ws).await;
-    until_state(&mut ws, BridgeState::Live).await.unwrap();
+    let ws = live_demo_feed(&relay).await;
     Some(LiveBridge {
         synapse,
         alice,
         relay,
         ws,
     })
+}
+
+/// A seeded Synapse and alice, the admin of its `#demo` room, with the
+/// relay's log on; `None` (with the reason printed) where Synapse is not
+/// required and cannot start.
+pub async fn synapse_and_alice() -> Option<(Synapse, Mx)> {
+    log();
+    let synapse = synapse_or_skip().await?;
+    let seeded = seeded(&synapse.base).await;
+    let alice = user(&seeded, "alice", &synapse.base);
+    Some((synapse, alice))
+}
+
+/// `relay`'s `demo` feed, past its snapshot and the bridge's `live` state.
+pub async fn live_demo_feed(relay: &Server) -> Ws {
+    let mut ws = relay.feed("/feed/demo").await;
+    next_snapshot(&mut ws).await;
+    until_state(&mut ws, BridgeState::Live).await.unwrap();
+    ws
 }
 
 /// Seeds the users and the room (blocking, so off the runtime).
