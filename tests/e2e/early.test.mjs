@@ -6,9 +6,8 @@
 // proxy in front of the relay.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import { WebSocketServer, WebSocket } from 'ws';
-import { startRelay, post, launchBrowser, watchConsole, waitForCaptions } from './harness.mjs';
+import { startRelay, post, launchBrowser, watchConsole, waitForCaptions, startHostSite } from './harness.mjs';
 
 let relay;
 let browser;
@@ -20,13 +19,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 before(async () => {
   relay = await startRelay();
   browser = await launchBrowser();
-  host = createServer((req, res) => {
-    const html = pages.get(req.url);
-    res.writeHead(html ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' });
-    res.end(html ?? 'not found');
-  });
-  await new Promise((ok) => host.listen(0, '127.0.0.1', ok));
-  hostUrl = `http://localhost:${host.address().port}`;
+  host = await startHostSite(pages);
+  hostUrl = host.url;
 });
 
 after(async () => {

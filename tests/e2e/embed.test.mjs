@@ -3,9 +3,8 @@
 // and the widget against a scripted feed (unknown frames, resume by seq).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import { WebSocketServer } from 'ws';
-import { startRelay, post, launchBrowser, watchConsole, waitForCaptions } from './harness.mjs';
+import { startRelay, post, launchBrowser, watchConsole, waitForCaptions, startHostSite } from './harness.mjs';
 
 let relay;
 let browser;
@@ -16,14 +15,8 @@ const pages = new Map();
 before(async () => {
   relay = await startRelay();
   browser = await launchBrowser();
-  host = createServer((req, res) => {
-    const html = pages.get(req.url);
-    res.writeHead(html ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' });
-    res.end(html ?? 'not found');
-  });
-  await new Promise((ok) => host.listen(0, '127.0.0.1', ok));
-  // "localhost" rather than 127.0.0.1: a different origin from the relay's.
-  hostUrl = `http://localhost:${host.address().port}`;
+  host = await startHostSite(pages);
+  hostUrl = host.url;
 });
 
 after(async () => {

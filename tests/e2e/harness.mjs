@@ -2,6 +2,7 @@
 // binary on a free loopback port, talk to its HTTP API, drive Debian's
 // Chromium. Everything started here is stopped by PID.
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
@@ -137,4 +138,19 @@ export async function recordCaptionTimes(page) {
       }
     }).observe(root, { childList: true, subtree: true, characterData: true });
   });
+}
+
+/**
+ * A stream site on another origin than the relay's: serves the HTML in
+ * `pages` (path → html) on a free port, at "localhost" rather than 127.0.0.1
+ * so its origin differs from the relay's. Returns `{ url, close }`.
+ */
+export async function startHostSite(pages) {
+  const server = createServer((req, res) => {
+    const html = pages.get(req.url);
+    res.writeHead(html ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(html ?? 'not found');
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  return { url: `http://localhost:${server.address().port}`, close: () => server.close() };
 }
