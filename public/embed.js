@@ -37,6 +37,25 @@
       return loading;
     };
 
+    // Full chat: a second module, fetched on the first "Chat" click only.
+    var chat = null;
+    var loadChat = function () {
+      if (!chat) {
+        var wasm = fetch(base + '/chat/chyron_chat_bg.wasm');
+        chat = import(base + '/chat/chyron_chat.js')
+          .then(function (m) {
+            return m.default({ module_or_path: wasm }).then(function () {
+              return m;
+            });
+          })
+          .catch(function (e) {
+            chat = null;
+            throw e;
+          });
+      }
+      return chat;
+    };
+
     // Opens, while the wasm loads, the feed socket the widget of `el` will
     // want first: the URL as src/config.rs and src/feed.rs make it (odd
     // values such as lines="0" may give another; the widget then opens its
@@ -101,6 +120,27 @@
           this.attachShadow({ mode: 'open' });
           this._handle = null;
           this._gen = 0;
+          var self = this;
+          // The captions' "Chat" button (clicks leave the shadow root).
+          this.addEventListener('click', function (e) {
+            var t = e.composedPath()[0];
+            if (t && t.closest && t.closest('[part~="chat-open"]')) self._chat();
+          });
+        }
+        _chat() {
+          var self = this;
+          var handle = this._handle;
+          if (!handle) return;
+          if (this._chatHandle) return this._chatHandle.open();
+          loadChat()
+            .then(function (m) {
+              if (self._handle !== handle || self._chatHandle) return;
+              self._chatHandle = m.mount_chat(self, self.shadowRoot, base, handle);
+            })
+            .catch(function (e) {
+              console.error('chyron: could not load the chat', e);
+              if (self._handle === handle) handle.set_mode('failed');
+            });
         }
         connectedCallback() {
           this._mount();
@@ -115,6 +155,16 @@
           if (old !== value && this.isConnected) this._mount();
         }
         _unmount() {
+          var c = this._chatHandle;
+          this._chatHandle = null;
+          if (c) {
+            try {
+              c.unmount();
+              c.free();
+            } catch (e) {
+              console.error('chyron: chat unmount failed', e);
+            }
+          }
           var handle = this._handle;
           this._handle = null;
           if (handle) {
@@ -140,6 +190,12 @@
               self._early = null;
               self._handle = m.mount(self, self.shadowRoot, base, e && e.ws);
               if (e) replay(e);
+              // The viewer left this channel in chat: open it again.
+              try {
+                if (localStorage.getItem('chyron:mode:' + self.getAttribute('channel').trim()) === 'chat') self._chat();
+              } catch (err) {
+                // No storage: captions.
+              }
             })
             .catch(function (e) {
               if (gen !== self._gen) return;

@@ -8,13 +8,17 @@ export PATH="$PWD/tests/e2e/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$P
 bash scripts/setup.sh
 echo "[build] widget (trunk → dist/; wasm-opt $(wasm-opt --version | awk '{print $3}'); ~7 min the first time, 1 min of it wasm-opt)"
 trunk build --release --skip-version-check
+echo "[build] chat module (trunk → dist/chat/; matrix-sdk; ~6 min the first time, 1 min of it wasm-opt)"
+(cd chat && trunk build --release --skip-version-check)
+rm -f dist/chat/index.html
 # trunk's own JS minifier fails on wasm-bindgen's glue; terser does it.
 terser=tests/e2e/node_modules/.bin/terser
 "$terser" dist/chyron.js --module --compress --mangle --output dist/chyron.js
+"$terser" dist/chat/chyron_chat.js --module --compress --mangle --output dist/chat/chyron_chat.js
 "$terser" dist/embed.js --compress --mangle --output dist/embed.js
 # Precompressed copies at the highest levels; the relay serves them to
 # browsers that accept them.
-for f in dist/*.wasm dist/*.js dist/*.html; do
+for f in dist/*.wasm dist/*.js dist/*.html dist/chat/*.wasm dist/chat/*.js; do
     brotli -f -k -q 11 "$f"
     gzip -f -k -9 "$f"
 done

@@ -47,7 +47,12 @@ fn storage() -> Option<web_sys::Storage> {
 pub fn use_stored_mode(channel: &str) -> (RwSignal<Mode>, impl Fn(Mode) + 'static) {
     let key = Mode::storage_key(channel);
     let stored = storage().and_then(|s| s.get_item(&key).ok().flatten());
-    let initial = stored.as_deref().and_then(Mode::parse).unwrap_or_default();
+    // Chat is shown once the chat module says it is ready (embed.js loads
+    // it when this is the stored choice); captions until then.
+    let initial = match stored.as_deref().and_then(Mode::parse) {
+        Some(Mode::Chat) | None => Mode::Captions,
+        Some(mode) => mode,
+    };
     let mode = RwSignal::new(initial);
     let set = move |next: Mode| {
         mode.set(next);
@@ -56,4 +61,14 @@ pub fn use_stored_mode(channel: &str) -> (RwSignal<Mode>, impl Fn(Mode) + 'stati
         }
     };
     (mode, set)
+}
+
+/// The sender ids muted in the chat (stored by the chat module, one per
+/// line), whose lines the captions leave out.
+pub fn stored_mutes() -> Vec<String> {
+    let text = storage().and_then(|s| s.get_item("chyron:mutes").ok().flatten());
+    text.unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }

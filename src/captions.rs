@@ -62,6 +62,8 @@ pub struct Captions {
     epoch: Option<String>,
     /// Recently seen message ids, oldest first, bounded.
     seen: VecDeque<String>,
+    /// Sender ids the viewer muted in the chat: their lines are not shown.
+    muted: Vec<String>,
 }
 
 impl Captions {
@@ -74,7 +76,14 @@ impl Captions {
             fade_ms,
             epoch: None,
             seen: VecDeque::new(),
+            muted: Vec::new(),
         }
+    }
+
+    /// Hides the lines of these senders, now and from now on.
+    pub fn set_muted(&mut self, muted: Vec<String>) {
+        self.lines.retain(|l| !muted.contains(&l.sender_id));
+        self.muted = muted;
     }
 
     /// The lines to show, oldest first.
@@ -159,7 +168,7 @@ impl Captions {
     /// Shows a new message unless it was already seen; drops the oldest lines
     /// beyond the limit.
     fn add(&mut self, message: Message, now: f64) -> bool {
-        if self.has_seen(&message.id) {
+        if self.has_seen(&message.id) || self.muted.contains(&message.sender_id) {
             return false;
         }
         self.remember(&message.id);
@@ -192,7 +201,7 @@ impl Captions {
                 line.sender = message.sender;
                 self.lines.push(line);
                 is_new.push(false);
-            } else if !self.has_seen(&message.id) {
+            } else if !self.has_seen(&message.id) && !self.muted.contains(&message.sender_id) {
                 self.remember(&message.id);
                 self.lines.push(Line::new(message, now));
                 is_new.push(true);

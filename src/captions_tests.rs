@@ -346,3 +346,27 @@ fn bridge_frames_change_no_caption() {
     }
     assert_eq!(c, before);
 }
+
+#[test]
+fn muted_senders_are_hidden_now_and_later() {
+    let mut c = Captions::new(5, 8000.0);
+    c.apply(snapshot("e1", SnapshotReason::Initial, &["a", "b"]), 0.0);
+    c.apply(message(101, "c"), 0.0);
+    assert_eq!(ids(&c), ["a", "b", "c"]);
+    c.set_muted(vec!["bob".into()]);
+    assert_eq!(ids(&c), ["c"], "bob's snapshot lines go at once");
+    let from_bob = ServerFrame::Message {
+        seq: 102,
+        message: msg("d", "bob", "again"),
+    };
+    assert_eq!(c.apply(from_bob, 0.0), 0, "nothing new to announce");
+    c.apply(snapshot("e1", SnapshotReason::Lagged, &["a", "e"]), 0.0);
+    assert!(
+        ids(&c).is_empty(),
+        "a resync shows no muted line: {:?}",
+        ids(&c)
+    );
+    c.set_muted(Vec::new());
+    c.apply(message(103, "f"), 0.0);
+    assert_eq!(ids(&c).last(), Some(&"f"), "unmuted: new lines show again");
+}

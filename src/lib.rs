@@ -17,7 +17,7 @@ pub mod feed;
 pub mod layout;
 pub mod media;
 pub mod mode;
-mod socket;
+pub mod socket;
 pub mod status;
 mod style;
 mod view;

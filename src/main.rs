@@ -14,6 +14,17 @@ impl Handle {
     pub fn unmount(&mut self) {
         self.0.unmount();
     }
+
+    /// The chat module's requests: `chat` (it is ready: captions step
+    /// aside), `captions`, `hidden`, or `failed` (it could not load).
+    pub fn set_mode(&self, mode: &str) {
+        self.0.set_mode(mode);
+    }
+
+    /// The chat's mutes, one sender id per line: their captions go.
+    pub fn set_mutes(&self, ids: &str) {
+        self.0.set_mutes(ids);
+    }
 }
 
 /// Renders the widget for `host` (a `<chyron-chat>`) into `shadow`, connected

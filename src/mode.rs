@@ -1,8 +1,10 @@
 //! What the widget shows, chosen by the viewer and remembered per channel.
 //!
-//! An enum rather than a flag so a later full-chat mode is one more variant;
-//! stored values the current version does not know are ignored, so an older
-//! widget reading a newer widget's choice falls back to captions.
+//! Stored values the current version does not know are ignored, so an older
+//! widget reading a newer widget's choice falls back to captions. In
+//! [`Mode::Chat`] the chat module (a second wasm module, loaded on demand)
+//! shows the conversation and the captions step aside; the chat sets that
+//! mode once it is ready, so the captions never leave an empty box behind.
 
 /// The viewer's choice of display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -12,6 +14,8 @@ pub enum Mode {
     Captions,
     /// Nothing but the button to bring captions back.
     Hidden,
+    /// The full chat panel instead of captions (set by the chat module).
+    Chat,
 }
 
 impl Mode {
@@ -25,6 +29,7 @@ impl Mode {
         match self {
             Mode::Captions => "captions",
             Mode::Hidden => "hidden",
+            Mode::Chat => "chat",
         }
     }
 
@@ -33,6 +38,7 @@ impl Mode {
         match value {
             "captions" => Some(Mode::Captions),
             "hidden" => Some(Mode::Hidden),
+            "chat" => Some(Mode::Chat),
             _ => None,
         }
     }
@@ -42,11 +48,11 @@ impl Mode {
         self == Mode::Captions
     }
 
-    /// The mode the toggle button switches to.
+    /// The mode the toggle button switches to (from chat: back to captions).
     pub fn toggled(self) -> Mode {
         match self {
             Mode::Captions => Mode::Hidden,
-            Mode::Hidden => Mode::Captions,
+            Mode::Hidden | Mode::Chat => Mode::Captions,
         }
     }
 
@@ -54,7 +60,7 @@ impl Mode {
     pub fn toggle_label(self) -> &'static str {
         match self {
             Mode::Captions => "Hide captions",
-            Mode::Hidden => "Show captions",
+            Mode::Hidden | Mode::Chat => "Show captions",
         }
     }
 }
@@ -65,11 +71,13 @@ mod tests {
 
     #[test]
     fn round_trips_and_toggles() {
-        for mode in [Mode::Captions, Mode::Hidden] {
+        for mode in [Mode::Captions, Mode::Hidden, Mode::Chat] {
             assert_eq!(Mode::parse(mode.as_str()), Some(mode));
-            assert_eq!(mode.toggled().toggled(), mode);
             assert_ne!(mode.toggled(), mode);
         }
+        assert_eq!(Mode::Hidden.toggled().toggled(), Mode::Hidden);
+        assert_eq!(Mode::Chat.toggled(), Mode::Captions);
+        assert!(!Mode::Chat.shows_captions());
         assert_eq!(Mode::default(), Mode::Captions);
         assert_eq!(Mode::Captions.toggle_label(), "Hide captions");
         assert_eq!(Mode::Hidden.toggle_label(), "Show captions");
@@ -78,7 +86,7 @@ mod tests {
 
     #[test]
     fn unknown_stored_values_are_ignored() {
-        for bad in ["", "Captions", "full_chat", "hidden ", "<script>"] {
+        for bad in ["", "Captions", "full_chat", "Chat", "hidden ", "<script>"] {
             assert_eq!(Mode::parse(bad), None, "{bad:?}");
         }
         assert_eq!(Mode::storage_key("demo"), "chyron:mode:demo");

@@ -9,7 +9,7 @@
 //! ([`media_url`]).
 
 use crate::announce::Announcer;
-use crate::browser::{now, use_interval, use_stored_mode};
+use crate::browser::{now, stored_mutes, use_interval, use_stored_mode};
 use crate::captions::{Captions, Line};
 use crate::config::Config;
 use crate::media::{kind_label, media_url, spoken_body};
@@ -19,6 +19,9 @@ use chyron_protocol::{Media, ServerFrame};
 use leptos::prelude::*;
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
+
+/// The status line when the chat module could not be loaded.
+const CHAT_FAILED: &str = "Chat could not be loaded; captions go on";
 
 /// How often expiry and throttled announcements are checked.
 const TICK: Duration = Duration::from_millis(250);
@@ -49,6 +52,9 @@ pub struct Model {
     status: StoredValue<Status>,
     /// The status line's text; empty (and then not displayed) for none.
     status_line: RwSignal<String>,
+    /// The channel is bridged to Matrix (a `bridge` frame came): the chat
+    /// can be opened.
+    bridged: RwSignal<bool>,
 }
 
 impl Model {
@@ -60,6 +66,7 @@ impl Model {
             .try_get_untracked()
             .is_some_and(Mode::shows_captions);
         if let ServerFrame::Bridge { state } = frame {
+            self.bridged.set(true);
             if let Some(Some(said)) = self.status.try_update_value(|s| s.set(state)) {
                 let line = self.status.get_value().text().unwrap_or_default();
                 self.status_line.set(line.to_owned());
@@ -82,6 +89,25 @@ impl Model {
             }
         }
         self.announce(now);
+    }
+
+    /// Switches the display (the chat module's request): `chat` once it is
+    /// ready, `captions` or `hidden` when the viewer leaves it, `failed` when
+    /// it could not load (captions, and the status line says so).
+    pub fn set_mode(&self, mode: &str) {
+        if mode == "failed" {
+            self.status_line.set(CHAT_FAILED.to_owned());
+            self.announcer.update_value(|a| a.note_status(CHAT_FAILED));
+        }
+        let mode = Mode::parse(mode).unwrap_or_default();
+        self.announcer.update_value(Announcer::reset);
+        self.mode.set(mode);
+    }
+
+    /// Hides the lines of these senders (one id per line; the chat's mutes).
+    pub fn set_mutes(&self, ids: &str) {
+        let ids = ids.lines().map(str::to_owned).collect();
+        self.captions.update(|c| c.set_muted(ids));
     }
 
     /// Removes expired lines and makes any announcement that is due.
@@ -110,13 +136,16 @@ impl Model {
 /// so a frame source (the feed socket, or a test) can drive it.
 pub fn widget(config: &Config, ready: &dyn Fn(Model)) -> impl IntoView {
     let (mode, set_mode) = use_stored_mode(&config.channel);
+    let mut captions = Captions::new(config.lines, f64::from(config.fade_ms));
+    captions.set_muted(stored_mutes());
     let model = Model {
-        captions: RwSignal::new(Captions::new(config.lines, f64::from(config.fade_ms))),
+        captions: RwSignal::new(captions),
         announcer: StoredValue::new(Announcer::default()),
         announcement: RwSignal::new(String::new()),
         mode,
         status: StoredValue::new(Status::default()),
         status_line: RwSignal::new(String::new()),
+        bridged: RwSignal::new(false),
     };
     use_interval(TICK, move || model.tick());
     ready(model);
@@ -144,6 +173,7 @@ pub fn widget(config: &Config, ready: &dyn Fn(Model)) -> impl IntoView {
                     .then(|| caption_lines(model.captions, server.clone(), model.status_line))
             }}
             {toggle_button(mode, toggle)}
+            {move || (model.bridged.get() && mode.get() != Mode::Chat).then(chat_button)}
         </div>
     }
 }
@@ -258,11 +288,18 @@ fn toggle_button(mode: RwSignal<Mode>, on_toggle: impl Fn() + 'static) -> impl I
             part="toggle"
             class="toggle"
             type="button"
+            hidden=move || mode.get() == Mode::Chat
             on:click=move |_| on_toggle()
         >
             {move || mode.get().toggle_label()}
         </button>
     }
+}
+
+/// Opens the full chat. embed.js sees the click on the element (its part
+/// name) and loads the chat module; the chat then switches the mode.
+fn chat_button() -> impl IntoView {
+    view! { <button part="chat-open" class="toggle" type="button">"Chat"</button> }
 }
 
 /// The message shown instead of captions when the attributes are unusable;

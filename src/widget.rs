@@ -37,6 +37,21 @@ impl Widget {
         }
     }
 
+    /// Switches the display: `chat`, `captions`, `hidden` or `failed` (see
+    /// the view's `Model::set_mode`). The chat module calls it.
+    pub fn set_mode(&self, mode: &str) {
+        if let Some(model) = self.model {
+            model.set_mode(mode);
+        }
+    }
+
+    /// Hides the captions of these senders (one id per line).
+    pub fn set_mutes(&self, ids: &str) {
+        if let Some(model) = self.model {
+            model.set_mutes(ids);
+        }
+    }
+
     /// Removes the view, closes the socket, stops timers and empties the
     /// shadow root. Calling it twice is harmless.
     pub fn unmount(&mut self) {

@@ -1,0 +1,23 @@
+//! Chyron full chat: the second wasm module, fetched only when a viewer
+//! opens the chat from the captions (public/embed.js loads it on the
+//! overlay's "Chat" button). Viewers read public channels from the relay's
+//! feed, as the captions do, and post, edit, delete and set their name
+//! through their own Matrix client (matrix-sdk), as a guest or an account.
+//!
+//! The rules are plain modules with native tests: [`timeline`] (lines,
+//! pending posts, unread), [`prefs`] (mutes, read marks, accepted rules),
+//! [`compose`] (keys, post and name checks), [`rich`] (the allow-list for
+//! formatted messages). The browser side (`matrix`, `web`) wires them up.
+
+pub mod compose;
+pub mod prefs;
+pub mod rich;
+pub mod timeline;
+
+#[cfg(target_arch = "wasm32")]
+pub mod matrix;
+#[cfg(target_arch = "wasm32")]
+mod web;
+
+#[cfg(target_arch = "wasm32")]
+pub use web::mount::{mount_chat, ChatHandle};

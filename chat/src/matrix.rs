@@ -1,0 +1,317 @@
+//! The viewer's own Matrix client (matrix-sdk, in the browser): guest
+//! registration, sign-in, account creation, a guest's upgrade, posting,
+//! editing, deleting, the display name and the account data. It never reads
+//! the public rooms' timelines: those come from the relay's feed, and the
+//! sync filter ([`sync_filter`]) keeps them out, so ten thousand chatters
+//! cost the homeserver their own actions only.
+
+use crate::prefs::{Prefs, ACCOUNT_DATA_TYPE};
+use matrix_sdk::authentication::matrix::MatrixSession;
+use matrix_sdk::config::SyncSettings;
+use matrix_sdk::ruma::api::client::account::register::{v3::Request as Register, RegistrationKind};
+use matrix_sdk::ruma::api::client::filter::{FilterDefinition, RoomEventFilter, RoomFilter};
+use matrix_sdk::ruma::api::client::sync::sync_events::v3::Filter;
+use matrix_sdk::ruma::api::client::uiaa::{AuthData, Dummy};
+use matrix_sdk::ruma::events::room::message::{ReplacementMetadata, RoomMessageEventContent};
+use matrix_sdk::ruma::events::AnyGlobalAccountDataEventContent;
+use matrix_sdk::ruma::events::GlobalAccountDataEventType;
+use matrix_sdk::ruma::serde::Raw;
+use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, OwnedTransactionId};
+use matrix_sdk::{Client, Room};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// What is kept in localStorage so a reload stays signed in.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Saved {
+    /// The homeserver's client API base URL.
+    pub homeserver: String,
+    /// The session (user id, device id, access token).
+    pub session: MatrixSession,
+    /// A guest account (no password; Synapse limits what it may do).
+    pub guest: bool,
+}
+
+/// A signed-in viewer.
+#[derive(Clone)]
+pub struct Session {
+    /// The client, logged in.
+    pub client: Client,
+    /// What to store to restore it.
+    pub saved: Saved,
+}
+
+impl Session {
+    /// The viewer's Matrix user id.
+    pub fn user_id(&self) -> String {
+        self.saved.session.meta.user_id.to_string()
+    }
+}
+
+/// A failure, as a sentence for the viewer.
+pub type Failure = String;
+
+async fn client_for(homeserver: &str) -> Result<Client, Failure> {
+    Client::builder()
+        .homeserver_url(homeserver)
+        .build()
+        .await
+        .map_err(|e| format!("Cannot reach the chat server: {e}"))
+}
+
+/// Turns a matrix-sdk error into words a viewer can act on.
+fn say(e: impl std::fmt::Display, what: &str) -> Failure {
+    let text = e.to_string();
+    if text.contains("M_LIMIT_EXCEEDED") {
+        format!("{what}: the chat server asks to slow down; try again in a moment.")
+    } else if text.contains("M_USER_IN_USE") {
+        "That username is taken; pick another, or sign in.".to_owned()
+    } else if text.contains("M_FORBIDDEN") && what == "Sign-in failed" {
+        "Wrong username or password.".to_owned()
+    } else if text.contains("M_GUEST_ACCESS_FORBIDDEN") || text.contains("Guest access is disabled")
+    {
+        "Guests cannot chat on this server; sign in or create an account.".to_owned()
+    } else if text.contains("M_INVALID_USERNAME") {
+        "That username is not allowed here; use a–z, 0–9, . _ = - /.".to_owned()
+    } else if text.contains("M_WEAK_PASSWORD") {
+        "That password is too weak; choose a longer one.".to_owned()
+    } else if text.contains("M_FORBIDDEN") {
+        format!("{what}: the chat server refused ({text}).")
+    } else {
+        format!("{what}: {text}")
+    }
+}
+
+/// Restores a stored session; `None` if it is no longer valid.
+pub async fn restore(saved: Saved) -> Option<Session> {
+    let client = client_for(&saved.homeserver).await.ok()?;
+    client.restore_session(saved.session.clone()).await.ok()?;
+    Some(Session { client, saved })
+}
+
+fn session_of(client: &Client, homeserver: &str, guest: bool) -> Result<Session, Failure> {
+    let session = client
+        .matrix_auth()
+        .session()
+        .ok_or_else(|| "The chat server sent no session.".to_owned())?;
+    Ok(Session {
+        client: client.clone(),
+        saved: Saved {
+            homeserver: homeserver.to_owned(),
+            session,
+            guest,
+        },
+    })
+}
+
+/// Registers a guest (no name, no password).
+pub async fn guest(homeserver: &str) -> Result<Session, Failure> {
+    let client = client_for(homeserver).await?;
+    let mut request = Register::new();
+    request.kind = RegistrationKind::Guest;
+    request.initial_device_display_name = Some("Chyron chat".to_owned());
+    client
+        .matrix_auth()
+        .register(request)
+        .await
+        .map_err(|e| say(e, "Joining as a guest failed"))?;
+    session_of(&client, homeserver, true)
+}
+
+/// Signs in with a username (or full user id) and password.
+pub async fn sign_in(homeserver: &str, user: &str, password: &str) -> Result<Session, Failure> {
+    let client = client_for(homeserver).await?;
+    client
+        .matrix_auth()
+        .login_username(user, password)
+        .initial_device_display_name("Chyron chat")
+        .send()
+        .await
+        .map_err(|e| say(e, "Sign-in failed"))?;
+    session_of(&client, homeserver, false)
+}
+
+/// Creates an account (Synapse's dummy stage: no e-mail, no captcha).
+/// With `guest`, the guest's own account becomes the full one: same user id,
+/// same rooms (Synapse requires the guest's numeric localpart as username).
+pub async fn register(
+    homeserver: &str,
+    username: Option<&str>,
+    password: &str,
+    guest: Option<&Session>,
+) -> Result<Session, Failure> {
+    // A fresh client: register() on one that has a session panics.
+    let client = client_for(homeserver).await?;
+    let request = || {
+        let mut r = Register::new();
+        r.username = match guest {
+            Some(g) => Some(g.saved.session.meta.user_id.localpart().to_owned()),
+            None => username.map(str::to_owned),
+        };
+        r.password = Some(password.to_owned());
+        r.guest_access_token = guest.map(|g| g.saved.session.tokens.access_token.clone());
+        r.initial_device_display_name = Some("Chyron chat".to_owned());
+        r
+    };
+    // The first request learns the interactive-auth session; the second
+    // completes its dummy stage.
+    let session = match client.matrix_auth().register(request()).await {
+        Ok(_) => None,
+        Err(e) => match e.as_uiaa_response() {
+            Some(info) => info.session.clone(),
+            None => return Err(say(e, "Creating the account failed")),
+        },
+    };
+    if client.matrix_auth().session().is_none() {
+        let mut second = request();
+        let mut dummy = Dummy::new();
+        dummy.session = session;
+        second.auth = Some(AuthData::Dummy(dummy));
+        client
+            .matrix_auth()
+            .register(second)
+            .await
+            .map_err(|e| say(e, "Creating the account failed"))?;
+    }
+    session_of(&client, homeserver, false)
+}
+
+/// The sync filter: no timelines, receipts, typing or room account data of
+/// the bridged (public) rooms, members loaded lazily, no presence.
+pub fn sync_filter(bridged: &[OwnedRoomId]) -> FilterDefinition {
+    let mut timeline = RoomEventFilter::default();
+    timeline.not_rooms = bridged.to_vec();
+    timeline.limit = Some(20u32.into());
+    let mut ephemeral = RoomEventFilter::default();
+    ephemeral.not_rooms = bridged.to_vec();
+    let mut account_data = RoomEventFilter::default();
+    account_data.not_rooms = bridged.to_vec();
+    let mut state = RoomEventFilter::default();
+    state.lazy_load_options = matrix_sdk::ruma::api::client::filter::LazyLoadOptions::Enabled {
+        include_redundant_members: false,
+    };
+    let mut room = RoomFilter::default();
+    room.timeline = timeline;
+    room.ephemeral = ephemeral;
+    room.account_data = account_data;
+    room.state = state;
+    let mut filter = FilterDefinition::default();
+    filter.room = room;
+    filter.presence.not_types = vec!["*".to_owned()];
+    filter
+}
+
+/// One long-poll sync (`timeout` 0 for the first); account data arrives
+/// through it.
+pub async fn sync_once(
+    session: &Session,
+    bridged: &[OwnedRoomId],
+    timeout: Duration,
+) -> Result<(), Failure> {
+    let settings = SyncSettings::default()
+        .filter(Filter::FilterDefinition(sync_filter(bridged)))
+        .timeout(timeout);
+    session
+        .client
+        .sync_once(settings)
+        .await
+        .map(|_| ())
+        .map_err(|e| say(e, "Sync failed"))
+}
+
+/// The joined room, joining it first if needed.
+pub async fn room(session: &Session, room_id: &OwnedRoomId) -> Result<Room, Failure> {
+    if let Some(room) = session.client.get_room(room_id) {
+        if room.state() == matrix_sdk::RoomState::Joined {
+            return Ok(room);
+        }
+    }
+    session
+        .client
+        .join_room_by_id(room_id)
+        .await
+        .map_err(|e| say(e, "Joining the channel's room failed"))
+}
+
+/// Posts markdown; returns the event id. `txn` makes a retry idempotent.
+pub async fn post(room: &Room, text: &str, txn: &str) -> Result<String, Failure> {
+    let content = RoomMessageEventContent::text_markdown(text);
+    room.send(content)
+        .with_transaction_id(OwnedTransactionId::from(txn.to_owned()))
+        .await
+        .map(|r| r.response.event_id.to_string())
+        .map_err(|e| say(e, "Sending failed"))
+}
+
+/// Replaces the text of the viewer's own message `event_id`.
+pub async fn edit(room: &Room, event_id: &str, text: &str) -> Result<(), Failure> {
+    let id = OwnedEventId::try_from(event_id).map_err(|e| say(e, "Editing failed"))?;
+    let content = RoomMessageEventContent::text_markdown(text)
+        .make_replacement(ReplacementMetadata::new(id, None));
+    room.send(content)
+        .await
+        .map(|_| ())
+        .map_err(|e| say(e, "Editing failed"))
+}
+
+/// Deletes (redacts) the viewer's own message.
+pub async fn delete(room: &Room, event_id: &str) -> Result<(), Failure> {
+    let id = OwnedEventId::try_from(event_id).map_err(|e| say(e, "Deleting failed"))?;
+    room.redact(&id, None, None)
+        .await
+        .map(|_| ())
+        .map_err(|e| say(e, "Deleting failed"))
+}
+
+/// Sets the viewer's display name (global, so every room shows it).
+pub async fn set_name(session: &Session, name: &str) -> Result<(), Failure> {
+    session
+        .client
+        .account()
+        .set_display_name(Some(name))
+        .await
+        .map_err(|e| say(e, "Setting the name failed"))
+}
+
+/// The viewer's display name as the homeserver has it.
+pub async fn name(session: &Session) -> Option<String> {
+    session
+        .client
+        .account()
+        .get_display_name()
+        .await
+        .ok()
+        .flatten()
+}
+
+/// The account's chat preferences from the last sync (accounts only).
+pub async fn load_prefs(session: &Session) -> Option<Prefs> {
+    let raw = session
+        .client
+        .account()
+        .account_data_raw(GlobalAccountDataEventType::from(ACCOUNT_DATA_TYPE))
+        .await
+        .ok()
+        .flatten()?;
+    Some(Prefs::parse(raw.json().get()))
+}
+
+/// Stores the preferences in the account (accounts only).
+pub async fn save_prefs(session: &Session, prefs: &Prefs) -> Result<(), Failure> {
+    let raw = Raw::<AnyGlobalAccountDataEventContent>::from_json(
+        serde_json::value::to_raw_value(prefs).map_err(|e| say(e, "Saving failed"))?,
+    );
+    session
+        .client
+        .account()
+        .set_account_data_raw(GlobalAccountDataEventType::from(ACCOUNT_DATA_TYPE), raw)
+        .await
+        .map(|_| ())
+        .map_err(|e| say(e, "Saving your settings failed"))
+}
+
+/// Signs out on the homeserver (best effort: the session is forgotten
+/// locally whatever it answers).
+pub async fn sign_out(session: &Session) {
+    let _ = session.client.matrix_auth().logout().await;
+}

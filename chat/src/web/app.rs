@@ -1,0 +1,200 @@
+//! The chat's state and what the viewer's actions do to it. Signals hold
+//! what the view shows; the Matrix client (not `Send` in the browser) lives
+//! in a thread-local beside them. Every action that talks to the
+//! homeserver runs in `spawn_local` and reports back through signals.
+
+use super::dir_types::ChannelInfo;
+use super::storage::{self, keys};
+use crate::matrix::{self, Saved, Session};
+use crate::prefs::Prefs;
+use crate::timeline::Timeline;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use matrix_sdk::ruma::OwnedRoomId;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use wasm_bindgen::JsValue;
+
+thread_local! {
+    /// The signed-in viewer's Matrix client, if any.
+    static SESSION: RefCell<Option<Session>> = const { RefCell::new(None) };
+}
+
+/// The session, if signed in.
+pub fn session() -> Option<Session> {
+    SESSION.with(|s| s.borrow().clone())
+}
+
+/// Who is chatting, as the view needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Me {
+    /// Matrix user id.
+    pub user_id: String,
+    /// Display name.
+    pub name: String,
+    /// A guest (cannot delete, cannot keep settings in an account).
+    pub guest: bool,
+}
+
+/// Which form the panel's footer shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Screen {
+    /// The conversation with the composer (or the join form when signed out).
+    #[default]
+    Chat,
+    /// Username and password.
+    SignIn,
+    /// A new account.
+    Register,
+    /// A guest keeps their name: becomes an account.
+    Upgrade,
+    /// The muted people.
+    Mutes,
+}
+
+/// The chat's reactive state. `Copy`: signals are handles.
+#[derive(Clone, Copy)]
+pub struct App {
+    /// The relay's `http(s)://` base.
+    pub server: StoredValue<String>,
+    /// The channels the relay offers, main first.
+    pub channels: RwSignal<Vec<ChannelInfo>>,
+    /// The channel shown.
+    pub current: RwSignal<String>,
+    /// Each channel's lines and pending posts.
+    pub timelines: RwSignal<HashMap<String, Timeline>>,
+    /// Mutes, read marks, accepted rules.
+    pub prefs: RwSignal<Prefs>,
+    /// The signed-in viewer.
+    pub me: RwSignal<Option<Me>>,
+    /// The footer's form.
+    pub screen: RwSignal<Screen>,
+    /// A message for the viewer (an error, or what just happened).
+    pub notice: RwSignal<String>,
+    /// A request to the homeserver is in flight (forms disable their button).
+    pub busy: RwSignal<bool>,
+    /// Whether the browser will remember anything.
+    pub remembers: bool,
+    /// The overlay's handle (`set_mode`, `set_mutes`), from embed.js.
+    pub overlay: StoredValue<JsValue, LocalStorage>,
+    /// The element's own channel: the display mode is remembered for it.
+    pub home: StoredValue<String>,
+    /// Whether the panel is shown (hidden while the viewer is on captions).
+    pub open: RwSignal<bool>,
+}
+
+impl App {
+    /// Fresh state for the relay at `server`, starting on `channel`.
+    pub fn new(server: String, channel: String, overlay: JsValue) -> App {
+        let remembers = storage::available();
+        let prefs = storage::get(keys::PREFS)
+            .map(|p| Prefs::parse(&p))
+            .unwrap_or_default();
+        App {
+            server: StoredValue::new(server),
+            channels: RwSignal::new(Vec::new()),
+            current: RwSignal::new(channel.clone()),
+            timelines: RwSignal::new(HashMap::new()),
+            prefs: RwSignal::new(prefs),
+            me: RwSignal::new(None),
+            screen: RwSignal::new(Screen::Chat),
+            notice: RwSignal::new(String::new()),
+            busy: RwSignal::new(false),
+            remembers,
+            overlay: StoredValue::new_local(overlay),
+            home: StoredValue::new(channel.clone()),
+            open: RwSignal::new(true),
+        }
+    }
+
+    /// The channel's directory entry.
+    pub fn info(&self, channel: &str) -> Option<ChannelInfo> {
+        self.channels
+            .with_untracked(|c| c.iter().find(|i| i.channel == channel).cloned())
+    }
+
+    /// The bridged rooms' ids (kept out of the sync's timelines).
+    pub fn bridged_rooms(&self) -> Vec<OwnedRoomId> {
+        self.channels.with_untracked(|c| {
+            c.iter()
+                .filter_map(|i| i.matrix.as_ref())
+                .filter_map(|m| OwnedRoomId::try_from(m.room_id.as_str()).ok())
+                .collect()
+        })
+    }
+
+    /// Leaves (or returns to) the chat: `captions`, `hidden` or `chat`;
+    /// remembered for the element's channel.
+    pub fn set_mode(&self, mode: &str) {
+        if mode != "chat" {
+            self.mark_read();
+        }
+        self.open.set(mode == "chat");
+        storage::set(&format!("chyron:mode:{}", self.home.get_value()), mode);
+        self.tell_overlay("set_mode", mode);
+    }
+
+    /// Tells the overlay (captions) something: `set_mode("chat")` etc.
+    pub fn tell_overlay(&self, method: &str, arg: &str) {
+        let overlay = self.overlay.get_value();
+        if let Ok(f) = js_sys::Reflect::get(&overlay, &JsValue::from_str(method)) {
+            if let Some(f) = wasm_bindgen::JsCast::dyn_ref::<js_sys::Function>(&f) {
+                let _ = f.call1(&overlay, &JsValue::from_str(arg));
+            }
+        }
+    }
+
+    /// Stores the preferences: in the browser always (the captions read the
+    /// mutes there), and in the account for accounts.
+    pub fn save_prefs(&self) {
+        let prefs = self.prefs.get_untracked();
+        storage::set(keys::MUTES, &prefs.mutes_text());
+        self.tell_overlay("set_mutes", &prefs.mutes_text());
+        match session() {
+            Some(s) if !s.saved.guest => {
+                spawn_local(async move {
+                    let _ = matrix::save_prefs(&s, &prefs).await;
+                });
+            }
+            _ => storage::set(keys::PREFS, &prefs.to_json()),
+        }
+    }
+
+    /// Becomes signed in as `session` (stored for reloads).
+    pub fn signed_in(&self, session: Session, name: String) {
+        if let Ok(json) = serde_json::to_string(&session.saved) {
+            storage::set(keys::SESSION, &json);
+        }
+        self.me.set(Some(Me {
+            user_id: session.user_id(),
+            name,
+            guest: session.saved.guest,
+        }));
+        SESSION.with(|s| *s.borrow_mut() = Some(session));
+        self.screen.set(Screen::Chat);
+    }
+
+    /// The stored session, if any.
+    pub fn saved_session() -> Option<Saved> {
+        serde_json::from_str(&storage::get(keys::SESSION)?).ok()
+    }
+
+    /// Forgets the session here and on the homeserver.
+    pub fn sign_out(&self) {
+        let session = SESSION.with(|s| s.borrow_mut().take());
+        storage::remove(keys::SESSION);
+        // An account's settings stay in the account; the browser's copy goes.
+        if session.as_ref().is_some_and(|s| !s.saved.guest) {
+            storage::remove(keys::PREFS);
+            self.prefs.set(Prefs::default());
+            storage::remove(keys::MUTES);
+            self.tell_overlay("set_mutes", "");
+        }
+        self.me.set(None);
+        self.screen.set(Screen::Chat);
+        self.notice.set("Signed out.".to_owned());
+        if let Some(session) = session {
+            spawn_local(async move { matrix::sign_out(&session).await });
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! The browser side: state, actions, views, storage, the directory fetch
+//! and the formatted-message renderer.
+
+mod actions;
+pub mod app;
+mod dir_types;
+mod directory;
+mod forms;
+pub mod mount;
+mod render;
+mod storage;
+mod view;

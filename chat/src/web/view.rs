@@ -1,0 +1,262 @@
+//! The chat panel: channel tabs, the conversation, and the footer (composer
+//! or a form). Thin: state and rules are in [`App`] and the plain modules.
+//!
+//! Bodies and names reach the DOM as text nodes; a formatted body is built
+//! from the inert parse of its HTML by the allow-list (`render`), never
+//! assigned as HTML. The log is not a live region itself (a snapshot of a
+//! hundred lines would be read out); new lines are announced one at a time
+//! through the panel's own throttled polite region, and the captions are
+//! silent while chat is open, so nothing is announced twice.
+
+use super::app::App;
+use super::forms::footer;
+use super::render::render;
+use crate::timeline::{PostState, Row};
+use chyron::media::media_url;
+use chyron_protocol::{sender_color_slot, Message};
+use leptos::html::Span;
+use leptos::prelude::*;
+
+/// The whole panel.
+pub fn panel(app: App) -> impl IntoView {
+    view! {
+        <section part="chat" class="chat" aria-label="Chat">
+            {header(app)}
+            {log(app)}
+            <p part="chat-notice" class="notice" role="status">{move || app.notice.get()}</p>
+            {footer(app)}
+        </section>
+    }
+}
+
+fn header(app: App) -> impl IntoView {
+    let tabs = move || {
+        app.channels.with(|channels| {
+            channels
+                .iter()
+                .map(|c| (c.channel.clone(), c.title.clone()))
+                .collect::<Vec<_>>()
+        })
+    };
+    let unread = move |channel: String| {
+        move || {
+            let me = app
+                .me
+                .with(|m| m.as_ref().map(|m| m.user_id.clone()))
+                .unwrap_or_default();
+            let count = app.prefs.with(|p| {
+                app.timelines.with(|t| {
+                    t.get(&channel)
+                        .map_or(0, |t| t.unread_count(p.read.get(&channel), &me, &p.mutes))
+                })
+            });
+            let here = app.current.get() == channel;
+            (count > 0 && !here).then(|| {
+                let label = format!("{count} unread");
+                view! { <span part="chat-unread-count" class="count" aria-label=label>{count.min(99)}</span> }
+            })
+        }
+    };
+    view! {
+        <header part="chat-header" class="head">
+            <nav part="chat-channels" class="channels" aria-label="Channels">
+                <For each=tabs key=|t| t.0.clone() let:tab>
+                    {
+                        let (channel, title) = tab;
+                        let here = {
+                            let channel = channel.clone();
+                            move || (app.current.get() == channel).then_some("page")
+                        };
+                        let pick = channel.clone();
+                        view! {
+                            <button
+                                part="chat-channel"
+                                class="channel"
+                                type="button"
+                                aria-current=here
+                                on:click=move |_| app.switch(pick.clone())
+                            >
+                                {title}
+                                {unread(channel)}
+                            </button>
+                        }
+                    }
+                </For>
+            </nav>
+            <div class="modes">
+                <button part="chat-close" class="mode" type="button"
+                    on:click=move |_| app.set_mode("captions")>
+                    "Captions"
+                </button>
+                <button part="chat-hide" class="mode" type="button"
+                    on:click=move |_| app.set_mode("hidden")>
+                    "Hide"
+                </button>
+            </div>
+        </header>
+    }
+}
+
+/// The conversation: lines, the unread divider, own pending posts.
+fn log(app: App) -> impl IntoView {
+    let server = app.server.get_value();
+    let rows = move || {
+        let channel = app.current.get();
+        app.prefs.with(|p| {
+            app.timelines.with(|t| {
+                t.get(&channel)
+                    .map(|t| {
+                        t.rows(&p.mutes)
+                            .into_iter()
+                            .map(|row| match row {
+                                Row::Line(l) => Item::Line(Box::new(l.message.clone())),
+                                Row::Unread => Item::Unread,
+                                Row::Post(p) => {
+                                    Item::Post(p.txn.clone(), p.text.clone(), p.state.clone())
+                                }
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default()
+            })
+        })
+    };
+    view! {
+        <ol part="chat-log" class="log" role="log" aria-live="off" aria-label="Messages" tabindex="0">
+            <For each=rows key=Item::key let:item>
+                {item.view(app, &server)}
+            </For>
+        </ol>
+    }
+}
+
+/// One row of the log, owned (the view outlives the timeline borrow).
+#[derive(Clone, PartialEq)]
+enum Item {
+    Line(Box<Message>),
+    Unread,
+    Post(String, String, PostState),
+}
+
+impl Item {
+    /// Keyed by what changes the row: an edit or rename re-renders it.
+    fn key(&self) -> String {
+        match self {
+            Item::Line(m) => format!(
+                "m{}|{}|{}|{}|{:?}",
+                m.id, m.edited, m.body, m.sender, m.avatar
+            ),
+            Item::Unread => "unread".to_owned(),
+            Item::Post(txn, _, state) => format!("p{txn}|{state:?}"),
+        }
+    }
+
+    fn view(self, app: App, server: &str) -> AnyView {
+        match self {
+            Item::Unread => view! {
+                <li part="chat-unread" class="unread" role="separator" aria-label="New messages">
+                    "New messages"
+                </li>
+            }
+            .into_any(),
+            Item::Line(message) => line(app, *message, server).into_any(),
+            Item::Post(txn, text, state) => post(app, txn, text, state).into_any(),
+        }
+    }
+}
+
+fn line(app: App, message: Message, server: &str) -> impl IntoView {
+    let avatar = message.avatar.as_deref().and_then(|p| media_url(server, p));
+    let slot = sender_color_slot(&message.sender_id);
+    let body = NodeRef::<Span>::new();
+    if let Some(html) = message.html.clone() {
+        body.on_load(move |span| {
+            render(&html, &span);
+        });
+    }
+    let own = app
+        .me
+        .with_untracked(|m| m.as_ref().is_some_and(|m| m.user_id == message.sender_id));
+    let actions = line_actions(app, &message, own);
+    view! {
+        <li part="chat-line" class="line" class:own=own>
+            {avatar.map(|src| view! { <img part="chat-avatar" class="avatar" src=src alt="" /> })}
+            <span part="chat-sender" class=format!("sender s{slot}")>{message.sender.clone()}</span>
+            " "
+            <span part="chat-body" class="body" node_ref=body>{message.body.clone()}</span>
+            {message.edited.then(|| view! { <span part="chat-edited" class="edited">" (edited)"</span> })}
+            {actions}
+        </li>
+    }
+}
+
+fn line_actions(app: App, message: &Message, own: bool) -> impl IntoView {
+    let guest = app
+        .me
+        .with_untracked(|m| m.as_ref().is_some_and(|m| m.guest));
+    let event_id = crate::timeline::event_id(message).map(str::to_owned);
+    let (sender_id, name) = (message.sender_id.clone(), message.sender.clone());
+    let mute_label = format!("Mute {name}");
+    view! {
+        <span class="actions">
+            {(!own && app.me.with_untracked(Option::is_some)).then(|| {
+                view! {
+                    <button part="chat-mute" class="act" type="button" aria-label=mute_label.clone() title=mute_label
+                        on:click=move |_| app.mute(sender_id.clone(), name.clone())>
+                        "Mute"
+                    </button>
+                }
+            })}
+            {(own && event_id.is_some()).then(|| {
+                let id = event_id.clone().unwrap_or_default();
+                if guest {
+                    view! {
+                        <span part="chat-delete-note" class="note">
+                            "Guests cannot delete messages here; create an account to."
+                        </span>
+                    }
+                    .into_any()
+                } else {
+                    view! {
+                        <button part="chat-delete" class="act" type="button" aria-label="Delete your message"
+                            on:click=move |_| app.delete(id.clone())>
+                            "Delete"
+                        </button>
+                    }
+                    .into_any()
+                }
+            })}
+        </span>
+    }
+}
+
+fn post(app: App, txn: String, text: String, state: PostState) -> impl IntoView {
+    let name = app
+        .me
+        .with_untracked(|m| m.as_ref().map(|m| m.name.clone()))
+        .unwrap_or_default();
+    let status = match &state {
+        PostState::Sending | PostState::Sent(_) => view! {
+            <span part="chat-pending" class="pending">" Sending…"</span>
+        }
+        .into_any(),
+        PostState::Failed(why) => {
+            let why = format!(" Not sent: {why}");
+            view! {
+                <span part="chat-failed" class="failed" role="alert">{why}</span>
+                <button part="chat-retry" class="act" type="button" on:click=move |_| app.retry(txn.clone())>
+                    "Retry"
+                </button>
+            }
+            .into_any()
+        }
+    };
+    view! {
+        <li part="chat-line" class="line own pending-line">
+            <span part="chat-sender" class="sender">{name}</span>
+            " "
+            <span part="chat-body" class="body">{text}</span>
+            {status}
+        </li>
+    }
+}
