@@ -41,8 +41,8 @@
     var chat = null;
     var loadChat = function () {
       if (!chat) {
-        var wasm = fetch(base + '/chat/chyron_chat_bg.wasm');
-        chat = import(base + '/chat/chyron_chat.js')
+        var wasm = fetch(base + '/chat/chyron-chat_bg.wasm');
+        chat = import(base + '/chat/chyron-chat.js')
           .then(function (m) {
             return m.default({ module_or_path: wasm }).then(function () {
               return m;

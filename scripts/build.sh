@@ -14,7 +14,7 @@ rm -f dist/chat/index.html
 # trunk's own JS minifier fails on wasm-bindgen's glue; terser does it.
 terser=tests/e2e/node_modules/.bin/terser
 "$terser" dist/chyron.js --module --compress --mangle --output dist/chyron.js
-"$terser" dist/chat/chyron_chat.js --module --compress --mangle --output dist/chat/chyron_chat.js
+"$terser" dist/chat/chyron-chat.js --module --compress --mangle --output dist/chat/chyron-chat.js
 "$terser" dist/embed.js --compress --mangle --output dist/embed.js
 # Precompressed copies at the highest levels; the relay serves them to
 # browsers that accept them.

@@ -1,16 +1,14 @@
 //! The viewer's own Matrix client (matrix-sdk, in the browser): guest
 //! registration, sign-in, account creation, a guest's upgrade, posting,
-//! editing, deleting, the display name and the account data. It never reads
-//! the public rooms' timelines: those come from the relay's feed, and the
-//! sync filter ([`sync_filter`]) keeps them out, so ten thousand chatters
-//! cost the homeserver their own actions only.
+//! editing, deleting, the display name and the account data. It does not
+//! sync: the public rooms' timelines come from the relay's feed, and the
+//! account's settings are read with one request (at start, then now and
+//! then), so ten thousand chatters cost the homeserver their own actions
+//! only. (Private rooms, later, will sync those rooms alone.)
 
 use crate::prefs::{Prefs, ACCOUNT_DATA_TYPE};
 use matrix_sdk::authentication::matrix::MatrixSession;
-use matrix_sdk::config::SyncSettings;
 use matrix_sdk::ruma::api::client::account::register::{v3::Request as Register, RegistrationKind};
-use matrix_sdk::ruma::api::client::filter::{FilterDefinition, RoomEventFilter, RoomFilter};
-use matrix_sdk::ruma::api::client::sync::sync_events::v3::Filter;
 use matrix_sdk::ruma::api::client::uiaa::{AuthData, Dummy};
 use matrix_sdk::ruma::events::room::message::{ReplacementMetadata, RoomMessageEventContent};
 use matrix_sdk::ruma::events::AnyGlobalAccountDataEventContent;
@@ -19,7 +17,6 @@ use matrix_sdk::ruma::serde::Raw;
 use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, OwnedTransactionId};
 use matrix_sdk::{Client, Room};
 use serde::{Deserialize, Serialize};
-use std::time::Duration;
 
 /// What is kept in localStorage so a reload stays signed in.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -176,49 +173,6 @@ pub async fn register(
     session_of(&client, homeserver, false)
 }
 
-/// The sync filter: no timelines, receipts, typing or room account data of
-/// the bridged (public) rooms, members loaded lazily, no presence.
-pub fn sync_filter(bridged: &[OwnedRoomId]) -> FilterDefinition {
-    let mut timeline = RoomEventFilter::default();
-    timeline.not_rooms = bridged.to_vec();
-    timeline.limit = Some(20u32.into());
-    let mut ephemeral = RoomEventFilter::default();
-    ephemeral.not_rooms = bridged.to_vec();
-    let mut account_data = RoomEventFilter::default();
-    account_data.not_rooms = bridged.to_vec();
-    let mut state = RoomEventFilter::default();
-    state.lazy_load_options = matrix_sdk::ruma::api::client::filter::LazyLoadOptions::Enabled {
-        include_redundant_members: false,
-    };
-    let mut room = RoomFilter::default();
-    room.timeline = timeline;
-    room.ephemeral = ephemeral;
-    room.account_data = account_data;
-    room.state = state;
-    let mut filter = FilterDefinition::default();
-    filter.room = room;
-    filter.presence.not_types = vec!["*".to_owned()];
-    filter
-}
-
-/// One long-poll sync (`timeout` 0 for the first); account data arrives
-/// through it.
-pub async fn sync_once(
-    session: &Session,
-    bridged: &[OwnedRoomId],
-    timeout: Duration,
-) -> Result<(), Failure> {
-    let settings = SyncSettings::default()
-        .filter(Filter::FilterDefinition(sync_filter(bridged)))
-        .timeout(timeout);
-    session
-        .client
-        .sync_once(settings)
-        .await
-        .map(|_| ())
-        .map_err(|e| say(e, "Sync failed"))
-}
-
 /// The joined room, joining it first if needed.
 pub async fn room(session: &Session, room_id: &OwnedRoomId) -> Result<Room, Failure> {
     if let Some(room) = session.client.get_room(room_id) {
@@ -284,16 +238,16 @@ pub async fn name(session: &Session) -> Option<String> {
         .flatten()
 }
 
-/// The account's chat preferences from the last sync (accounts only).
-pub async fn load_prefs(session: &Session) -> Option<Prefs> {
+/// The account's chat preferences (accounts only): `Ok(None)` when it has
+/// none yet, `Err` when the homeserver could not be asked.
+pub async fn load_prefs(session: &Session) -> Result<Option<Prefs>, Failure> {
     let raw = session
         .client
         .account()
-        .account_data_raw(GlobalAccountDataEventType::from(ACCOUNT_DATA_TYPE))
+        .fetch_account_data(GlobalAccountDataEventType::from(ACCOUNT_DATA_TYPE))
         .await
-        .ok()
-        .flatten()?;
-    Some(Prefs::parse(raw.json().get()))
+        .map_err(|e| say(e, "Loading your settings failed"))?;
+    Ok(raw.map(|raw| Prefs::parse(raw.json().get())))
 }
 
 /// Stores the preferences in the account (accounts only).

@@ -10,12 +10,15 @@ use crate::prefs::Prefs;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use matrix_sdk::ruma::OwnedRoomId;
-use std::time::Duration;
 
 /// How long a post keeps retrying while the homeserver cannot be reached,
 /// with the same transaction id (so it is delivered once), before it is
 /// shown as failed with a retry button.
 const SEND_PATIENCE_MS: f64 = 120_000.0;
+
+/// How often an account's settings are read again (other devices' mutes
+/// and read positions); one small request, no sync.
+const POLL_MS: u32 = 20_000;
 
 fn now() -> f64 {
     js_sys::Date::now()
@@ -55,8 +58,6 @@ impl App {
     /// Starts the session's background work: the account's settings (and
     /// their sync), the display name.
     async fn start_session(self, session: Session, name: Option<String>) {
-        let bridged = self.bridged_rooms();
-        let _ = matrix::sync_once(&session, &bridged, Duration::ZERO).await;
         let name = match name {
             Some(name) => name,
             None => matrix::name(&session)
@@ -64,11 +65,11 @@ impl App {
                 .unwrap_or_else(|| session.user_id()),
         };
         if !session.saved.guest {
-            let mut prefs = matrix::load_prefs(&session).await.unwrap_or_default();
+            let mut prefs = matrix::load_prefs(&session).await.ok().flatten().unwrap_or_default();
             // A guest's settings (from this browser) move into the account.
             let guest = storage::get(keys::PREFS).map(|p| Prefs::parse(&p));
-            let merged = guest.is_some_and(|g| g != Prefs::default());
-            if let Some(g) = storage::get(keys::PREFS).map(|p| Prefs::parse(&p)) {
+            let merged = guest.as_ref().is_some_and(|g| *g != Prefs::default());
+            if let Some(g) = guest {
                 prefs.merge(g);
             }
             storage::remove(keys::PREFS);
@@ -79,41 +80,27 @@ impl App {
                 storage::set(keys::MUTES, &self.prefs.get_untracked().mutes_text());
                 self.tell_overlay("set_mutes", &self.prefs.get_untracked().mutes_text());
             }
-            self.keep_syncing(session.clone());
+            self.keep_polling(session.clone());
         }
         self.signed_in(session, name);
     }
 
-    /// Long-polls the account's sync (settings from other devices) while
-    /// this session is the signed-in one.
-    fn keep_syncing(self, session: Session) {
+    /// Reads the account's settings again every [`POLL_MS`] while this
+    /// session is the signed-in one: mutes made on another device arrive.
+    fn keep_polling(self, session: Session) {
         spawn_local(async move {
             let me = session.user_id();
-            let mut pause = 1000;
             loop {
-                let current = super::app::session().map(|s| s.user_id());
-                if current.as_deref() != Some(me.as_str()) && current.is_some() {
+                sleep(POLL_MS).await;
+                if super::app::session().map(|s| s.user_id()).as_deref() != Some(me.as_str()) {
                     return;
                 }
-                let bridged = self.bridged_rooms();
-                match matrix::sync_once(&session, &bridged, Duration::from_secs(30)).await {
-                    Ok(()) => {
-                        pause = 1000;
-                        if let Some(prefs) = matrix::load_prefs(&session).await {
-                            if prefs != self.prefs.get_untracked() {
-                                storage::set(keys::MUTES, &prefs.mutes_text());
-                                self.tell_overlay("set_mutes", &prefs.mutes_text());
-                                self.prefs.set(prefs);
-                            }
-                        }
+                if let Ok(Some(prefs)) = matrix::load_prefs(&session).await {
+                    if prefs != self.prefs.get_untracked() {
+                        storage::set(keys::MUTES, &prefs.mutes_text());
+                        self.tell_overlay("set_mutes", &prefs.mutes_text());
+                        self.prefs.set(prefs);
                     }
-                    Err(_) => {
-                        sleep(pause).await;
-                        pause = (pause * 2).min(30_000);
-                    }
-                }
-                if super::app::session().is_none() {
-                    return;
                 }
             }
         });

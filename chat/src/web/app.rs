@@ -10,7 +10,6 @@ use crate::prefs::Prefs;
 use crate::timeline::Timeline;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use matrix_sdk::ruma::OwnedRoomId;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use wasm_bindgen::JsValue;
@@ -111,16 +110,6 @@ impl App {
     pub fn info(&self, channel: &str) -> Option<ChannelInfo> {
         self.channels
             .with_untracked(|c| c.iter().find(|i| i.channel == channel).cloned())
-    }
-
-    /// The bridged rooms' ids (kept out of the sync's timelines).
-    pub fn bridged_rooms(&self) -> Vec<OwnedRoomId> {
-        self.channels.with_untracked(|c| {
-            c.iter()
-                .filter_map(|i| i.matrix.as_ref())
-                .filter_map(|m| OwnedRoomId::try_from(m.room_id.as_str()).ok())
-                .collect()
-        })
     }
 
     /// Leaves (or returns to) the chat: `captions`, `hidden` or `chat`;
