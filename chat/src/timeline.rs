@@ -11,11 +11,6 @@
 use chyron_protocol::{Message, ServerFrame};
 use std::collections::{BTreeSet, HashSet};
 
-/// The Matrix event id of a message. TEMPORARY until the protocol field lands.
-pub fn event_id(_message: &Message) -> Option<&str> {
-    None
-}
-
 /// Messages kept per channel; older ones give way (the relay keeps history).
 pub const MAX_MESSAGES: usize = 500;
 
@@ -202,7 +197,7 @@ impl Timeline {
     fn event_ids(&self) -> HashSet<&str> {
         self.lines
             .iter()
-            .filter_map(|l| event_id(&l.message))
+            .filter_map(|l| l.message.matrix_event_id())
             .collect()
     }
 
@@ -327,7 +322,7 @@ impl Timeline {
         self.lines
             .iter()
             .rev()
-            .find(|l| l.message.sender_id == me && event_id(&l.message).is_some())
+            .find(|l| l.message.sender_id == me && l.message.matrix_event_id().is_some())
     }
 }
 

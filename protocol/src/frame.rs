@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     /// Relay-assigned identity, unique within the channel and stable for the
-    /// message's life; edits and deletes name it. Opaque to clients.
+    /// message's life; edits and deletes name it. Opaque to clients, except
+    /// that a message from Matrix (`source` [`Source::Matrix`]) has its Matrix
+    /// event id here ([`Message::matrix_event_id`]).
     pub id: String,
     /// Display name of whoever said it.
     pub sender: String,
@@ -39,6 +41,16 @@ pub struct Message {
     /// absent when the sender has none. The key changes with the picture.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
+}
+
+impl Message {
+    /// The Matrix event id of a message that came from a bridged room: what
+    /// a Matrix client edits or redacts, and what it got back when it sent
+    /// the message (so a pending line can be matched to the feed's). `None`
+    /// for other sources (their Matrix copy, if any, is the bot's).
+    pub fn matrix_event_id(&self) -> Option<&str> {
+        (self.source == Source::Matrix).then_some(self.id.as_str())
+    }
 }
 
 fn is_false(b: &bool) -> bool {

@@ -269,3 +269,13 @@ fn message_avatar_matches_literal_json() {
         from_str::<serde_json::Value>(literal).unwrap()
     );
 }
+
+#[test]
+fn only_a_matrix_message_names_a_matrix_event() {
+    let api = alice();
+    assert_eq!(api.matrix_event_id(), None);
+    let literal = r#"{"id":"$ev:hs","sender":"Bob","sender_id":"@bob:hs","body":"yo",
+        "ts":1,"source":"matrix"}"#;
+    let from_matrix: Message = from_str(literal).unwrap();
+    assert_eq!(from_matrix.matrix_event_id(), Some("$ev:hs"));
+}

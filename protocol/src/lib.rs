@@ -19,12 +19,14 @@
 //! both the relay (native) and the widget (wasm).
 
 mod color;
+mod directory;
 mod frame;
 pub mod limits;
 mod media;
 mod validate;
 
 pub use color::{sender_color_slot, SENDER_COLOR_SLOTS};
+pub use directory::{ChannelInfo, ChatRoom, Directory, Rules};
 pub use frame::{BridgeState, Message, ServerFrame, Snapshot, SnapshotReason, Source};
 pub use media::{Media, MediaKind};
 pub use validate::{

@@ -3,7 +3,7 @@
 //! in a thread-local beside them. Every action that talks to the
 //! homeserver runs in `spawn_local` and reports back through signals.
 
-use super::dir_types::ChannelInfo;
+use chyron_protocol::ChannelInfo;
 use super::storage::{self, keys};
 use crate::matrix::{self, Saved, Session};
 use crate::prefs::Prefs;

@@ -1,7 +1,7 @@
 //! The relay's public channel list (`GET /chat/channels`): which channels
 //! the chat offers, their Matrix rooms and rules.
 
-use super::dir_types::Directory;
+use chyron_protocol::Directory;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 

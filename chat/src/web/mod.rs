@@ -3,7 +3,6 @@
 
 mod actions;
 pub mod app;
-mod dir_types;
 mod directory;
 mod forms;
 pub mod mount;

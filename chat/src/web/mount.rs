@@ -2,7 +2,7 @@
 //! shadow root, and taking it down.
 
 use super::app::App;
-use super::dir_types::ChannelInfo;
+use chyron_protocol::ChannelInfo;
 use super::directory;
 use super::storage::{self, keys};
 use super::view::panel;

@@ -194,7 +194,7 @@ fn line_actions(app: App, message: &Message, own: bool) -> impl IntoView {
     let guest = app
         .me
         .with_untracked(|m| m.as_ref().is_some_and(|m| m.guest));
-    let event_id = crate::timeline::event_id(message).map(str::to_owned);
+    let event_id = message.matrix_event_id().map(str::to_owned);
     let (sender_id, name) = (message.sender_id.clone(), message.sender.clone());
     let mute_label = format!("Mute {name}");
     view! {
