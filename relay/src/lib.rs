@@ -8,6 +8,7 @@
 pub mod api;
 pub mod bridge;
 pub mod config;
+pub mod directory;
 pub mod error;
 pub mod event;
 pub mod feed;
@@ -59,6 +60,8 @@ pub struct AppState {
     pub per_address: Arc<PerAddress>,
     /// Previews of bridged attachments, fetched through the bridge's client.
     pub thumbnails: Arc<bridge::thumbnails::Thumbnails>,
+    /// The bridged rooms the full chat may join (`GET /chat/channels`).
+    pub chat_rooms: Arc<directory::ChatRooms>,
     /// Becomes `true` when the relay shuts down, so feeds close.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -98,6 +101,7 @@ impl AppState {
             conns: Arc::new(ConnLimiter::default()),
             per_address,
             thumbnails: Arc::default(),
+            chat_rooms: Arc::default(),
             shutdown,
             config: Arc::new(config),
         }
@@ -115,6 +119,7 @@ pub fn app(state: AppState) -> Router {
             "/media/{channel}/{id}/thumbnail",
             get(bridge::thumbnails::handler),
         )
+        .route("/chat/channels", get(directory::handler))
         .route(
             "/media/{channel}/avatars/{key}",
             get(bridge::thumbnails::avatar_handler),
@@ -214,6 +219,7 @@ pub async fn run(
             m,
             state.hub.clone(),
             state.thumbnails.clone(),
+            state.chat_rooms.clone(),
             data_dir,
             stop_rx.clone(),
         )

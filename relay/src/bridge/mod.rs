@@ -15,6 +15,7 @@
 //! - [`redact`]: whether a redaction may delete its target (sender or power);
 //! - [`outbox`]: changes made through the relay, sent to the rooms;
 //! - [`rooms`]: which rooms are joined, each joined (and retried) on its own;
+//! - [`guests`]: whether guests may post in a room, and letting them in;
 //! - [`gap`]: filling a cut-short sync, or telling viewers what is missing;
 //! - [`session`]: the matrix-sdk client, login and the three loops (sync,
 //!   joins, outbox);
@@ -23,6 +24,7 @@
 pub mod apply;
 pub mod config;
 pub mod gap;
+pub mod guests;
 pub mod image;
 pub mod map;
 pub mod media_fetch;
@@ -32,6 +34,7 @@ pub mod rooms;
 pub mod session;
 pub mod thumbnails;
 
+use crate::directory::ChatRooms;
 use crate::hub::Hub;
 use chyron_protocol::BridgeState;
 use config::MatrixConfig;
@@ -85,6 +88,7 @@ pub fn spawn(
     config: MatrixConfig,
     hub: Arc<Hub>,
     thumbnails: Arc<Thumbnails>,
+    chat_rooms: Arc<ChatRooms>,
     data_dir: PathBuf,
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
@@ -96,7 +100,7 @@ pub fn spawn(
             // The session tells each channel's viewers it is live itself.
             let mut on_ready = move || flag.store(true, Ordering::Relaxed);
             let outcome = tokio::select! {
-                r = session::run(&config, &hub, &data_dir, &thumbnails, &mut on_ready) => r,
+                r = session::run(&config, &hub, &data_dir, &thumbnails, &chat_rooms, &mut on_ready) => r,
                 _ = stopped(&mut shutdown) => return,
             };
             thumbnails.set_client(None);

@@ -8,6 +8,8 @@
 //! or is removed from during the session is tried again the same way.
 
 use crate::bridge::config::MatrixConfig;
+use crate::bridge::guests;
+use crate::directory::{ChatRooms, RoomEntry};
 use crate::hub::Hub;
 use chyron_protocol::BridgeState;
 use matrix_sdk::ruma::{OwnedRoomId, RoomId};
@@ -121,6 +123,8 @@ pub struct Joiner<'a> {
     joined: &'a Joined,
     /// Per failing channel: when to try next, and the wait after that.
     retry: HashMap<String, (Instant, Duration)>,
+    /// Where each joined room is published for the full chat.
+    chat_rooms: &'a ChatRooms,
 }
 
 impl<'a> Joiner<'a> {
@@ -129,6 +133,7 @@ impl<'a> Joiner<'a> {
         config: &'a MatrixConfig,
         hub: &'a Hub,
         joined: &'a Joined,
+        chat_rooms: &'a ChatRooms,
     ) -> Self {
         Joiner {
             client,
@@ -136,6 +141,7 @@ impl<'a> Joiner<'a> {
             hub,
             joined,
             retry: HashMap::new(),
+            chat_rooms,
         }
     }
 
@@ -163,6 +169,18 @@ impl<'a> Joiner<'a> {
             {
                 Ok(room) => {
                     tracing::info!(%channel, room = %bridge.room, room_id = %room.room_id(), "matrix: joined");
+                    let guests_can_post = guests::open_to_guests(self.client, &room, channel).await;
+                    self.chat_rooms.set(
+                        channel,
+                        RoomEntry {
+                            room_id: room.room_id().to_string(),
+                            alias: bridge
+                                .room
+                                .is_room_alias_id()
+                                .then(|| bridge.room.to_string()),
+                            guests_can_post,
+                        },
+                    );
                     self.joined.insert(channel, room);
                     self.retry.remove(channel);
                 }

@@ -32,6 +32,7 @@ use crate::bridge::map::{avatar_uri, map_event, Mapped};
 use crate::bridge::outbox::{self, OutboxError};
 use crate::bridge::rooms::{Joined, Joiner};
 use crate::bridge::thumbnails::Thumbnails;
+use crate::directory::ChatRooms;
 use crate::hub::Hub;
 use crate::store;
 use chyron_protocol::BridgeState;
@@ -85,6 +86,7 @@ pub async fn run(
     hub: &Hub,
     data_dir: &Path,
     thumbnails: &Thumbnails,
+    chat_rooms: &ChatRooms,
     on_ready: &mut (dyn FnMut() + Send),
 ) -> Result<(), SessionError> {
     let client = Client::builder()
@@ -100,7 +102,7 @@ pub async fn run(
         .to_owned();
     let database = hub.store().call(store::identity::database_id).await?;
     let joined = Joined::default();
-    let mut joiner = Joiner::new(&client, config, hub, &joined);
+    let mut joiner = Joiner::new(&client, config, hub, &joined, chat_rooms);
     // One try of every room before the first sync, so it covers them.
     joiner.pass().await;
     thumbnails.set_client(Some(client.clone()));

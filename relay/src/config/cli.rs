@@ -99,4 +99,12 @@ pub struct Cli {
     /// Room messages brought into a channel the first time it is bridged, 0 to 200 [default: 50].
     #[arg(long, env = "CHYRON_BRIDGE_BACKFILL")]
     pub bridge_backfill: Option<u32>,
+    /// Channels offered to the full chat, comma separated, the main one first
+    /// [default: the bridged channels].
+    #[arg(long, env = "CHYRON_PUBLIC_CHANNELS", value_delimiter = ',')]
+    pub public_channels: Option<Vec<String>>,
+    /// The homeserver URL as browsers reach it, for the full chat
+    /// [default: the --matrix-homeserver URL].
+    #[arg(long, env = "CHYRON_MATRIX_PUBLIC_HOMESERVER")]
+    pub matrix_public_homeserver: Option<String>,
 }

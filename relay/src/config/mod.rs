@@ -3,6 +3,7 @@
 //! The API token is read only from `CHYRON_API_TOKEN` or the file, never from a
 //! flag (flags show in process lists), and is kept only as a SHA-256 digest.
 
+pub mod chat;
 mod cli;
 mod values;
 
@@ -108,6 +109,12 @@ struct FileConfig {
     bridge_clear_on_kick: Option<bool>,
     /// Same as `--bridge-backfill`.
     bridge_backfill: Option<u32>,
+    /// Same as `--public-channels`.
+    public_channels: Option<Vec<String>>,
+    /// Same as `--matrix-public-homeserver`.
+    matrix_public_homeserver: Option<String>,
+    /// Titles and rules per channel: `[channels.NAME]`.
+    channels: Option<std::collections::BTreeMap<String, chat::ChannelFile>>,
 }
 
 /// The relay's resolved configuration.
@@ -129,6 +136,8 @@ pub struct Config {
     pub limits: Limits,
     /// The Matrix bridge, when a homeserver is configured.
     pub matrix: Option<MatrixConfig>,
+    /// The channels offered to the full chat (`GET /chat/channels`).
+    pub chat: chat::ChatConfig,
 }
 
 impl Default for Config {
@@ -142,6 +151,7 @@ impl Default for Config {
             api_tokens: Vec::new(),
             limits: Limits::default(),
             matrix: None,
+            chat: chat::ChatConfig::default(),
         }
     }
 }
@@ -360,6 +370,13 @@ impl Config {
             backfill: cli.bridge_backfill.or(file.bridge_backfill),
         })
         .map_err(ConfigError)?;
+        config.chat = chat::resolve(chat::ChatInput {
+            public_channels: cli.public_channels.or(file.public_channels),
+            public_homeserver: cli
+                .matrix_public_homeserver
+                .or(file.matrix_public_homeserver),
+            channels: file.channels.unwrap_or_default(),
+        })?;
         Ok(config)
     }
 }
