@@ -170,7 +170,7 @@ fi
 say "starting the relay on http://$ADDR"
 # matrix-sdk logs every sync at info: a line every few seconds, hiding the rest.
 export RUST_LOG=${RUST_LOG:-info,matrix_sdk=warn,matrix_sdk_base=warn}
-env "${relay_env[@]}" "$RELAY" --listen "$ADDR" --data "$DATA" --dist dist >&3 2>&3 4>&- &
+env "${relay_env[@]}" "$RELAY" --config scripts/demo.toml --listen "$ADDR" --data "$DATA" --dist dist >&3 2>&3 4>&- &
 relay_pid=$!
 pids+=("$relay_pid")
 for _ in $(seq 150); do

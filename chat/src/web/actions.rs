@@ -65,7 +65,11 @@ impl App {
                 .unwrap_or_else(|| session.user_id()),
         };
         if !session.saved.guest {
-            let mut prefs = matrix::load_prefs(&session).await.ok().flatten().unwrap_or_default();
+            let mut prefs = matrix::load_prefs(&session)
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default();
             // A guest's settings (from this browser) move into the account.
             let guest = storage::get(keys::PREFS).map(|p| Prefs::parse(&p));
             let merged = guest.as_ref().is_some_and(|g| *g != Prefs::default());

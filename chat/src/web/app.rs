@@ -3,11 +3,11 @@
 //! in a thread-local beside them. Every action that talks to the
 //! homeserver runs in `spawn_local` and reports back through signals.
 
-use chyron_protocol::ChannelInfo;
 use super::storage::{self, keys};
 use crate::matrix::{self, Saved, Session};
 use crate::prefs::Prefs;
 use crate::timeline::Timeline;
+use chyron_protocol::ChannelInfo;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::cell::RefCell;

@@ -266,9 +266,7 @@ fn composer(app: App, channel: &str) -> impl IntoView {
                 let last = app.timelines.with_untracked(|t| {
                     t.get(&channel).and_then(|t| t.last_own(&me)).map(|l| {
                         (
-                            l.message.matrix_event_id()
-                                .unwrap_or_default()
-                                .to_owned(),
+                            l.message.matrix_event_id().unwrap_or_default().to_owned(),
                             l.message.body.clone(),
                         )
                     })

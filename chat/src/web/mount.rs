@@ -2,13 +2,13 @@
 //! shadow root, and taking it down.
 
 use super::app::App;
-use chyron_protocol::ChannelInfo;
 use super::directory;
 use super::storage::{self, keys};
 use super::view::panel;
 use chyron::announce::Announcer;
 use chyron::browser::use_interval;
 use chyron::socket::use_feed;
+use chyron_protocol::ChannelInfo;
 use chyron_protocol::ServerFrame;
 use leptos::prelude::*;
 use leptos::task::spawn_local;

@@ -1,3 +1,5 @@
+// NOT YET IN CI (scripts/test.sh runs *.test.mjs): several steps still fail; run it by hand with
+// `cd tests/e2e && CHYRON_RELAY_BIN=… node --test chat.wip.mjs` after scripts/build.sh.
 // Full chat, end to end: a real Synapse (scripts/synapse), the real relay
 // bridging its #demo room, the real widget and chat module in Chromium, on a
 // stream page of another origin. Two (and more) browser contexts are two
