@@ -15,6 +15,7 @@ fn msg(id: &str, sender_id: &str, body: &str) -> Message {
         html: None,
         media: None,
         avatar: None,
+        event_id: None,
     }
 }
 

@@ -122,6 +122,7 @@ fn message<J: Json>(value: &J) -> Option<Message> {
         html: optional(value, "html", J::string)?,
         media: optional(value, "media", media)?,
         avatar: optional(value, "avatar", J::string)?,
+        event_id: optional(value, "event_id", J::string)?,
     })
 }
 

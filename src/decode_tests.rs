@@ -46,6 +46,7 @@ fn msg(id: &str, edited: bool, source: Source) -> Message {
         html: None,
         media: None,
         avatar: None,
+        event_id: None,
     }
 }
 

@@ -6,7 +6,7 @@ use chyron_protocol::{Snapshot, SnapshotReason, Source};
 fn msg(id: &str, sender_id: &str) -> Message {
     serde_json::from_value(serde_json::json!({
         "id": id, "sender": sender_id.to_uppercase(), "sender_id": sender_id,
-        "body": format!("body {id}"), "ts": 0, "source": "matrix",
+        "body": format!("body {id}"), "ts": 0, "source": "matrix", "event_id": id,
     }))
     .unwrap()
 }

@@ -7,9 +7,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     /// Relay-assigned identity, unique within the channel and stable for the
-    /// message's life; edits and deletes name it. Opaque to clients, except
-    /// that a message from Matrix (`source` [`Source::Matrix`]) has its Matrix
-    /// event id here ([`Message::matrix_event_id`]).
+    /// message's life; edits and deletes name it. Opaque to clients.
     pub id: String,
     /// Display name of whoever said it.
     pub sender: String,
@@ -41,15 +39,20 @@ pub struct Message {
     /// absent when the sender has none. The key changes with the picture.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
+    /// The Matrix event id of a message from a bridged room (`source`
+    /// [`Source::Matrix`]): what a Matrix client edits or redacts, and what
+    /// the sender's client got back when it sent it, so the full chat can
+    /// match its pending line to this one. Absent for other sources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
 }
 
 impl Message {
-    /// The Matrix event id of a message that came from a bridged room: what
-    /// a Matrix client edits or redacts, and what it got back when it sent
-    /// the message (so a pending line can be matched to the feed's). `None`
-    /// for other sources (their Matrix copy, if any, is the bot's).
+    /// The Matrix event id ([`Message::event_id`]) of a message from Matrix.
     pub fn matrix_event_id(&self) -> Option<&str> {
-        (self.source == Source::Matrix).then_some(self.id.as_str())
+        self.event_id
+            .as_deref()
+            .filter(|_| self.source == Source::Matrix)
     }
 }
 

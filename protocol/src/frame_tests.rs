@@ -15,6 +15,7 @@ fn alice() -> Message {
         html: None,
         media: None,
         avatar: None,
+        event_id: None,
     }
 }
 
@@ -117,6 +118,7 @@ fn from_matrix(id: &str) -> Message {
         html: None,
         media: None,
         avatar: None,
+        event_id: None,
     }
 }
 
@@ -274,8 +276,12 @@ fn message_avatar_matches_literal_json() {
 fn only_a_matrix_message_names_a_matrix_event() {
     let api = alice();
     assert_eq!(api.matrix_event_id(), None);
-    let literal = r#"{"id":"$ev:hs","sender":"Bob","sender_id":"@bob:hs","body":"yo",
-        "ts":1,"source":"matrix"}"#;
+    let literal = r#"{"id":"m9","sender":"Bob","sender_id":"@bob:hs","body":"yo",
+        "ts":1,"source":"matrix","event_id":"$ev:hs"}"#;
     let from_matrix: Message = from_str(literal).unwrap();
     assert_eq!(from_matrix.matrix_event_id(), Some("$ev:hs"));
+    assert_eq!(
+        to_value(&from_matrix).unwrap(),
+        from_str::<serde_json::Value>(literal).unwrap()
+    );
 }

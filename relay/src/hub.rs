@@ -11,7 +11,7 @@ pub use crate::event::{now_ms, random_bytes, Action, Appended, Change, HubError,
 use crate::metrics::Metrics;
 use crate::store::{self, Store};
 use axum::extract::ws::Utf8Bytes;
-use chyron_protocol::{BridgeState, Message, ServerFrame};
+use chyron_protocol::{BridgeState, Message, ServerFrame, Source};
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, Notify};
@@ -315,6 +315,12 @@ impl Channel {
                 m
             }),
             avatar: p.avatar,
+            // A Matrix message's origin is its event id (the full chat
+            // matches its own posts and edits by it).
+            event_id: origin
+                .as_ref()
+                .filter(|_| p.source == Source::Matrix)
+                .map(|o| o.id.clone()),
         });
         let frame = change.frame(seq);
         let kind = change.kind();

@@ -89,7 +89,16 @@ async fn the_bot_lets_guests_in_when_it_may_and_says_so_when_it_may_not() {
     // The bot has no power in the room: guests stay out, and the directory
     // says so (the chat then offers signing in only).
     let relay = start(|c| c.matrix = Some(bridged(&synapse.base))).await;
-    let _ws = live_demo_feed(&relay).await;
+    let mut ws = live_demo_feed(&relay).await;
+    // Each Matrix line carries its event id, live and in later snapshots:
+    // the full chat matches its own posts and edits by it.
+    let event_id = alice.text("with an event id").await;
+    let (_, live) = posted(next_slow(&mut ws).await);
+    assert_eq!(live.matrix_event_id(), Some(event_id.as_str()));
+    let mut again = relay.feed("/feed/demo").await;
+    let snapshot = next_snapshot(&mut again).await;
+    let stored = snapshot.messages.iter().find(|m| m.body == "with an event id").unwrap();
+    assert_eq!(stored.event_id.as_deref(), Some(event_id.as_str()));
     let dir = directory(&relay).await;
     let demo = &dir.channels[0];
     assert_eq!(demo.channel, "demo");
@@ -108,9 +117,8 @@ async fn the_bot_lets_guests_in_when_it_may_and_says_so_when_it_may_not() {
     levels["users"]["@chyron-bot:localhost"] = json!(100);
     alice.call(reqwest::Method::PUT, &levels_path, levels).await;
     let relay = start(|c| c.matrix = Some(bridged(&synapse.base))).await;
-    let _ws = live_demo_feed(&relay).await;
     let mut open = false;
-    for _ in 0..50 {
+    for _ in 0..600 {
         let dir = directory(&relay).await;
         if dir.channels[0]
             .matrix

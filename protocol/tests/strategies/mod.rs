@@ -130,10 +130,18 @@ pub fn message(max: u64) -> impl Strategy<Value = Message> {
             option::of(text(60)),
             option::of(media(max)),
             option::of(text(40)),
-        ),
+            option::of(text(40)),
+        )
+            // Boxed: the unboxed tuple's strategy overflows a debug test
+            // thread's stack.
+            .boxed(),
     )
         .prop_map(
-            |((id, sender, sender_id, body), (ts, edited, source), (html, media, avatar))| {
+            |(
+                (id, sender, sender_id, body),
+                (ts, edited, source),
+                (html, media, avatar, event_id),
+            )| {
                 Message {
                     id,
                     sender,
@@ -145,6 +153,7 @@ pub fn message(max: u64) -> impl Strategy<Value = Message> {
                     html,
                     media,
                     avatar,
+                    event_id,
                 }
             },
         )

@@ -381,10 +381,13 @@ pub fn recent_messages(
     limit: usize,
 ) -> Result<Vec<Message>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, sender, sender_id, body, ts, edited, source, html, media, avatar FROM messages
-         WHERE channel = ?1 AND deleted = 0 ORDER BY seq DESC LIMIT ?2",
+        "SELECT id, sender, sender_id, body, ts, edited, source, html, media, avatar,
+            (SELECT o.origin FROM origins o WHERE o.channel = m.channel AND o.message_id = m.id
+             LIMIT 1)
+         FROM messages m WHERE channel = ?1 AND deleted = 0 ORDER BY seq DESC LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![channel, limit as i64], |r| {
+        let source = parse_source(&r.get::<_, String>(6)?);
         Ok(Message {
             id: r.get(0)?,
             sender: r.get(1)?,
@@ -392,7 +395,7 @@ pub fn recent_messages(
             body: r.get(3)?,
             ts: r.get(4)?,
             edited: r.get::<_, i64>(5)? != 0,
-            source: parse_source(&r.get::<_, String>(6)?),
+            source,
             html: r.get(7)?,
             // Written by this module from a `Media`; unreadable means a
             // newer version wrote it, and the message still shows its body.
@@ -400,6 +403,11 @@ pub fn recent_messages(
                 .get::<_, Option<String>>(8)?
                 .and_then(|j| serde_json::from_str(&j).ok()),
             avatar: r.get(9)?,
+            // Only a Matrix message's origin is its own event (an API post
+            // sent on to Matrix is linked to the bot's copy).
+            event_id: r
+                .get::<_, Option<String>>(10)?
+                .filter(|_| source == Source::Matrix),
         })
     })?;
     let mut messages: Vec<Message> = rows.collect::<Result<_, _>>()?;

@@ -12,6 +12,7 @@ fn msg(id: &str, sender: &str) -> Message {
         html: None,
         media: None,
         avatar: None,
+        event_id: None,
     }
 }
 
