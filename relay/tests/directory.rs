@@ -97,7 +97,11 @@ async fn the_bot_lets_guests_in_when_it_may_and_says_so_when_it_may_not() {
     assert_eq!(live.matrix_event_id(), Some(event_id.as_str()));
     let mut again = relay.feed("/feed/demo").await;
     let snapshot = next_snapshot(&mut again).await;
-    let stored = snapshot.messages.iter().find(|m| m.body == "with an event id").unwrap();
+    let stored = snapshot
+        .messages
+        .iter()
+        .find(|m| m.body == "with an event id")
+        .unwrap();
     assert_eq!(stored.event_id.as_deref(), Some(event_id.as_str()));
     let dir = directory(&relay).await;
     let demo = &dir.channels[0];
