@@ -101,6 +101,7 @@ fn msg(id: &str, sender: &str, body: &str) -> Message {
         html: None,
         media: None,
         avatar: None,
+        event_id: None,
     }
 }
 
