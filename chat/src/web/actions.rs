@@ -55,8 +55,8 @@ impl App {
         });
     }
 
-    /// Starts the session's background work: the account's settings (and
-    /// their sync), the display name.
+    /// Starts the session's background work: the account's settings (read
+    /// now, then polled), the display name.
     async fn start_session(self, session: Session, name: Option<String>) {
         let name = match name {
             Some(name) => name,
@@ -81,8 +81,7 @@ impl App {
             if merged {
                 self.save_prefs();
             } else {
-                storage::set(keys::MUTES, &self.prefs.get_untracked().mutes_text());
-                self.tell_overlay("set_mutes", &self.prefs.get_untracked().mutes_text());
+                self.show_mutes(&self.prefs.get_untracked());
             }
             self.keep_polling(session.clone());
         }
@@ -101,8 +100,7 @@ impl App {
                 }
                 if let Ok(Some(prefs)) = matrix::load_prefs(&session).await {
                     if prefs != self.prefs.get_untracked() {
-                        storage::set(keys::MUTES, &prefs.mutes_text());
-                        self.tell_overlay("set_mutes", &prefs.mutes_text());
+                        self.show_mutes(&prefs);
                         self.prefs.set(prefs);
                     }
                 }

@@ -133,12 +133,19 @@ impl App {
         }
     }
 
+    /// Hands `prefs`' mutes to the captions: now (the overlay's handle) and
+    /// after a reload (the browser's copy they read at start).
+    pub fn show_mutes(&self, prefs: &Prefs) {
+        let text = prefs.mutes_text();
+        storage::set(keys::MUTES, &text);
+        self.tell_overlay("set_mutes", &text);
+    }
+
     /// Stores the preferences: in the browser always (the captions read the
     /// mutes there), and in the account for accounts.
     pub fn save_prefs(&self) {
         let prefs = self.prefs.get_untracked();
-        storage::set(keys::MUTES, &prefs.mutes_text());
-        self.tell_overlay("set_mutes", &prefs.mutes_text());
+        self.show_mutes(&prefs);
         match session() {
             Some(s) if !s.saved.guest => {
                 spawn_local(async move {
