@@ -173,7 +173,7 @@ pub fn widget(config: &Config, ready: &dyn Fn(Model)) -> impl IntoView {
                     .then(|| caption_lines(model.captions, server.clone(), model.status_line))
             }}
             {toggle_button(mode, toggle)}
-            {move || (model.bridged.get() && mode.get() != Mode::Chat).then(chat_button)}
+            {chat_button(move || !model.bridged.get() || mode.get() == Mode::Chat)}
         </div>
     }
 }
@@ -298,8 +298,9 @@ fn toggle_button(mode: RwSignal<Mode>, on_toggle: impl Fn() + 'static) -> impl I
 
 /// Opens the full chat. embed.js sees the click on the element (its part
 /// name) and loads the chat module; the chat then switches the mode.
-fn chat_button() -> impl IntoView {
-    view! { <button part="chat-open" class="toggle" type="button">"Chat"</button> }
+/// Hidden (`hidden` true) until the channel is known to be bridged.
+fn chat_button(hidden: impl Fn() -> bool + Send + 'static) -> impl IntoView {
+    view! { <button part="chat-open" class="toggle" type="button" hidden=hidden>"Chat"</button> }
 }
 
 /// The message shown instead of captions when the attributes are unusable;

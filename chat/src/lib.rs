@@ -6,10 +6,12 @@
 //!
 //! The rules are plain modules with native tests: [`timeline`] (lines,
 //! pending posts, unread), [`prefs`] (mutes, read marks, accepted rules),
-//! [`compose`] (keys, post and name checks), [`rich`] (the allow-list for
+//! [`compose`] (keys, post and name checks), [`markdown`] (plain and
+//! formatted bodies of a post), [`rich`] (the allow-list for
 //! formatted messages). The browser side (`matrix`, `web`) wires them up.
 
 pub mod compose;
+pub mod markdown;
 pub mod prefs;
 pub mod rich;
 pub mod timeline;

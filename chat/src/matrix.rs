@@ -6,6 +6,7 @@
 //! then), so ten thousand chatters cost the homeserver their own actions
 //! only. (Private rooms, later, will sync those rooms alone.)
 
+use crate::markdown::{self, Formatted};
 use crate::prefs::{Prefs, ACCOUNT_DATA_TYPE};
 use matrix_sdk::authentication::matrix::MatrixSession;
 use matrix_sdk::ruma::api::client::account::register::{v3::Request as Register, RegistrationKind};
@@ -187,9 +188,18 @@ pub async fn room(session: &Session, room_id: &OwnedRoomId) -> Result<Room, Fail
         .map_err(|e| say(e, "Joining the channel's room failed"))
 }
 
+/// A message's content from what the viewer typed (markdown).
+fn content(text: &str) -> RoomMessageEventContent {
+    let Formatted { plain, html } = markdown::format(text);
+    match html {
+        Some(html) => RoomMessageEventContent::text_html(plain, html),
+        None => RoomMessageEventContent::text_plain(plain),
+    }
+}
+
 /// Posts markdown; returns the event id. `txn` makes a retry idempotent.
 pub async fn post(room: &Room, text: &str, txn: &str) -> Result<String, Failure> {
-    let content = RoomMessageEventContent::text_markdown(text);
+    let content = content(text);
     room.send(content)
         .with_transaction_id(OwnedTransactionId::from(txn.to_owned()))
         .await
@@ -200,8 +210,7 @@ pub async fn post(room: &Room, text: &str, txn: &str) -> Result<String, Failure>
 /// Replaces the text of the viewer's own message `event_id`.
 pub async fn edit(room: &Room, event_id: &str, text: &str) -> Result<(), Failure> {
     let id = OwnedEventId::try_from(event_id).map_err(|e| say(e, "Editing failed"))?;
-    let content = RoomMessageEventContent::text_markdown(text)
-        .make_replacement(ReplacementMetadata::new(id, None));
+    let content = content(text).make_replacement(ReplacementMetadata::new(id, None));
     room.send(content)
         .await
         .map(|_| ())

@@ -13,6 +13,8 @@ use std::collections::{BTreeSet, HashSet};
 
 /// Messages kept per channel; older ones give way (the relay keeps history).
 pub const MAX_MESSAGES: usize = 500;
+/// Own messages whose typed markdown is kept for editing.
+pub const MAX_SOURCES: usize = 20;
 
 /// How far a viewer has read in a channel: enough to place the "unread"
 /// divider after a reload, even when that message is no longer shown.
@@ -84,6 +86,9 @@ pub struct Timeline {
     seq: u64,
     /// Where the divider goes: index into `lines` of the first unread line.
     unread_from: Option<usize>,
+    /// What the viewer typed for their recent messages (event id, markdown):
+    /// editing starts from it, not from the plain body that lost the marks.
+    sources: Vec<(String, String)>,
 }
 
 impl Timeline {
@@ -222,13 +227,35 @@ impl Timeline {
     /// The homeserver's answer to a post: its event id, or why it failed.
     /// A post the feed already brought back disappears (its line is shown).
     pub fn settle(&mut self, txn: &str, result: Result<String, String>) {
-        if let Some(post) = self.posts.iter_mut().find(|p| p.txn == txn) {
-            post.state = match result {
-                Ok(event_id) => PostState::Sent(event_id),
-                Err(why) => PostState::Failed(why),
-            };
+        let Some(post) = self.posts.iter_mut().find(|p| p.txn == txn) else {
+            return;
+        };
+        post.state = match result {
+            Ok(event_id) => PostState::Sent(event_id),
+            Err(why) => PostState::Failed(why),
+        };
+        if let PostState::Sent(event_id) = &post.state {
+            let (id, text) = (event_id.clone(), post.text.clone());
+            self.remember_source(id, text);
         }
         self.confirm_posts();
+    }
+
+    /// Keeps what the viewer typed for their message `event_id` (a post or
+    /// an edit), so a later edit starts from their markdown.
+    pub fn remember_source(&mut self, event_id: String, text: String) {
+        self.sources.retain(|(id, _)| *id != event_id);
+        self.sources.push((event_id, text));
+        let excess = self.sources.len().saturating_sub(MAX_SOURCES);
+        self.sources.drain(..excess);
+    }
+
+    /// The text to edit `line` from: what was typed when known, else its body.
+    pub fn edit_text(&self, line: &Line) -> String {
+        line.message
+            .matrix_event_id()
+            .and_then(|id| self.sources.iter().find(|(e, _)| e == id))
+            .map_or_else(|| line.message.body.clone(), |(_, text)| text.clone())
     }
 
     /// Marks a failed post as sending again (retry); returns its text.

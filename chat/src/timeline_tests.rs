@@ -238,3 +238,26 @@ fn the_last_own_editable_line() {
     );
     assert_eq!(t.last_own("@nobody:hs"), None);
 }
+
+#[test]
+fn editing_starts_from_what_was_typed() {
+    let mut t = Timeline::default();
+    t.apply(snapshot("e1", 1, &[("old", "@me:hs")]));
+    // A message from before this page load: only its plain body is known.
+    let old = t.get("old").unwrap().clone();
+    assert_eq!(t.edit_text(&old), "body old");
+    t.post("t1".into(), "**bold** news".into());
+    t.settle("t1", Ok("$new".into()));
+    t.apply(message(2, "$new", "@me:hs"));
+    let new = t.last_own("@me:hs").unwrap().clone();
+    assert_eq!(new.message.id, "$new");
+    assert_eq!(t.edit_text(&new), "**bold** news");
+    // An edit's text is what the next edit starts from.
+    t.remember_source("$new".into(), "**bold** news, _edited_".into());
+    assert_eq!(t.edit_text(&new), "**bold** news, _edited_");
+    // Only the newest few are kept.
+    for i in 0..MAX_SOURCES {
+        t.remember_source(format!("$x{i}"), "x".into());
+    }
+    assert_eq!(t.edit_text(&new), "body $new");
+}

@@ -265,7 +265,13 @@ impl App {
                 .room_id(&channel)
                 .ok_or("This channel has no chat room.")?;
             let room = matrix::room(&session, &room_id).await?;
-            matrix::edit(&room, &event_id, &text).await
+            matrix::edit(&room, &event_id, &text).await?;
+            app.timelines.update(|t| {
+                if let Some(t) = t.get_mut(&channel) {
+                    t.remember_source(event_id, text);
+                }
+            });
+            Ok(())
         });
         Ok(())
     }
@@ -314,8 +320,12 @@ impl App {
         self.save_prefs();
     }
 
-    /// Remembers the current channel as read up to now.
+    /// Remembers the current channel as read up to now (only while the
+    /// panel is shown: lines that came in behind the captions are unread).
     pub fn mark_read(&self) {
+        if !self.open.get_untracked() {
+            return;
+        }
         let channel = self.current.get_untracked();
         let mark = self
             .timelines

@@ -183,11 +183,23 @@ fn mutes(app: App) -> impl IntoView {
             <ul class="mutes">
                 <For each=list key=|id| id.clone() let:id>
                     {
-                        let label = format!("Unmute {id}");
+                        // The name their newest line carries, beside the id
+                        // (a name can be copied; the id cannot).
+                        let name = app.timelines.with_untracked(|t| {
+                            t.values()
+                                .flat_map(|t| t.lines().iter().rev())
+                                .find(|l| l.message.sender_id == id)
+                                .map(|l| l.message.sender.clone())
+                        });
+                        let label = format!("Unmute {}", name.as_deref().unwrap_or(&id));
+                        let shown = match name {
+                            Some(name) => format!("{name} ({id})"),
+                            None => id.clone(),
+                        };
                         let who = id.clone();
                         view! {
                             <li>
-                                <span>{id}</span>
+                                <span>{shown}</span>
                                 " "
                                 <button class="act" type="button" aria-label=label on:click=move |_| app.unmute(who.clone())>
                                     "Unmute"
@@ -264,10 +276,11 @@ fn composer(app: App, channel: &str) -> impl IntoView {
                     .with_untracked(|m| m.as_ref().map(|m| m.user_id.clone()))
                     .unwrap_or_default();
                 let last = app.timelines.with_untracked(|t| {
-                    t.get(&channel).and_then(|t| t.last_own(&me)).map(|l| {
+                    let t = t.get(&channel)?;
+                    t.last_own(&me).map(|l| {
                         (
                             l.message.matrix_event_id().unwrap_or_default().to_owned(),
-                            l.message.body.clone(),
+                            t.edit_text(l),
                         )
                     })
                 });

@@ -7,5 +7,6 @@ mod directory;
 mod forms;
 pub mod mount;
 mod render;
+mod scroll;
 mod storage;
 mod view;

@@ -11,10 +11,11 @@
 use super::app::App;
 use super::forms::footer;
 use super::render::render;
+use super::scroll::use_scroll;
 use crate::timeline::{PostState, Row};
 use chyron::media::media_url;
 use chyron_protocol::{sender_color_slot, Message};
-use leptos::html::Span;
+use leptos::html::{Div, Span};
 use leptos::prelude::*;
 
 /// The whole panel.
@@ -102,6 +103,11 @@ fn log(app: App) -> impl IntoView {
     let server = app.server.get_value();
     let rows = move || {
         let channel = app.current.get();
+        // Who is looking: a line's buttons (mute, delete) depend on it.
+        let viewer = app.me.with(|m| {
+            m.as_ref()
+                .map_or_else(String::new, |m| format!("{}|{}", m.user_id, m.guest))
+        });
         app.prefs.with(|p| {
             app.timelines.with(|t| {
                 t.get(&channel)
@@ -109,7 +115,9 @@ fn log(app: App) -> impl IntoView {
                         t.rows(&p.mutes)
                             .into_iter()
                             .map(|row| match row {
-                                Row::Line(l) => Item::Line(Box::new(l.message.clone())),
+                                Row::Line(l) => {
+                                    Item::Line(Box::new(l.message.clone()), viewer.clone())
+                                }
                                 Row::Unread => Item::Unread,
                                 Row::Post(p) => {
                                     Item::Post(p.txn.clone(), p.text.clone(), p.state.clone())
@@ -121,30 +129,55 @@ fn log(app: App) -> impl IntoView {
             })
         })
     };
+    let node = NodeRef::<Div>::new();
+    let on_scroll = use_scroll(app, node);
+    // The log role is on a wrapper: on the list itself it would take the
+    // list semantics (and with them the lines' "item n of m") away.
     view! {
-        <ol part="chat-log" class="log" role="log" aria-live="off" aria-label="Messages" tabindex="0">
-            <For each=rows key=Item::key let:item>
-                {item.view(app, &server)}
-            </For>
-        </ol>
+        <div part="chat-log" class="log" role="log" aria-live="off" aria-label="Messages" tabindex="0"
+            node_ref=node on:scroll=on_scroll>
+            <ol class="rows">
+                <For each=rows key=Item::key let:item>
+                    {item.view(app, &server)}
+                </For>
+            </ol>
+            {move || empty_log(app)}
+        </div>
     }
+}
+
+/// What an empty log says: still loading, or nothing said yet.
+fn empty_log(app: App) -> Option<impl IntoView> {
+    let channel = app.current.get();
+    let state = app.timelines.with(|t| {
+        t.get(&channel)
+            .map(|t| (t.epoch().is_some(), t.lines().is_empty()))
+    });
+    let text = match state {
+        None | Some((false, _)) => "Loading messages…",
+        Some((true, true)) => "No messages here yet.",
+        Some((true, false)) => return None,
+    };
+    Some(view! { <p part="chat-empty" class="hint empty">{text}</p> })
 }
 
 /// One row of the log, owned (the view outlives the timeline borrow).
 #[derive(Clone, PartialEq)]
 enum Item {
-    Line(Box<Message>),
+    /// A message, and who is looking (user id and guest flag).
+    Line(Box<Message>, String),
     Unread,
     Post(String, String, PostState),
 }
 
 impl Item {
-    /// Keyed by what changes the row: an edit or rename re-renders it.
+    /// Keyed by what changes the row: an edit, a rename or another viewer
+    /// (signing in) re-renders it.
     fn key(&self) -> String {
         match self {
-            Item::Line(m) => format!(
-                "m{}|{}|{}|{}|{:?}",
-                m.id, m.edited, m.body, m.sender, m.avatar
+            Item::Line(m, viewer) => format!(
+                "m{}|{}|{}|{:?}|{}|{:?}|{viewer}",
+                m.id, m.edited, m.body, m.html, m.sender, m.avatar
             ),
             Item::Unread => "unread".to_owned(),
             Item::Post(txn, _, state) => format!("p{txn}|{state:?}"),
@@ -159,7 +192,7 @@ impl Item {
                 </li>
             }
             .into_any(),
-            Item::Line(message) => line(app, *message, server).into_any(),
+            Item::Line(message, _) => line(app, *message, server).into_any(),
             Item::Post(txn, text, state) => post(app, txn, text, state).into_any(),
         }
     }
@@ -190,6 +223,10 @@ fn line(app: App, message: Message, server: &str) -> impl IntoView {
     }
 }
 
+/// Why a guest's Delete does nothing.
+const GUEST_DELETE: &str =
+    "Guests cannot delete messages on this server. Keep your name (create an account) to delete.";
+
 fn line_actions(app: App, message: &Message, own: bool) -> impl IntoView {
     let guest = app
         .me
@@ -210,10 +247,14 @@ fn line_actions(app: App, message: &Message, own: bool) -> impl IntoView {
             {(own && event_id.is_some()).then(|| {
                 let id = event_id.clone().unwrap_or_default();
                 if guest {
+                    // Synapse refuses guests' redactions: the button says
+                    // why instead of failing.
                     view! {
-                        <span part="chat-delete-note" class="note">
-                            "Guests cannot delete messages here; create an account to."
-                        </span>
+                        <button part="chat-delete" class="act off" type="button" aria-disabled="true"
+                            aria-label="Delete your message (needs an account)"
+                            on:click=move |_| app.notice.set(GUEST_DELETE.to_owned())>
+                            "Delete"
+                        </button>
                     }
                     .into_any()
                 } else {

@@ -1,0 +1,143 @@
+// Shared by the chat's end-to-end tests: a real Synapse with bridged rooms, the
+// real relay, a stream page on another origin, and helpers that read the chat
+// panel's shadow DOM as a person sees it.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { ROOT, startRelay, launchBrowser, watchConsole, startHostSite } from './harness.mjs';
+import { startSynapse, call, sleep } from './matrix.mjs';
+
+export const OUT = join(ROOT, 'tests', 'e2e', 'out');
+mkdirSync(OUT, { recursive: true });
+
+/**
+ * Synapse, `rooms` created by alice ({ channel, guests } beyond the seeded
+ * #demo, bridged as `demo`), the relay with `config` (TOML lines), a browser
+ * and a stream page embedding channel `demo`. Waits until the directory names
+ * every bridged room. Returns { synapse, relay, browser, site, roomIds, stop }.
+ */
+export async function startChatStack({ config = [], rooms = [] } = {}) {
+  const synapse = await startSynapse();
+  const alice = synapse.seeded.users.alice;
+  const bot = synapse.seeded.users.bot;
+  const roomIds = { demo: synapse.seeded.room_id };
+  const bridges = [`demo=${synapse.seeded.room_alias}`];
+  const server = synapse.seeded.server_name;
+  for (const { channel, guests } of rooms) {
+    const initial_state = guests
+      ? [{ type: 'm.room.guest_access', state_key: '', content: { guest_access: 'can_join' } }]
+      : [];
+    const r = await call(synapse.base, 'POST', '/_matrix/client/v3/createRoom', {
+      token: alice.access_token,
+      body: { preset: 'public_chat', room_alias_name: channel, name: channel, initial_state },
+    });
+    if (r.status !== 200) throw new Error(`createRoom ${channel}: ${r.status} ${JSON.stringify(r.body)}`);
+    roomIds[channel] = r.body.room_id;
+    bridges.push(`${channel}=#${channel}:${server}`);
+  }
+  const file = join(tmpdir(), `chyron-chat-e2e-${process.pid}-${Date.now()}.toml`);
+  writeFileSync(file, config.join('\n'));
+  const relay = await startRelay({
+    args: ['--config', file],
+    env: {
+      CHYRON_MATRIX_HOMESERVER: synapse.base,
+      CHYRON_MATRIX_USER: bot.user_id,
+      CHYRON_MATRIX_PASSWORD: bot.password,
+      CHYRON_BRIDGE: bridges.join(','),
+    },
+  });
+  const deadline = Date.now() + 60000;
+  for (;;) {
+    const r = await fetch(`${relay.url}/chat/channels`).then((r) => r.json()).catch(() => null);
+    const named = r?.channels?.filter((c) => c.matrix?.room_id).length ?? 0;
+    if (named >= bridges.length) break;
+    if (Date.now() > deadline) throw new Error(`the directory never named every room: ${JSON.stringify(r)}`);
+    await sleep(200);
+  }
+  const browser = await launchBrowser();
+  const page = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Stream</title></head>
+<body style="margin:0;background:#111">
+<main><h1 style="color:#eee;font:16px sans-serif">A stream</h1>
+<div id="player" style="position:relative;width:960px;height:540px;background:linear-gradient(#334,#112)"></div></main>
+<script src="${relay.url}/embed.js" data-channel="demo" data-target="#player" async></script>
+</body></html>`;
+  const site = await startHostSite(new Map([['/stream', page]]));
+  const stop = async () => {
+    await browser?.close();
+    site?.close();
+    await relay?.stop();
+    relay?.cleanup();
+    synapse?.stop();
+  };
+  return { synapse, relay, browser, site, roomIds, stop };
+}
+
+/** A viewer: a fresh browser context on the stream page. `init` runs first in the page. */
+export async function viewer(stack, { init } = {}) {
+  const context = await stack.browser.newContext({ viewport: { width: 1000, height: 640 } });
+  if (init) await context.addInitScript(init);
+  const page = await context.newPage();
+  const log = watchConsole(page);
+  await page.goto(`${stack.site.url}/stream`);
+  return { context, page, log };
+}
+
+export const part = (page, name) => page.locator(`chyron-chat [part~="${name}"]`);
+
+/** The chat's lines: [{ sender, body, html, edited, pending }]. */
+export async function chatLines(page) {
+  return page.evaluate(() => {
+    const root = document.querySelector('chyron-chat')?.shadowRoot;
+    return [...(root?.querySelectorAll('[part~="chat-line"], [part~="chat-unread"]') ?? [])].map((li) =>
+      li.matches('[part~="chat-unread"]')
+        ? { divider: true }
+        : {
+          sender: li.querySelector('[part~="chat-sender"]')?.textContent,
+          body: li.querySelector('[part~="chat-body"]')?.textContent,
+          html: li.querySelector('[part~="chat-body"]')?.innerHTML,
+          edited: !!li.querySelector('[part~="chat-edited"]'),
+          pending: !!li.querySelector('[part~="chat-pending"]'),
+        });
+  });
+}
+
+export async function waitForLines(page, predicate, what, timeout = 20000) {
+  const deadline = Date.now() + timeout;
+  let last;
+  while (Date.now() < deadline) {
+    last = await chatLines(page);
+    if (predicate(last.filter((x) => !x.divider), last)) return last.filter((x) => !x.divider);
+    await sleep(50);
+  }
+  throw new Error(`chat never showed ${what}; last: ${JSON.stringify(last)}`);
+}
+
+export async function openChat(page) {
+  await part(page, 'chat-open').click({ timeout: 20000 });
+  await part(page, 'chat').waitFor({ timeout: 20000 });
+}
+
+/** Joins as a guest named `name`; accepts the rules when asked. */
+export async function joinAsGuest(page, name, { rules = true } = {}) {
+  await part(page, 'chat-name').fill(name);
+  await part(page, 'chat-join-button').click();
+  if (rules) await part(page, 'chat-rules-accept').click({ timeout: 20000 });
+  await part(page, 'chat-input').waitFor({ timeout: 20000 });
+}
+
+export async function say(page, text) {
+  await part(page, 'chat-input').fill(text);
+  await part(page, 'chat-input').press('Enter');
+}
+
+export const shot = (page, name) => page.screenshot({ path: join(OUT, `chat-${name}.png`) });
+
+/** Sends a formatted message as `token` (a Matrix client other than ours). */
+export async function sendHtml(base, token, roomId, body, html) {
+  const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/h${process.pid}-${Date.now()}-${Math.random()}`;
+  const r = await call(base, 'PUT', path, {
+    token, body: { msgtype: 'm.text', body, format: 'org.matrix.custom.html', formatted_body: html },
+  });
+  if (r.status !== 200) throw new Error(`send: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.event_id;
+}
