@@ -1,6 +1,8 @@
 //! The composer's rules: which key does what, what may be posted, and the
 //! display name a viewer picks. Plain Rust; the view asks these.
 
+use chyron_protocol::is_disguising;
+
 /// Longest post accepted, in bytes (Matrix events are at most 64 KiB; the
 /// relay keeps bodies far shorter than that anyway).
 pub const MAX_POST_BYTES: usize = 4000;
@@ -79,7 +81,7 @@ pub fn check_name(name: &str) -> Result<String, String> {
         .collect::<Vec<_>>()
         .join(" ")
         .chars()
-        .filter(|c| !c.is_control() && !is_format(*c))
+        .filter(|c| !c.is_control() && !is_disguising(*c))
         .collect();
     let cleaned = cleaned.trim().to_owned();
     if cleaned.is_empty() {
@@ -91,12 +93,6 @@ pub fn check_name(name: &str) -> Result<String, String> {
     } else {
         Ok(cleaned)
     }
-}
-
-/// Unicode format characters that could disguise a name (bidi controls,
-/// zero-width characters, the BOM).
-fn is_format(c: char) -> bool {
-    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
 }
 
 /// A friendly suggested name, `Viewer 1234`, from any random number.

@@ -30,5 +30,6 @@ pub use directory::{ChannelInfo, ChatRoom, Directory, Rules};
 pub use frame::{BridgeState, Message, ServerFrame, Snapshot, SnapshotReason, Source};
 pub use media::{Media, MediaKind};
 pub use validate::{
-    validate_body, validate_channel, validate_sender, validate_sender_id, InvalidInput,
+    is_disguising, validate_body, validate_channel, validate_sender, validate_sender_id,
+    InvalidInput,
 };

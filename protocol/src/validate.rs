@@ -71,6 +71,17 @@ pub fn validate_channel(name: &str) -> Result<(), InvalidInput> {
     }
 }
 
+/// Unicode format characters that can disguise a name: bidi embeddings,
+/// overrides, isolates and marks (text shown in another order than it is),
+/// zero-width characters and the BOM (two names that look the same). Names
+/// from Matrix and names viewers pick are shown without them.
+pub fn is_disguising(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}'
+    )
+}
+
 /// A sender display name: 1–64 characters, not all whitespace, on one line,
 /// with no control characters.
 pub fn validate_sender(sender: &str) -> Result<(), InvalidInput> {

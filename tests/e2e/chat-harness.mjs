@@ -141,3 +141,14 @@ export async function sendHtml(base, token, roomId, body, html) {
   if (r.status !== 200) throw new Error(`send: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body.event_id;
 }
+
+/** Whether the log's newest line is wholly in view (the reader is at the end). */
+export async function newestInView(page) {
+  return page.evaluate(() => {
+    const root = document.querySelector('chyron-chat').shadowRoot;
+    const log = root.querySelector('[part~="chat-log"]').getBoundingClientRect();
+    const lines = root.querySelectorAll('[part~="chat-line"]');
+    const last = lines[lines.length - 1]?.getBoundingClientRect();
+    return !!last && last.bottom <= log.bottom + 1 && last.top >= log.top - 1;
+  });
+}

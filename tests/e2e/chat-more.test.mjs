@@ -11,6 +11,7 @@ import { captionTexts, waitForCaptions } from './harness.mjs';
 import { sendText, sleep } from './matrix.mjs';
 import {
   startChatStack, viewer, part, chatLines, waitForLines, openChat, joinAsGuest, say, shot, sendHtml,
+  newestInView,
 } from './chat-harness.mjs';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -98,14 +99,12 @@ test('read position: after a reload the chat opens at the first unseen line, bel
   await send('demo', 'the newest line');
   await waitForLines(v.page, (l) => l.some((x) => x.body === 'the newest line'), 'the newest line');
   await sleep(300);
-  const visible = await v.page.evaluate(() => {
-    const root = document.querySelector('chyron-chat').shadowRoot;
-    const log = root.querySelector('[part~="chat-log"]').getBoundingClientRect();
-    const lines = root.querySelectorAll('[part~="chat-line"]');
-    const last = lines[lines.length - 1].getBoundingClientRect();
-    return last.bottom <= log.bottom + 1 && last.top >= log.top;
-  });
-  assert.ok(visible, 'the newest line is in view');
+  assert.ok(await newestInView(v.page), 'the newest line is in view');
+  // A taller footer (the sign-in form) does not hide it.
+  await v.page.locator('chyron-chat button', { hasText: 'Sign in' }).click();
+  await v.page.locator('chyron-chat #chyron-user').waitFor();
+  await sleep(300);
+  assert.ok(await newestInView(v.page), 'the newest line is still in view above the form');
   await v.context.close();
 });
 
@@ -162,10 +161,12 @@ test('hostile formatted bodies from another Matrix client: nothing runs, nothing
   await v.context.close();
 });
 
-test('accessibility: axe-core finds no violations in the chat, before and after joining', async () => {
+test('accessibility: keyboard only, with managed focus; axe-core finds no violations', async () => {
   const v = await viewer(stack);
-  await openChat(v.page);
-  await waitForLines(v.page, (l) => l.length > 0, 'lines');
+  const focused = () => v.page.evaluate(() => {
+    const el = document.activeElement?.shadowRoot?.activeElement;
+    return el ? (el.getAttribute('part') ?? el.id ?? el.localName) : document.activeElement?.localName;
+  });
   const audit = async (when) => {
     await v.page.evaluate(AXE);
     const result = await v.page.evaluate(async () => {
@@ -175,14 +176,30 @@ test('accessibility: axe-core finds no violations in the chat, before and after 
     });
     assert.deepEqual(result, [], `axe violations ${when}: ${JSON.stringify(result, null, 1)}`);
   };
+  await waitForCaptions(v.page, (c) => c.length > 0, { timeout: 20000 });
+  await audit('in captions');
+  // The Chat button, from the keyboard: the panel opens with the focus on the name field.
+  await part(v.page, 'chat-open').focus();
+  await v.page.keyboard.press('Enter');
+  await part(v.page, 'chat').waitFor({ timeout: 20000 });
+  await waitForLines(v.page, (l) => l.length > 0, 'lines');
+  await v.page.waitForFunction(() => document.activeElement?.shadowRoot?.activeElement?.id === 'chyron-name', null, { timeout: 5000 });
   await audit('before joining');
-  await joinAsGuest(v.page, 'Axel', { rules: false });
+  // Enter joins; the composer takes the focus; Enter posts.
+  await v.page.keyboard.press('Control+A');
+  await v.page.keyboard.type('Axel');
+  await v.page.keyboard.press('Enter');
+  await v.page.waitForFunction(() => document.activeElement?.shadowRoot?.activeElement?.getAttribute('part') === 'chat-input', null, { timeout: 20000 });
   await audit('with the composer');
-  // Keyboard only: Tab reaches the composer, Enter posts.
-  await part(v.page, 'chat-input').focus();
   await v.page.keyboard.type('typed with the keyboard');
   await v.page.keyboard.press('Enter');
   await waitForLines(v.page, (l) => l.some((x) => x.body === 'typed with the keyboard' && !x.pending), 'the keyboard post');
+  assert.equal(await focused(), 'chat-input', 'the focus stays in the composer');
+  // Back to captions: the focus lands on the button that reopens the chat.
+  await part(v.page, 'chat-close').focus();
+  await v.page.keyboard.press('Enter');
+  await v.page.waitForFunction(() => document.activeElement?.shadowRoot?.activeElement?.getAttribute('part') === 'chat-open', null, { timeout: 5000 });
+  await shot(v.page, 'keyboard-back');
   await v.context.close();
 });
 
@@ -219,5 +236,64 @@ test('a channel whose room does not let guests in: the chat says why and offers 
   await v.page.locator('chyron-chat [part~="chat-join"]').filter({ hasText: 'Guests cannot post in this channel' }).waitFor({ timeout: 20000 });
   assert.equal(await part(v.page, 'chat-join-button').count(), 0, 'no guest join offered');
   await shot(v.page, 'no-guests');
+  await v.context.close();
+});
+
+test('sign-in and registration mistakes: each says what is wrong, and keeps what was typed', async () => {
+  const v = await viewer(stack);
+  await openChat(v.page);
+  const notice = part(v.page, 'chat-notice');
+  const until = async (re) => {
+    await v.page.waitForFunction(
+      (src) => new RegExp(src).test(document.querySelector('chyron-chat').shadowRoot.querySelector('[part~="chat-notice"]')?.textContent ?? ''),
+      re.source, { timeout: 20000 },
+    ).catch(async () => assert.fail(`notice ${JSON.stringify(await notice.textContent())} never matched ${re}`));
+  };
+  await v.page.locator('chyron-chat button', { hasText: 'Sign in' }).click();
+  const user = v.page.locator('chyron-chat #chyron-user');
+  const password = v.page.locator('chyron-chat #chyron-password');
+  await user.fill('alice');
+  await password.fill('not her password');
+  await v.page.locator('chyron-chat button[type="submit"]', { hasText: 'Sign in' }).click();
+  await until(/Wrong username or password/);
+  assert.equal(await user.inputValue(), 'alice', 'the username stays');
+  await user.fill('Bad Name!');
+  await v.page.locator('chyron-chat button[type="submit"]', { hasText: 'Sign in' }).click();
+  await until(/Usernames may use a–z/);
+  await shot(v.page, 'sign-in-error');
+  await v.page.locator('chyron-chat button', { hasText: 'Back' }).click();
+  await v.page.locator('chyron-chat button', { hasText: 'Create an account' }).click();
+  await v.page.locator('chyron-chat #chyron-new-user').fill('alice');
+  await v.page.locator('chyron-chat #chyron-new-password').fill('short');
+  await v.page.locator('chyron-chat button', { hasText: 'Create account' }).click();
+  await until(/at least 8 characters/);
+  await v.page.locator('chyron-chat #chyron-new-password').fill('a-long-enough-password');
+  await v.page.locator('chyron-chat button', { hasText: 'Create account' }).click();
+  await until(/That username is taken/);
+  assert.equal(await v.page.locator('chyron-chat #chyron-new-user').inputValue(), 'alice');
+  assert.deepEqual(v.log.pageErrors, []);
+  await v.context.close();
+});
+
+test('hostile display names from other clients are text, and cannot pose as someone else', async () => {
+  const { call } = await import('./matrix.mjs');
+  const bob = stack.synapse.seeded.users.bob;
+  const evil = '<img src=x onerror="window.__pwned=9">\u202Eevil\u200B';
+  const r = await call(stack.synapse.base, 'PUT', `/_matrix/client/v3/profile/${encodeURIComponent(bob.user_id)}/displayname`, {
+    token: bob.access_token, body: { displayname: evil },
+  });
+  assert.equal(r.status, 200);
+  await sendText(stack.synapse.base, bob.access_token, stack.roomIds.demo, 'hello from a strange name');
+  const v = await viewer(stack);
+  await openChat(v.page);
+  const lines = await waitForLines(v.page, (l) => l.some((x) => x.body === 'hello from a strange name'), 'the line');
+  const line = lines.find((x) => x.body === 'hello from a strange name');
+  assert.equal(line.sender, '<img src=x onerror="window.__pwned=9">evil', 'markup shown as text, disguising characters gone');
+  const report = await v.page.evaluate(() => ({
+    pwned: window.__pwned ?? null,
+    imgs: document.querySelector('chyron-chat').shadowRoot.querySelectorAll('[part~="chat-sender"] img').length,
+  }));
+  assert.deepEqual(report, { pwned: null, imgs: 0 });
+  assert.ok(!line.sender.includes('\u202E') && !line.sender.includes('\u200B'), `bidi and zero-width removed: ${JSON.stringify(line.sender)}`);
   await v.context.close();
 });

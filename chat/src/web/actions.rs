@@ -313,6 +313,7 @@ impl App {
 
     /// The viewer accepted the current channel's rules.
     pub fn accept_rules(&self, version: String) {
+        self.focus.set_value(true);
         let channel = self.current.get_untracked();
         self.prefs.update(|p| {
             p.rules.insert(channel, version);

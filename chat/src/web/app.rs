@@ -3,6 +3,7 @@
 //! in a thread-local beside them. Every action that talks to the
 //! homeserver runs in `spawn_local` and reports back through signals.
 
+use super::focus::focus_captions;
 use super::storage::{self, keys};
 use crate::matrix::{self, Saved, Session};
 use crate::prefs::Prefs;
@@ -13,6 +14,7 @@ use leptos::task::spawn_local;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use wasm_bindgen::JsValue;
+use web_sys::ShadowRoot;
 
 thread_local! {
     /// The signed-in viewer's Matrix client, if any.
@@ -80,11 +82,17 @@ pub struct App {
     pub home: StoredValue<String>,
     /// Whether the panel is shown (hidden while the viewer is on captions).
     pub open: RwSignal<bool>,
+    /// The viewer acted: the footer's first field takes the focus when it
+    /// next renders (see `focus`).
+    pub focus: StoredValue<bool>,
+    /// The shadow root shared with the captions: leaving the chat focuses
+    /// their button.
+    pub shadow: StoredValue<ShadowRoot, LocalStorage>,
 }
 
 impl App {
     /// Fresh state for the relay at `server`, starting on `channel`.
-    pub fn new(server: String, channel: String, overlay: JsValue) -> App {
+    pub fn new(server: String, channel: String, overlay: JsValue, shadow: ShadowRoot) -> App {
         let remembers = storage::available();
         let prefs = storage::get(keys::PREFS)
             .map(|p| Prefs::parse(&p))
@@ -103,6 +111,8 @@ impl App {
             overlay: StoredValue::new_local(overlay),
             home: StoredValue::new(channel.clone()),
             open: RwSignal::new(true),
+            focus: StoredValue::new(false),
+            shadow: StoredValue::new_local(shadow),
         }
     }
 
@@ -121,6 +131,28 @@ impl App {
         self.open.set(mode == "chat");
         storage::set(&format!("chyron:mode:{}", self.home.get_value()), mode);
         self.tell_overlay("set_mode", mode);
+        match mode {
+            // Only when the viewer is in the widget (pressed "Chat"), not
+            // when a reload reopens the chat: no focus taken on page load.
+            "chat" => self.focus.set_value(self.in_widget()),
+            "captions" => focus_captions(self.shadow.get_value(), &["[part~=\"chat-open\"]"]),
+            _ => focus_captions(self.shadow.get_value(), &["[part~=\"toggle\"]"]),
+        }
+    }
+
+    /// Whether the page's focus is in this widget.
+    fn in_widget(&self) -> bool {
+        let host = self.shadow.with_value(|s| s.host());
+        web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.active_element())
+            .is_some_and(|active| active == host)
+    }
+
+    /// Shows a form (or the chat) in the footer and moves the focus there.
+    pub fn show(&self, screen: Screen) {
+        self.focus.set_value(true);
+        self.screen.set(screen);
     }
 
     /// Tells the overlay (captions) something: `set_mode("chat")` etc.
@@ -167,7 +199,7 @@ impl App {
             guest: session.saved.guest,
         }));
         SESSION.with(|s| *s.borrow_mut() = Some(session));
-        self.screen.set(Screen::Chat);
+        self.show(Screen::Chat);
     }
 
     /// The stored session, if any.
@@ -187,7 +219,7 @@ impl App {
             self.tell_overlay("set_mutes", "");
         }
         self.me.set(None);
-        self.screen.set(Screen::Chat);
+        self.show(Screen::Chat);
         self.notice.set("Signed out.".to_owned());
         if let Some(session) = session {
             spawn_local(async move { matrix::sign_out(&session).await });

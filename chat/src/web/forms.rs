@@ -93,9 +93,9 @@ fn join(app: App, guests: bool) -> impl IntoView {
                 <p class="hint">"Guests cannot post in this channel: sign in or create an account."</p>
             })}
             <p class="links">
-                <button class="link" type="button" on:click=move |_| app.screen.set(Screen::SignIn)>"Sign in"</button>
+                <button class="link" type="button" on:click=move |_| app.show(Screen::SignIn)>"Sign in"</button>
                 " · "
-                <button class="link" type="button" on:click=move |_| app.screen.set(Screen::Register)>"Create an account"</button>
+                <button class="link" type="button" on:click=move |_| app.show(Screen::Register)>"Create an account"</button>
             </p>
             {storage_note(app)}
         </div>
@@ -118,7 +118,7 @@ fn sign_in(app: App) -> impl IntoView {
                 on:input=move |ev| password.set(event_target_value(&ev)) />
             <div class="row">
                 <button class="primary" type="submit" disabled=move || app.busy.get()>"Sign in"</button>
-                <button class="link" type="button" on:click=move |_| app.screen.set(Screen::Chat)>"Back"</button>
+                <button class="link" type="button" on:click=move |_| app.show(Screen::Chat)>"Back"</button>
             </div>
         </form>
     }
@@ -153,7 +153,7 @@ fn register(app: App, upgrade: bool) -> impl IntoView {
                 <button class="primary" type="submit" disabled=move || app.busy.get()>
                     {if upgrade { "Keep my name" } else { "Create account" }}
                 </button>
-                <button class="link" type="button" on:click=move |_| app.screen.set(Screen::Chat)>"Back"</button>
+                <button class="link" type="button" on:click=move |_| app.show(Screen::Chat)>"Back"</button>
             </div>
         </form>
     }
@@ -210,7 +210,7 @@ fn mutes(app: App) -> impl IntoView {
                 </For>
             </ul>
             {move || app.prefs.with(|p| p.mutes.is_empty()).then(|| view! { <p class="hint">"Nobody is muted."</p> })}
-            <button class="link" type="button" on:click=move |_| app.screen.set(Screen::Chat)>"Back to chat"</button>
+            <button class="link" type="button" on:click=move |_| app.show(Screen::Chat)>"Back to chat"</button>
         </div>
     }
 }
@@ -221,10 +221,10 @@ fn account_bar(app: App, name: String, guest: bool) -> impl IntoView {
             <span>{format!("You are {name}")}{guest.then_some(" (guest)")}</span>
             {guest.then(|| view! {
                 " · "
-                <button class="link" type="button" on:click=move |_| app.screen.set(Screen::Upgrade)>"Keep your name"</button>
+                <button class="link" type="button" on:click=move |_| app.show(Screen::Upgrade)>"Keep your name"</button>
             })}
             " · "
-            <button class="link" type="button" on:click=move |_| app.screen.set(Screen::Mutes)>
+            <button class="link" type="button" on:click=move |_| app.show(Screen::Mutes)>
                 {move || format!("Muted ({})", app.prefs.with(|p| p.mutes.len()))}
             </button>
             " · "

@@ -4,6 +4,7 @@
 mod actions;
 pub mod app;
 mod directory;
+mod focus;
 mod forms;
 pub mod mount;
 mod render;

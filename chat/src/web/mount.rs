@@ -71,7 +71,12 @@ pub fn mount_chat(
     let inner: HtmlElement = document.create_element("div")?.unchecked_into();
     container.append_child(&inner)?;
 
-    let app = App::new(config.server.clone(), config.channel.clone(), overlay);
+    let app = App::new(
+        config.server.clone(),
+        config.channel.clone(),
+        overlay,
+        shadow.clone(),
+    );
     let open = app.open;
     let wanted = config.channel.clone();
     let handle = mount_to(inner, move || {

@@ -6,7 +6,8 @@
 use super::app::App;
 use leptos::html::Div;
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::ResizeObserver;
 
 /// Closer than this to the end (CSS pixels) counts as "at the newest line".
 const NEAR_END_PX: i32 = 48;
@@ -24,6 +25,27 @@ pub fn use_scroll(app: App, log: NodeRef<Div>) -> impl Fn(leptos::ev::Event) + C
     // The channel last positioned, and whether the panel was open then: a
     // change means "show the first unseen line" again.
     let placed = StoredValue::new((String::new(), false));
+    // The log shrinks when a form opens below it (or the window resizes):
+    // a reader at the newest line stays there.
+    let observer = StoredValue::new_local(None::<(ResizeObserver, Closure<dyn FnMut()>)>);
+    log.on_load(move |el| {
+        let el: web_sys::Element = el.unchecked_into();
+        let target = el.clone();
+        let keep = Closure::<dyn FnMut()>::new(move || {
+            if pinned.try_get_value() == Some(true) {
+                target.set_scroll_top(target.scroll_height());
+            }
+        });
+        if let Ok(o) = ResizeObserver::new(keep.as_ref().unchecked_ref()) {
+            o.observe(&el);
+            observer.set_value(Some((o, keep)));
+        }
+    });
+    on_cleanup(move || {
+        if let Some(Some((o, _))) = observer.try_update_value(Option::take) {
+            o.disconnect();
+        }
+    });
     Effect::new(move |_| {
         let channel = app.current.get();
         let open = app.open.get();

@@ -9,6 +9,7 @@
 //! silent while chat is open, so nothing is announced twice.
 
 use super::app::App;
+use super::focus::use_footer_focus;
 use super::forms::footer;
 use super::render::render;
 use super::scroll::use_scroll;
@@ -20,12 +21,14 @@ use leptos::prelude::*;
 
 /// The whole panel.
 pub fn panel(app: App) -> impl IntoView {
+    let foot = NodeRef::<Div>::new();
+    use_footer_focus(app, foot);
     view! {
         <section part="chat" class="chat" aria-label="Chat">
             {header(app)}
             {log(app)}
             <p part="chat-notice" class="notice" role="status">{move || app.notice.get()}</p>
-            {footer(app)}
+            <div class="foot" node_ref=foot>{footer(app)}</div>
         </section>
     }
 }

@@ -384,6 +384,8 @@ fn clean(text: &str, max_chars: usize, multiline: bool) -> Option<String> {
     let keep = |c: char| multiline && (c == '\n' || c == '\t');
     let mut out: String = text
         .chars()
+        // One-line texts are names: nothing that disguises them.
+        .filter(|c| multiline || !chyron_protocol::is_disguising(*c))
         .map(|c| if c.is_control() && !keep(c) { ' ' } else { c })
         .collect();
     if out.trim().is_empty() {

@@ -229,6 +229,23 @@ fn bodies_and_names_are_cleaned() {
     assert_eq!(render_name(Some("Alice A."), &alice), "Alice A.");
     assert_eq!(render_name(None, &alice), "@alice:localhost");
     assert_eq!(render_name(Some("\n"), &alice), "@alice:localhost");
+    // Bidi overrides and zero-width characters would disguise a name.
+    assert_eq!(
+        render_name(
+            Some("\u{202E}nimda\u{200B} A\u{2066}x\u{2069}\u{FEFF}"),
+            &alice
+        ),
+        "nimda Ax"
+    );
+    assert_eq!(
+        render_name(Some("\u{200B}\u{202E}"), &alice),
+        "@alice:localhost"
+    );
+    // Bodies keep them (a right-to-left sentence may need marks).
+    assert_eq!(
+        render_body(Kind::Text, "A", "a\u{200F}b").as_deref(),
+        Some("a\u{200F}b")
+    );
     let name = render_name(Some(&"n".repeat(100)), &alice);
     assert!(chyron_protocol::validate_sender(&name).is_ok());
 }
