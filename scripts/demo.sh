@@ -144,18 +144,19 @@ MSG
     say "starting Synapse (data in $synapse_dir)"
     base=$(bash scripts/synapse/start.sh "$synapse_dir" "$SYNAPSE_PORT") ||
         die "Synapse did not start (see above; logs in $synapse_dir); CHYRON_DEMO_SYNAPSE_PORT picks another port"
-    say "seeding #demo and its users"
+    say "seeding #demo, #dj and their users"
     python3 scripts/synapse/seed.py "$base" --demo >"$synapse_dir/seed.json" ||
         die "seeding the homeserver failed (see above)"
-    # bot user id, the users' password, room alias: one per line.
+    # bot user id, the users' password, the #demo and #dj aliases: one per line.
     mapfile -t seeded < <(python3 -c '
 import json, sys
 s = json.load(open(sys.argv[1]))
-print(s["users"]["bot"]["user_id"], s["users"]["alice"]["password"], s["room_alias"], sep="\n")
+print(s["users"]["bot"]["user_id"], s["users"]["alice"]["password"],
+      s["rooms"]["demo"]["room_alias"], s["rooms"]["dj"]["room_alias"], sep="\n")
 ' "$synapse_dir/seed.json")
-    BOT=${seeded[0]} PASSWORD=${seeded[1]} ROOM=${seeded[2]}
+    BOT=${seeded[0]} PASSWORD=${seeded[1]} ROOM=${seeded[2]} DJ_ROOM=${seeded[3]}
     relay_env=(CHYRON_MATRIX_HOMESERVER="$base" CHYRON_MATRIX_USER="$BOT"
-        CHYRON_MATRIX_PASSWORD="$PASSWORD" CHYRON_BRIDGE="demo=$ROOM")
+        CHYRON_MATRIX_PASSWORD="$PASSWORD" CHYRON_BRIDGE="demo=$ROOM,dj=$DJ_ROOM")
 fi
 
 # Output of the relay (fd 3) and the chatters (fd 4): the terminal, or in

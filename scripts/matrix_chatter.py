@@ -2,8 +2,9 @@
 """Sample Matrix chatters for the demo: a few users of the demo homeserver talk
 in its #demo room through the plain client-server API, at a human pace (a line
 every few seconds, with a typing notice first), now and then fixing a typo
-with an edit or sending an emote. The relay bridges the room into the `demo`
-channel, so these lines take the real Matrix path to the captions.
+with an edit or sending an emote; every third line goes to the #dj room when
+the seed has one. The relay bridges the rooms into the `demo` and `dj`
+channels, so these lines take the real Matrix path to the captions and chat.
 
 Usage: matrix_chatter.py SEED_JSON [--pace MIN,MAX] [--count N] [--verbose]
 
@@ -46,6 +47,16 @@ SCRIPT = [
     ("katherine", "text", "👏👏👏"),
     ("radia", "text", "next talk in ten minutes, coffee first ☕"),
 ]
+
+# The second channel (the #dj room, when the seed has it): one line of this
+# for every DJ_EVERY lines of SCRIPT.
+DJ_SCRIPT = [
+    ("dennis", "text", "next up: a deep house set 🎧"),
+    ("radia", "text", "this bassline!"),
+    ("hedy", "emote", "dances at the back"),
+    ("katherine", "edit", "track id anyone?", "track ID, anyone?"),
+]
+DJ_EVERY = 3
 
 
 class Chatter:
@@ -123,12 +134,21 @@ def main():
     if not lines:
         sys.exit("matrix_chatter: the seed has none of the script's users; "
                  "run seed.py with --demo")
+    dj_room = seed.get("rooms", {}).get("dj", {}).get("room_id")
+    dj = {key: Chatter(base, dj_room, user) for key, user in seed["users"].items()
+          if dj_room and any(key == line[0] for line in DJ_SCRIPT)}
+    dj_lines = itertools.cycle([line for line in DJ_SCRIPT if line[0] in dj] or [None])
+    # Every DJ_EVERY-th turn goes to the #dj room.
+    turns = itertools.cycle([None] * (DJ_EVERY - 1) + [True])
 
     sent, failures = 0, 0
     time.sleep(1.0)
     for line in itertools.cycle(lines):
+        room = chatters
+        if next(turns) and dj:
+            line, room = next(dj_lines), dj
         try:
-            perform(chatters[line[0]], line, args.pace, args.verbose)
+            perform(room[line[0]], line, args.pace, args.verbose)
             failures = 0
         except MatrixError as err:
             if err.status == 401:

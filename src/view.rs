@@ -162,8 +162,19 @@ pub fn widget(config: &Config, ready: &dyn Fn(Model)) -> impl IntoView {
         config.position.classes()
     );
     let server = config.server.clone();
+    // In chat the toggle and the Chat button step aside; the Chat button
+    // shows only once the channel is known to be bridged (CSS).
+    let root_class = move || {
+        let chat = if mode.get() == Mode::Chat {
+            " in-chat"
+        } else {
+            ""
+        };
+        let bridged = if model.bridged.get() { " bridged" } else { "" };
+        format!("{class}{chat}{bridged}")
+    };
     view! {
-        <div class=class>
+        <div class=root_class>
             <div class="sr-only" aria-live="polite" aria-atomic="true">
                 {model.announcement}
             </div>
@@ -173,7 +184,7 @@ pub fn widget(config: &Config, ready: &dyn Fn(Model)) -> impl IntoView {
                     .then(|| caption_lines(model.captions, server.clone(), model.status_line))
             }}
             {toggle_button(mode, toggle)}
-            {chat_button(move || !model.bridged.get() || mode.get() == Mode::Chat)}
+            {chat_button()}
         </div>
     }
 }
@@ -288,7 +299,6 @@ fn toggle_button(mode: RwSignal<Mode>, on_toggle: impl Fn() + 'static) -> impl I
             part="toggle"
             class="toggle"
             type="button"
-            hidden=move || mode.get() == Mode::Chat
             on:click=move |_| on_toggle()
         >
             {move || mode.get().toggle_label()}
@@ -298,9 +308,8 @@ fn toggle_button(mode: RwSignal<Mode>, on_toggle: impl Fn() + 'static) -> impl I
 
 /// Opens the full chat. embed.js sees the click on the element (its part
 /// name) and loads the chat module; the chat then switches the mode.
-/// Hidden (`hidden` true) until the channel is known to be bridged.
-fn chat_button(hidden: impl Fn() -> bool + Send + 'static) -> impl IntoView {
-    view! { <button part="chat-open" class="toggle" type="button" hidden=hidden>"Chat"</button> }
+fn chat_button() -> impl IntoView {
+    view! { <button part="chat-open" class="toggle chat-open" type="button">"Chat"</button> }
 }
 
 /// The message shown instead of captions when the attributes are unusable;

@@ -23,6 +23,10 @@ mod avatars;
 #[path = "web/early.rs"]
 mod early;
 
+/// The captions' side of the full chat: its button, modes and mutes.
+#[path = "web/chat_hooks.rs"]
+mod chat_hooks;
+
 struct Mounted {
     host: HtmlElement,
     shadow: ShadowRoot,

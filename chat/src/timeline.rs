@@ -50,6 +50,12 @@ pub struct Post {
     pub text: String,
     /// Where it stands.
     pub state: PostState,
+    /// Who posts it (the viewer's Matrix ID).
+    pub sender_id: String,
+    /// The plain body the feed will bring back for it.
+    pub plain: String,
+    /// The feed position when it was posted: only lines after it can be it.
+    pub after_seq: u64,
 }
 
 /// A message as the chat keeps it: the feed's message and the event that
@@ -206,21 +212,52 @@ impl Timeline {
             .collect()
     }
 
-    /// Drops own posts the feed now shows.
+    /// Drops own posts the feed now shows: by event id once the homeserver
+    /// answered, else (the feed was quicker than that answer) by a line
+    /// from the viewer with the post's body that came after it and is not
+    /// already another post's.
     fn confirm_posts(&mut self) {
         let shown: HashSet<String> = self.event_ids().into_iter().map(str::to_owned).collect();
         self.posts.retain(|p| match &p.state {
             PostState::Sent(event_id) => !shown.contains(event_id),
             _ => true,
         });
+        let mut i = 0;
+        while i < self.posts.len() {
+            let post = &self.posts[i];
+            let claimed = |id: &str| self.sources.iter().any(|(e, _)| e == id);
+            let line = (!matches!(post.state, PostState::Sent(_)))
+                .then(|| {
+                    self.lines.iter().find_map(|l| {
+                        let id = l.message.matrix_event_id()?;
+                        (l.seq > post.after_seq
+                            && l.message.sender_id == post.sender_id
+                            && l.message.body == post.plain
+                            && !claimed(id))
+                        .then(|| id.to_owned())
+                    })
+                })
+                .flatten();
+            match line {
+                Some(event_id) => {
+                    let post = self.posts.remove(i);
+                    self.remember_source(event_id, post.text);
+                }
+                None => i += 1,
+            }
+        }
     }
 
-    /// A new own post, shown at once as sending.
-    pub fn post(&mut self, txn: String, text: String) {
+    /// A new own post by `sender_id`, shown at once as sending.
+    pub fn post(&mut self, txn: String, text: String, sender_id: String) {
+        let plain = crate::markdown::format(&text).plain;
         self.posts.push(Post {
             txn,
             text,
             state: PostState::Sending,
+            sender_id,
+            plain,
+            after_seq: self.seq,
         });
     }
 

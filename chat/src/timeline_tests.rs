@@ -102,7 +102,7 @@ fn a_post_shows_once_whichever_comes_first() {
     // The homeserver answers first, then the feed brings the line.
     let mut t = Timeline::default();
     t.apply(snapshot("e1", 1, &[]));
-    t.post("t1".into(), "hello".into());
+    t.post("t1".into(), "hello".into(), "@me:hs".into());
     assert_eq!(shown(&t, &none), ["post:t1"]);
     t.settle("t1", Ok("a".into()));
     assert_eq!(shown(&t, &none), ["post:t1"], "sent, not yet confirmed");
@@ -112,16 +112,20 @@ fn a_post_shows_once_whichever_comes_first() {
     // The feed brings the line before the homeserver's answer.
     let mut t = Timeline::default();
     t.apply(snapshot("e1", 1, &[]));
-    t.post("t2".into(), "hello".into());
+    t.post("t2".into(), "hello".into(), "@me:hs".into());
     t.apply(message(2, "a", "@me:hs"));
-    assert_eq!(shown(&t, &none), ["a", "post:t2"], "cannot tell yet");
+    assert_eq!(
+        shown(&t, &none),
+        ["a", "post:t2"],
+        "another body: cannot tell yet"
+    );
     t.settle("t2", Ok("a".into()));
     assert_eq!(shown(&t, &none), ["a"]);
 
     // A resync snapshot that holds the line confirms it too.
     let mut t = Timeline::default();
     t.apply(snapshot("e1", 1, &[]));
-    t.post("t3".into(), "x".into());
+    t.post("t3".into(), "x".into(), "@me:hs".into());
     t.settle("t3", Ok("z".into()));
     t.apply(snapshot("e1", 5, &[("z", "@me:hs")]));
     assert_eq!(shown(&t, &none), ["z"]);
@@ -131,7 +135,7 @@ fn a_post_shows_once_whichever_comes_first() {
 fn failed_posts_keep_their_text_for_retry() {
     let none = BTreeSet::new();
     let mut t = Timeline::default();
-    t.post("t1".into(), "keep me".into());
+    t.post("t1".into(), "keep me".into(), "@me:hs".into());
     assert_eq!(t.retry("t1"), None, "only failed posts are retried");
     t.settle("t1", Err("Sending failed: M_FORBIDDEN".into()));
     assert!(matches!(&t.rows(&none)[0], Row::Post(p) if matches!(p.state, PostState::Failed(_))));
@@ -246,7 +250,7 @@ fn editing_starts_from_what_was_typed() {
     // A message from before this page load: only its plain body is known.
     let old = t.get("old").unwrap().clone();
     assert_eq!(t.edit_text(&old), "body old");
-    t.post("t1".into(), "**bold** news".into());
+    t.post("t1".into(), "**bold** news".into(), "@me:hs".into());
     t.settle("t1", Ok("$new".into()));
     t.apply(message(2, "$new", "@me:hs"));
     let new = t.last_own("@me:hs").unwrap().clone();
@@ -260,4 +264,37 @@ fn editing_starts_from_what_was_typed() {
         t.remember_source(format!("$x{i}"), "x".into());
     }
     assert_eq!(t.edit_text(&new), "body $new");
+}
+
+fn said(seq: u64, id: &str, who: &str, body: &str) -> ServerFrame {
+    let mut message = msg(id, who);
+    message.body = body.into();
+    ServerFrame::Message { seq, message }
+}
+
+#[test]
+fn the_feed_before_the_homeservers_answer_confirms_by_body() {
+    let none = BTreeSet::new();
+    let mut t = Timeline::default();
+    t.apply(snapshot("e1", 1, &[]));
+    // An older line with the same words does not count: it came before.
+    t.apply(said(2, "$old", "@me:hs", "hello"));
+    t.post("t1".into(), "**hello**".into(), "@me:hs".into());
+    t.post("t2".into(), "hello".into(), "@me:hs".into());
+    assert_eq!(shown(&t, &none), ["$old", "post:t1", "post:t2"]);
+    // Someone else saying it is not the viewer's post.
+    t.apply(said(3, "$x", "@x:hs", "hello"));
+    assert_eq!(shown(&t, &none), ["$old", "$x", "post:t1", "post:t2"]);
+    // The viewer's first: it confirms the oldest matching post, only that one.
+    t.apply(said(4, "$a", "@me:hs", "hello"));
+    assert_eq!(shown(&t, &none), ["$old", "$x", "$a", "post:t2"]);
+    assert_eq!(t.edit_text(t.get("$a").unwrap()), "**hello**");
+    // Another frame does not make that line confirm the second post too.
+    t.apply(said(5, "$y", "@x:hs", "later"));
+    assert_eq!(shown(&t, &none), ["$old", "$x", "$a", "$y", "post:t2"]);
+    // The homeserver's late answer for the first changes nothing.
+    t.settle("t1", Ok("$a".into()));
+    assert_eq!(shown(&t, &none), ["$old", "$x", "$a", "$y", "post:t2"]);
+    t.apply(said(6, "$b", "@me:hs", "hello"));
+    assert_eq!(shown(&t, &none), ["$old", "$x", "$a", "$y", "$b"]);
 }

@@ -6,21 +6,24 @@ Usage: seed.py BASE_URL [--demo]       (e.g. http://127.0.0.1:8008)
 
 --demo (scripts/demo.sh) also registers the demo's sample chatters (DEMO_USERS),
 sets their display names and avatars (avatars.py) before they join (so joining
-does not show a profile change), and gives alice and bob display names too. Without it nothing but the three
-users above is touched, as the relay's tests expect.
+does not show a profile change), gives alice and bob display names too, and
+makes a second room #dj:SERVERNAME (the demo's second channel) that everyone
+joins. Without it nothing but the three users and #demo is touched, as the
+relay's tests expect.
 
 Idempotent: users that exist are logged in instead of registered, the room is
 looked up by its alias before it is created, and joining a room one is in is a
 no-op. Users register through the plain client API (the test config allows
 registration without verification). Every login uses device id SEED, so
 repeated runs replace that device's token instead of piling up devices.
-alice creates the room and so is its admin (power level 100): she can kick,
-ban and redact for tests. The room lets guests join (m.room.guest_access
+alice creates the rooms and so is their admin (power level 100): she can kick,
+ban and redact for tests. The rooms let guests join (m.room.guest_access
 can_join; the public_chat preset forbids it), for the benchmark's Matrix
 guests; set only when it differs, so a rerun adds no event.
 
 Prints JSON on stdout:
-  {"base_url", "server_name", "room_alias", "room_id",
+  {"base_url", "server_name", "room_alias", "room_id" (those of #demo),
+   "rooms": {"demo"[, "dj"]: {"room_alias", "room_id"}},
    "users": {"bot"|"alice"|"bob": {"user_id", "password", "access_token",
                                    "device_id"}}}
 With --demo, "users" also has each of DEMO_USERS, and every user that has a
@@ -40,6 +43,8 @@ USERS = {"bot": "chyron-bot", "alice": "alice", "bob": "bob"}
 PASSWORD = "chyron-test-password"  # a throwaway homeserver's test users only
 DEVICE = "SEED"
 ROOM_ALIAS_LOCAL = "demo"
+# --demo only: the second channel's room, #dj.
+DJ_ALIAS_LOCAL = "dj"
 # --demo only: the sample chatters (key = localpart) and everyone's display
 # names. Adding one here is enough; matrix_chatter.py gives it lines.
 DEMO_USERS = ["radia", "katherine", "dennis", "hedy"]
@@ -127,6 +132,37 @@ def set_display_name(base, user, name):
     user["display_name"] = name
 
 
+def ensure_room(base, owner, server_name, alias_local, name, topic):
+    """The public room #ALIAS_LOCAL (created by `owner` if missing) that
+    guests may join: {"room_alias", "room_id"}."""
+    alias = f"#{alias_local}:{server_name}"
+    quoted = urllib.parse.quote(alias, safe="")
+    try:
+        room_id = call(base, "GET", f"/_matrix/client/v3/directory/room/{quoted}",
+                       token=owner)["room_id"]
+    except MatrixError as err:
+        if err.status != 404:
+            raise
+        room_id = call(base, "POST", "/_matrix/client/v3/createRoom", {
+            "preset": "public_chat",
+            "visibility": "public",
+            "room_alias_name": alias_local,
+            "name": name,
+            "topic": topic,
+        }, token=owner)["room_id"]
+    room_path = urllib.parse.quote(room_id, safe="")
+    guest_access = f"/_matrix/client/v3/rooms/{room_path}/state/m.room.guest_access"
+    try:
+        current = call(base, "GET", guest_access, token=owner).get("guest_access")
+    except MatrixError as err:
+        if err.status != 404:
+            raise
+        current = None
+    if current != "can_join":
+        call(base, "PUT", guest_access, {"guest_access": "can_join"}, token=owner)
+    return {"room_alias": alias, "room_id": room_id}
+
+
 def main():
     args = sys.argv[1:]
     demo = "--demo" in args
@@ -153,44 +189,24 @@ def main():
         if demo:
             avatars.set_avatar(call, base, users[key], localpart)
     server_name = users["bot"]["user_id"].split(":", 1)[1]
-    alias = f"#{ROOM_ALIAS_LOCAL}:{server_name}"
-
     owner = users["alice"]["access_token"]
-    quoted = urllib.parse.quote(alias, safe="")
-    try:
-        room_id = call(base, "GET", f"/_matrix/client/v3/directory/room/{quoted}",
-                       token=owner)["room_id"]
-    except MatrixError as err:
-        if err.status != 404:
-            raise
-        room_id = call(base, "POST", "/_matrix/client/v3/createRoom", {
-            "preset": "public_chat",
-            "visibility": "public",
-            "room_alias_name": ROOM_ALIAS_LOCAL,
-            "name": "Chyron demo",
-            "topic": "Test room for the Chyron Matrix bridge",
-        }, token=owner)["room_id"]
-
-    room_path = urllib.parse.quote(room_id, safe="")
-    guest_access = f"/_matrix/client/v3/rooms/{room_path}/state/m.room.guest_access"
-    try:
-        current = call(base, "GET", guest_access, token=owner).get("guest_access")
-    except MatrixError as err:
-        if err.status != 404:
-            raise
-        current = None
-    if current != "can_join":
-        call(base, "PUT", guest_access, {"guest_access": "can_join"}, token=owner)
-
-    for user in users.values():
-        call(base, "POST", f"/_matrix/client/v3/join/{quoted}", {},
-             token=user["access_token"])
+    rooms = {"demo": ensure_room(base, owner, server_name, ROOM_ALIAS_LOCAL,
+                                 "Chyron demo", "Test room for the Chyron Matrix bridge")}
+    if demo:
+        rooms["dj"] = ensure_room(base, owner, server_name, DJ_ALIAS_LOCAL,
+                                  "DJ booth", "The demo's second channel: the DJ set")
+    for room in rooms.values():
+        quoted = urllib.parse.quote(room["room_alias"], safe="")
+        for user in users.values():
+            call(base, "POST", f"/_matrix/client/v3/join/{quoted}", {},
+                 token=user["access_token"])
 
     json.dump({
         "base_url": base,
         "server_name": server_name,
-        "room_alias": alias,
-        "room_id": room_id,
+        "room_alias": rooms["demo"]["room_alias"],
+        "room_id": rooms["demo"]["room_id"],
+        "rooms": rooms,
         "users": users,
     }, sys.stdout, indent=2)
     print()

@@ -51,6 +51,7 @@ test('channels: the tabs list every public channel, count unread lines, and swit
   await dj.locator('[part~="chat-unread-count"]').filter({ hasText: '3' }).waitFor({ timeout: 20000 });
   assert.equal(await dj.locator('[part~="chat-unread-count"]').getAttribute('aria-label'), '3 unread');
   await shot(v.page, 'unread-tab');
+  await part(v.page, 'chat-name').fill('Dee Jay Fan');
   const t0 = Date.now();
   await dj.click();
   const lines = await waitForLines(v.page, (l) => l.some((x) => x.body === 'third track'), 'the DJ channel', 2000);
@@ -59,6 +60,7 @@ test('channels: the tabs list every public channel, count unread lines, and swit
   assert.ok(switchMs < 2000, `switching took ${switchMs} ms`);
   assert.equal(await dj.getAttribute('aria-current'), 'page');
   assert.equal(await dj.locator('[part~="chat-unread-count"]').count(), 0, 'no count on the channel shown');
+  assert.equal(await part(v.page, 'chat-name').inputValue(), 'Dee Jay Fan', 'the typed name survives the switch');
   await shot(v.page, 'dj');
   assert.deepEqual(v.log.pageErrors, []);
   await v.context.close();

@@ -194,10 +194,14 @@ impl App {
             now() as u64,
             (js_sys::Math::random() * 1e9) as u64
         );
+        let me = self
+            .me
+            .with_untracked(|m| m.as_ref().map(|m| m.user_id.clone()))
+            .unwrap_or_default();
         self.timelines.update(|t| {
             t.entry(channel.clone())
                 .or_default()
-                .post(txn.clone(), text.clone())
+                .post(txn.clone(), text.clone(), me)
         });
         self.send(channel, txn, text);
         Ok(())

@@ -5,6 +5,7 @@
 
 use super::focus::focus_captions;
 use super::storage::{self, keys};
+use crate::compose::suggest_name;
 use crate::matrix::{self, Saved, Session};
 use crate::prefs::Prefs;
 use crate::timeline::Timeline;
@@ -82,6 +83,9 @@ pub struct App {
     pub home: StoredValue<String>,
     /// Whether the panel is shown (hidden while the viewer is on captions).
     pub open: RwSignal<bool>,
+    /// The name in the join form: suggested once, then what the viewer
+    /// typed (kept when the form re-renders for another channel).
+    pub draft_name: StoredValue<String>,
     /// The viewer acted: the footer's first field takes the focus when it
     /// next renders (see `focus`).
     pub focus: StoredValue<bool>,
@@ -111,6 +115,7 @@ impl App {
             overlay: StoredValue::new_local(overlay),
             home: StoredValue::new(channel.clone()),
             open: RwSignal::new(true),
+            draft_name: StoredValue::new(suggest_name(js_sys::Math::random())),
             focus: StoredValue::new(false),
             shadow: StoredValue::new_local(shadow),
         }

@@ -3,7 +3,7 @@
 //! keep a guest's name), the channel's rules, the mute list.
 
 use super::app::{App, Screen};
-use crate::compose::{key_action, suggest_name, KeyAction};
+use crate::compose::{key_action, KeyAction};
 use leptos::ev::KeyboardEvent;
 use leptos::html::Textarea;
 use leptos::prelude::*;
@@ -69,7 +69,7 @@ fn storage_note(app: App) -> impl IntoView {
 }
 
 fn join(app: App, guests: bool) -> impl IntoView {
-    let name = RwSignal::new(suggest_name(js_sys::Math::random()));
+    let name = RwSignal::new(app.draft_name.get_value());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         app.join_as_guest(name.get_untracked());
@@ -81,7 +81,11 @@ fn join(app: App, guests: bool) -> impl IntoView {
                     <label for="chyron-name">"Your name in the chat"</label>
                     <div class="row">
                         <input id="chyron-name" part="chat-name" type="text" maxlength="64" autocomplete="nickname"
-                            prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) />
+                            prop:value=move || name.get() on:input=move |ev| {
+                                let typed = event_target_value(&ev);
+                                app.draft_name.set_value(typed.clone());
+                                name.set(typed);
+                            } />
                         <button part="chat-join-button" class="primary" type="submit" disabled=move || app.busy.get()>
                             "Join chat"
                         </button>
