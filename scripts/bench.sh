@@ -7,15 +7,24 @@
 # and 1,000 guests who long-poll /sync themselves), and the relay under hostile
 # clients (ping flood, channel churn, slow requests, snapshot amplification,
 # webhook and media floods: relay memory, /healthz and a normal viewer's
-# latency during each, beside a baseline).
+# latency during each, beside a baseline), and the full chat (the chat
+# module's size, open → panel and join → composer in Chromium, post →
+# confirmed line, and Synapse's CPU with 200 chatters reading through the
+# relay's feed vs. each long-polling /sync).
 # Prints the figures and writes bench/out/*.json and bench/out/REPORT.md.
 #
-# Usage: scripts/bench.sh [all|matrix|hostile]     (default all)
+# Usage: scripts/bench.sh [all|matrix|chat|hostile]     (default all)
 #   matrix: only the Matrix figures (tests/e2e/bench-matrix.mjs; builds the
 #           widget only if dist/ has none). Its knobs, as environment:
 #           MATRIX_RATE (1 msg/s), MATRIX_MESSAGES (120 per run),
 #           MATRIX_VIEWERS (1000), MATRIX_GUESTS (1,200,1000),
 #           MATRIX_SETUP_SECONDS (300), MATRIX_DRAIN_SECONDS (120).
+#   chat: only the full-chat figures (tests/e2e/bench-chat.mjs; builds the
+#           widget and chat module only if dist/chat/ has none; ~10 min).
+#           Knobs: CHAT_JOINS (10 fresh contexts), CHAT_POSTS (100),
+#           CHAT_POST_INTERVAL_MS (250), CHAT_CHATTERS (200),
+#           CHAT_SECONDS (60 per run), CHAT_RATE (2 msg/s in total),
+#           CHAT_SETUP_SECONDS (300), CHAT_DRAIN_SECONDS (30).
 #   hostile: only the hostile-clients figures (builds only the relay and the
 #           benchmark; ~2 min). Knobs: HOSTILE_SECONDS (10 per attack),
 #           HOSTILE_ARGS (more chyron-bench-hostile flags, e.g. "--slow 3000").
@@ -24,7 +33,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 MODE=${1:-all}
-case "$MODE" in all | matrix | hostile) ;; *) echo "usage: $0 [all|matrix|hostile]" >&2; exit 2 ;; esac
+case "$MODE" in all | matrix | chat | hostile) ;; *) echo "usage: $0 [all|matrix|chat|hostile]" >&2; exit 2 ;; esac
 VIEWERS=${VIEWERS:-1000}
 RATE=${RATE:-50}
 SECONDS_=${SECONDS_:-10}
@@ -38,7 +47,7 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 if [ "$MODE" = hostile ]; then
     cargo build --release -p chyron-relay -p chyron-bench
-elif [ "$MODE" = all ] || [ ! -f dist/embed.js ]; then
+elif [ "$MODE" = all ] || [ ! -f dist/embed.js ] || { [ "$MODE" = chat ] && [ ! -f dist/chat/chyron-chat.js ]; }; then
     bash scripts/build.sh
 else
     bash scripts/setup.sh
@@ -68,9 +77,14 @@ if [ "$MODE" = all ] || [ "$MODE" = hostile ]; then
         --out bench/out/hostile.json ${HOSTILE_ARGS:-} >/dev/null
 fi
 
-if [ "$MODE" != hostile ]; then
+if [ "$MODE" = all ] || [ "$MODE" = matrix ]; then
     echo "[bench] Matrix bridge vs. Synapse serving guests directly (a loopback Synapse; takes ~15 min)"
     (cd tests/e2e && node bench-matrix.mjs >/dev/null)
+fi
+
+if [ "$MODE" = all ] || [ "$MODE" = chat ]; then
+    echo "[bench] full chat: module size, open and join, posts, ${CHAT_CHATTERS:-200} chatters via the relay vs. /sync (a loopback Synapse; ~10 min)"
+    (cd tests/e2e && node bench-chat.mjs >/dev/null)
 fi
 
 python3 scripts/bench_report.py bench/out > bench/out/REPORT.md

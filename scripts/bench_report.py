@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Turns bench/out/*.json into a markdown report (the figures README quotes).
 Each part is optional: `scripts/bench.sh matrix` writes only matrix.json,
-`scripts/bench.sh hostile` only hostile.json."""
+`scripts/bench.sh chat` only chat.json, `scripts/bench.sh hostile` only
+hostile.json."""
 import json
 import platform
 import sys
@@ -35,9 +36,9 @@ def first_caption(x):
     return med, worst, len(loads) or "?"
 
 
-b, f, m = load("browser.json"), load("fanout.json"), load("matrix.json")
+b, f, m, c = load("browser.json"), load("fanout.json"), load("matrix.json"), load("chat.json")
 cpus = len([l for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("processor")])
-dates = ", ".join(f"{what} {x['date']}" for what, x in (("browser", b), ("matrix", m)) if x)
+dates = ", ".join(f"{what} {x['date']}" for what, x in (("browser", b), ("matrix", m), ("chat", c)) if x)
 
 print(f"# Chyron benchmark report\n\n{dates or 'no date'} on {platform.machine()}, {cpus} cores, loopback; "
       "relay, Synapse, Chromium and load generator share the machine.\n")
@@ -67,6 +68,11 @@ if sat_path.exists():
     sat = json.loads(sat_path.read_text())
     print(f"| fan-out at saturation: {sat['viewers']} viewers × {sat['rate_per_s']} msg/s offered: deliveries/s | "
           f"{sat['deliveries_per_s']:.0f} (p99 {sat['latency_ms_p99']:.0f} ms, lagged resyncs {sat['lagged_resyncs']}) | |")
+if c and c.get("sizes"):
+    print(f"| full chat module download (wasm + JS), brotli | {c['sizes']['chat']['brotli_bytes'] / 1024:.1f} KiB | ≤ 900 KB |")
+if c and (c.get("open_join") or {}).get("cold", {}).get("join_median_ms") is not None:
+    x = c["open_join"]["cold"]
+    print(f"| full chat: Join → composer, cold, median / max of {x['samples']} | {x['join_median_ms']:.0f} / {x['join_max_ms']:.0f} ms | median ≤ 1,500 ms |")
 
 
 def ms_(x):
@@ -127,6 +133,74 @@ Node process driving viewers or guests. Lost: not delivered when the run ended.
               f"{r['messages_per_s']} | {lat(r)[:-3]} / {ms_(r.get('max_ms'))} ms | {r['lost']:,} | {cpu(r, 'synapse')} | "
               f"{cpu(r, 'relay')} | {cpu(r, 'loadgen')} | {ms_(r.get('send_call_p50_ms'))} / {ms_(r.get('send_call_p99_ms'))} ms |")
 
+def kib(n):
+    return "—" if n is None else f"{n / 1024:,.1f} KiB"
+
+
+def full_chat(c):
+    k = c.get("knobs", {})
+    print(f"""
+## Full chat
+
+The chat module (chat/, matrix-sdk in the browser) on a stream page of another origin,
+the relay bridging a loopback Synapse {c.get('synapse') or '?'} (SQLite), headless Chromium; {c.get('machine', {}).get('cpus', '?')} cores
+shared by all of them. Open: click on Chat → the panel shown with lines; join: click on
+Join (name filled in) → the composer shown; cold = a fresh browser context (empty HTTP
+cache), warm = the same page reloaded with its storage cleared. Post: Enter → the line in
+the log without "Sending…" (the relay's feed brought it back), timed in the page.
+Chatters: Matrix guests posting round-robin through the client-server API; relay-feed:
+each reads through a websocket on the relay's feed (as the chat module does),
+direct-sync: each long-polls /sync; CPU over first send → end of the run, % of one core.""")
+    if c.get("error"):
+        print(f"\n**The run failed:** {c['error']}")
+    print("\n| figure | value | goal |\n|---|---|---|")
+    sz = c.get("sizes")
+    if sz:
+        ch, ov = sz["chat"], sz["overlay"]
+        print(f"| chat module download (wasm + JS), brotli | {kib(ch['brotli_bytes'])} ({kib(ch['raw_bytes'])} raw) | ≤ {ch['goal_brotli_kb']} KB |")
+        for x in ch["files"]:
+            print(f"| {x['path']}, brotli ({x['brotli_from']}) | {kib(x['brotli_bytes'])} ({kib(x['raw_bytes'])} raw) | |")
+        print(f"| overlay download before first caption, brotli | {kib(ov['brotli_bytes'])} | ≤ {ov['goal_brotli_kb']} KB |")
+    oj = c.get("open_join")
+    if oj:
+        failed = f", {oj['failed']} failed" if oj.get("failed") else ""
+        for kind in ("cold", "warm"):
+            x = oj.get(kind) or {}
+            n = f"{x.get('samples', 0)} of {oj['runs']}{failed}"
+            print(f"| open → panel with lines, {kind}, median / max ({n}) | {ms_(x.get('open_median_ms'))} / {ms_(x.get('open_max_ms'))} ms | |")
+            goal = f"median ≤ {oj['goal_join_median_ms']:,} ms" if kind == "cold" else ""
+            print(f"| join → composer, {kind}, median / max ({n}) | {ms_(x.get('join_median_ms'))} / {ms_(x.get('join_max_ms'))} ms | {goal} |")
+    p = c.get("posts")
+    if p and "delivered" in p:
+        print(f"| post → confirmed line, {p['posts']} posts one every {p['interval_ms']} ms, p50 / p99 / max | "
+              f"{ms_(p.get('p50_ms'))} / {ms_(p.get('p99_ms'))} / {ms_(p.get('max_ms'))} ms | |")
+        print(f"| posts delivered / lost / failed | {p['delivered']} / {p['lost']} / {p['failed']} | all delivered |")
+        long = f" (for {', '.join(f'{x:g}' for x in p['shown_twice_ms'])} ms)" if p.get("shown_twice_ms") else ""
+        print(f"| posts shown twice: two confirmed rows / any two rows at once | {p['duplicates']} / {p['shown_twice']}{long} | 0 |")
+    elif p:
+        print(f"| posts | {p.get('note', '')} | |")
+    ct = c.get("chatters")
+    if ct:
+        who = f"{ct.get('joined', 0):,} chatters, {ct['rate_per_s']:g} msg/s for {ct['seconds']} s"
+        if "setup_s" not in ct:
+            print(f"| {ct['chatters']:,} chatters | {ct.get('note', 'not run')} | |")
+        else:
+            print(f"| set-up: {ct.get('joined', 0):,} guests registered, named and joined | {ct.get('setup_s')} s{' (' + ct['note'] + ')' if ct.get('note') else ''} | |")
+        for r in ct.get("runs", []):
+            if "deliveries" not in r:
+                print(f"| {r['name']}: {who} | {r.get('note', 'not run')} | |")
+                continue
+            done = "" if r["complete"] else " (did not complete)"
+            print(f"| {r['name']} ({r['reads']}): Synapse CPU, {who} | {cpu(r, 'synapse')} | |")
+            print(f"| {r['name']}: relay CPU / load generator CPU | {cpu(r, 'relay')} / {cpu(r, 'loadgen')} | |")
+            print(f"| {r['name']}: send → delivered at every receiver, p50 / p99 / max | {lat(r)[:-3]} / {ms_(r.get('max_ms'))} ms | |")
+            print(f"| {r['name']}: delivered / expected{done} | {r['deliveries']:,} / {r['expected_deliveries']:,} | |")
+        by = {r["name"]: r for r in ct.get("runs", [])}
+        a, d = (by.get(n, {}).get("cpu", {}).get("synapse_pct") for n in ("relay-feed", "direct-sync"))
+        if a and d:
+            print(f"| Synapse CPU through Chyron ÷ serving every chatter itself | {a / d:.2f} | |")
+
+
 def hostile(h, heading):
     phases = h["phases"]
     base = next((p for p in phases if p["name"] == "baseline"), None)
@@ -173,6 +247,9 @@ failed (and as 2,000 ms); a caption never seen counts as lost (and as the whole 
                            for k, v in p["counts"].items())
         print(f"| {p['name']} | {p['attack']} | {counts} |")
 
+
+if c:
+    full_chat(c)
 
 hostile_files = [("hostile.json", "## Hostile clients")] + [
     (p.name, f"### Same attacks, {p.stem[len('hostile-'):]}")
