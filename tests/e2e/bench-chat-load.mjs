@@ -13,19 +13,10 @@
 //    send call to the frame / the /sync response at every receiver.
 import { setMaxListeners } from 'node:events';
 import WebSocket from 'ws';
-import { now, sleep, sendText, syncLoop, cpuSeconds, pct, round, ok200 } from './matrix.mjs';
+import { now, sleep, syncLoop, round, ok200, ms, until, cpuMark, cpuSince, sendPaced } from './matrix.mjs';
 
+export { ms, until };
 export const log = (...a) => console.error('[chat]', ...a);
-export const ms = (xs) => ({ p50_ms: round(pct(xs, 0.5)), p99_ms: round(pct(xs, 0.99)), max_ms: round(pct(xs, 1)) });
-
-/** Waits until `ready()` or `deadline` (ms since epoch); true if ready. */
-export async function until(ready, deadline, step = 100) {
-  while (!(await ready())) {
-    if (now() > deadline) return false;
-    await sleep(step);
-  }
-  return true;
-}
 
 /** Connects a websocket to the relay's feed; onMessage(body, at) per message frame. */
 export function feedSocket(relayUrl, onMessage) {
@@ -42,19 +33,6 @@ export function feedSocket(relayUrl, onMessage) {
   });
 }
 
-/** CPU counters of the processes that matter, to difference over a window. */
-function cpuMark(pids) {
-  const u = process.cpuUsage();
-  return { at: now(), loadgen: (u.user + u.system) / 1e6, ...Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuSeconds(p)])) };
-}
-function cpuSince(mark, pids) {
-  const later = cpuMark(pids);
-  const secs = (later.at - mark.at) / 1000;
-  const out = { window_s: round(secs, 1) };
-  for (const k of ['loadgen', ...Object.keys(pids)]) out[`${k}_pct`] = round(((later[k] - mark[k]) / secs) * 100, 1);
-  return out;
-}
-
 // ---------------------------------------------------------------------------
 // 4. Many chatters: Synapse's CPU through the relay vs serving them itself.
 
@@ -68,25 +46,11 @@ async function chatter(base, roomId, i) {
 }
 
 /** Posts CHAT_RATE msg/s for CHAT_SECONDS s, round-robin over `guests` (open loop). */
-async function postAll(base, roomId, guests, label, sent, { seconds: SECONDS, rate_per_s: RATE }) {
-  const count = Math.max(1, Math.round(SECONDS * RATE));
-  const took = [];
-  const calls = [];
-  const start = now();
-  for (let i = 0; i < count; i++) {
-    const wait = start + (i * 1000) / RATE - now();
-    if (wait > 0) await sleep(wait);
-    const body = `${label} ${i}`;
-    const t = now();
-    sent.set(body, t);
-    calls.push(sendText(base, guests[i % guests.length].token, roomId, body)
-      .then((status) => { took.push(now() - t); return status === 200; }, () => false));
-  }
-  const done = Promise.all(calls).then((oks) => ({
-    messages: count, sent_ok: oks.filter(Boolean).length,
-    send_call_p50_ms: round(pct(took, 0.5)), send_call_p99_ms: round(pct(took, 0.99)),
-  }));
-  return { start, count, done };
+async function postAll(base, roomId, guests, label, sent, { seconds, rate_per_s: rate }) {
+  const count = Math.max(1, Math.round(seconds * rate));
+  const tokenOf = (i) => guests[i % guests.length].token;
+  const run = await sendPaced(base, roomId, { count, rate, label, sent, tokenOf });
+  return { start: run.start, count, done: run.done.then((r) => ({ messages: count, ...r })) };
 }
 
 /** What one run sent (body → start of its send call) and when each receiver got it. */
@@ -112,7 +76,7 @@ async function measure(ctx, record, d, label) {
   const run = await postAll(synapse.base, synapse.seeded.room_id, guests, label, d.sent, knobs);
   const deadline = run.start + (knobs.seconds + knobs.drain_seconds) * 1000;
   record.complete = await until(() => d.lat.length >= n * run.count, deadline, 200);
-  record.cpu = cpuSince(mark, pids);
+  record.cpu = { window_s: round((now() - mark.at) / 1000, 1), ...cpuSince(mark, pids) };
   Object.assign(record, {
     ...(await run.done),
     window_s: round(((record.complete ? d.lastAt : now()) - run.start) / 1000, 1),

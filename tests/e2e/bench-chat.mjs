@@ -21,9 +21,10 @@ import { mkdirSync, writeFileSync, readFileSync, readdirSync, rmSync } from 'nod
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, startRelay, launchBrowser, startHostSite } from './harness.mjs';
-import { now, sleep, startSynapse, sendText, waitExited } from './matrix.mjs';
+import { now, startSynapse, sendText, waitExited } from './matrix.mjs';
 import { moduleSizes, joinRuns, postRun } from './bench-chat-browser.mjs';
 import { log, until, feedSocket, chattersRun } from './bench-chat-load.mjs';
+import { streamPage, waitForDirectory } from './chat-harness.mjs';
 
 const env = (k, d) => Number(process.env[k] ?? d);
 const JOINS = env('CHAT_JOINS', 10);
@@ -107,22 +108,10 @@ async function startStack() {
   });
   // stop() signals only a live child; its data directory goes once it is gone.
   cleanups.push(() => { relay.stop('SIGKILL'); waitExited(relay.pid); relay.cleanup(); });
-  const deadline = now() + 60000;
-  for (;;) {
-    const r = await fetch(`${relay.url}/chat/channels`).then((x) => x.json()).catch(() => null);
-    if (r?.channels?.some((c) => c.channel === 'demo' && c.matrix?.room_id)) break;
-    if (now() > deadline) throw new Error(`the directory never named #demo: ${JSON.stringify(r)}`);
-    await sleep(200);
-  }
+  await waitForDirectory(relay.url, (r) => r?.channels?.some((c) => c.channel === 'demo' && c.matrix?.room_id), '#demo');
   const browser = await launchBrowser();
   cleanups.push(() => { browser.close().catch(() => {}); });
-  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Stream</title></head>
-<body style="margin:0;background:#111">
-<main><h1 style="color:#eee;font:16px sans-serif">A stream</h1>
-<div id="player" style="position:relative;width:960px;height:540px;background:linear-gradient(#334,#112)"></div></main>
-<script src="${relay.url}/embed.js" data-channel="demo" data-target="#player" async></script>
-</body></html>`;
-  const site = await startHostSite(new Map([['/stream', html]]));
+  const site = await startHostSite(new Map([['/stream', streamPage(relay.url)]]));
   cleanups.push(() => site.close());
   return { synapse, relay, browser, site };
 }

@@ -29,7 +29,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { ROOT, startRelay, launchBrowser, recordCaptionTimes } from './harness.mjs';
 import {
-  now, sleep, startSynapse, sendText, guestJoin, syncLoop, cpuSeconds, pct, round, waitExited,
+  now, sleep, startSynapse, sendText, guestJoin, syncLoop, round, waitExited, ms, until, cpuMark, cpuSince, sendPaced,
 } from './matrix.mjs';
 
 const env = (k, d) => Number(process.env[k] ?? d);
@@ -57,52 +57,14 @@ const budget = 600 + (MESSAGES / RATE + DRAIN_S + SETUP_S) * (2 + GUESTS.length)
 setTimeout(() => { console.error(`[matrix] gave up after ${Math.round(budget)} s`); process.exit(1); }, budget * 1000).unref();
 
 const log = (...a) => console.error('[matrix]', ...a);
-const ms = (xs) => ({ p50_ms: round(pct(xs, 0.5)), p99_ms: round(pct(xs, 0.99)), max_ms: round(pct(xs, 1)) });
-
-/** CPU counters of the processes that matter, to difference over a window. */
-function cpuMark(pids) {
-  const u = process.cpuUsage();
-  return { at: now(), loadgen: (u.user + u.system) / 1e6, ...Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuSeconds(p)])) };
-}
-function cpuSince(mark, pids) {
-  const later = cpuMark(pids);
-  const secs = (later.at - mark.at) / 1000;
-  const out = {};
-  for (const k of ['loadgen', ...Object.keys(pids)]) out[`${k}_pct`] = round(((later[k] - mark[k]) / secs) * 100, 1);
-  return out;
-}
 
 /**
- * Sends MESSAGES m.text as alice at RATE (open loop: each on its schedule,
- * not after the previous answer). Fills `sent`: body → send-call start.
+ * Sends MESSAGES m.text as alice at RATE (open loop). Fills `sent`: body →
+ * send-call start.
  */
-async function sendAll(base, seeded, label, sent) {
-  const took = [];
-  const calls = [];
-  const start = now();
-  for (let i = 0; i < MESSAGES; i++) {
-    const wait = start + (i * 1000) / RATE - now();
-    if (wait > 0) await sleep(wait);
-    const body = `${label} ${i}`;
-    const t = now();
-    sent.set(body, t);
-    calls.push(sendText(base, seeded.users.alice.access_token, seeded.room_id, body)
-      .then((status) => { took.push(now() - t); return status === 200; }, () => false));
-  }
-  const done = Promise.all(calls).then((oks) => ({
-    sent_ok: oks.filter(Boolean).length, send_call_p50_ms: round(pct(took, 0.5)), send_call_p99_ms: round(pct(took, 0.99)),
-  }));
-  return { start, done };
-}
-
-/** Waits until `ready()` or `deadline` (ms since epoch); true if ready. */
-async function until(ready, deadline, step = 100) {
-  while (!(await ready())) {
-    if (now() > deadline) return false;
-    await sleep(step);
-  }
-  return true;
-}
+const sendAll = (base, seeded, label, sent) => sendPaced(base, seeded.room_id, {
+  count: MESSAGES, rate: RATE, label, sent, tokenOf: () => seeded.users.alice.access_token,
+});
 
 /** Opens the overlay page and records when each caption body appears. */
 async function openPage(browser, relayUrl) {

@@ -46,22 +46,10 @@ export async function startChatStack({ config = [], rooms = [] } = {}) {
       CHYRON_BRIDGE: bridges.join(','),
     },
   });
-  const deadline = Date.now() + 60000;
-  for (;;) {
-    const r = await fetch(`${relay.url}/chat/channels`).then((r) => r.json()).catch(() => null);
-    const named = r?.channels?.filter((c) => c.matrix?.room_id).length ?? 0;
-    if (named >= bridges.length) break;
-    if (Date.now() > deadline) throw new Error(`the directory never named every room: ${JSON.stringify(r)}`);
-    await sleep(200);
-  }
+  await waitForDirectory(relay.url, (r) => (r?.channels?.filter((c) => c.matrix?.room_id).length ?? 0) >= bridges.length,
+    'every room');
   const browser = await launchBrowser();
-  const page = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Stream</title></head>
-<body style="margin:0;background:#111">
-<main><h1 style="color:#eee;font:16px sans-serif">A stream</h1>
-<div id="player" style="position:relative;width:960px;height:540px;background:linear-gradient(#334,#112)"></div></main>
-<script src="${relay.url}/embed.js" data-channel="demo" data-target="#player" async></script>
-</body></html>`;
-  const site = await startHostSite(new Map([['/stream', page]]));
+  const site = await startHostSite(new Map([['/stream', streamPage(relay.url)]]));
   const stop = async () => {
     await browser?.close();
     site?.close();
@@ -70,6 +58,27 @@ export async function startChatStack({ config = [], rooms = [] } = {}) {
     synapse?.stop();
   };
   return { synapse, relay, browser, site, roomIds, stop };
+}
+
+/** A stream page of another origin embedding channel `demo` from the relay at `relayUrl`. */
+export function streamPage(relayUrl) {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Stream</title></head>
+<body style="margin:0;background:#111">
+<main><h1 style="color:#eee;font:16px sans-serif">A stream</h1>
+<div id="player" style="position:relative;width:960px;height:540px;background:linear-gradient(#334,#112)"></div></main>
+<script src="${relayUrl}/embed.js" data-channel="demo" data-target="#player" async></script>
+</body></html>`;
+}
+
+/** Polls the relay's GET /chat/channels until `ready(directory)`; throws after 60 s naming `what`. */
+export async function waitForDirectory(relayUrl, ready, what) {
+  const deadline = Date.now() + 60000;
+  for (;;) {
+    const r = await fetch(`${relayUrl}/chat/channels`).then((x) => x.json()).catch(() => null);
+    if (ready(r)) return r;
+    if (Date.now() > deadline) throw new Error(`the directory never named ${what}: ${JSON.stringify(r)}`);
+    await sleep(200);
+  }
 }
 
 /** A viewer: a fresh browser context on the stream page. `init` runs first in the page. */

@@ -201,3 +201,55 @@ export function pct(xs, q) {
   return s.length ? s[Math.round((s.length - 1) * q)] : NaN;
 }
 export const round = (x, d = 2) => (Number.isFinite(x) ? Math.round(x * 10 ** d) / 10 ** d : null);
+
+/** p50 / p99 / max of latencies in ms, rounded, for the benchmarks' JSON. */
+export const ms = (xs) => ({ p50_ms: round(pct(xs, 0.5)), p99_ms: round(pct(xs, 0.99)), max_ms: round(pct(xs, 1)) });
+
+/** Waits until `ready()` or `deadline` (ms since epoch); true if ready. */
+export async function until(ready, deadline, step = 100) {
+  while (!(await ready())) {
+    if (now() > deadline) return false;
+    await sleep(step);
+  }
+  return true;
+}
+
+/** CPU counters of this process (loadgen) and `pids` ({ name: pid }), to difference over a window. */
+export function cpuMark(pids) {
+  const u = process.cpuUsage();
+  return { at: now(), loadgen: (u.user + u.system) / 1e6, ...Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuSeconds(p)])) };
+}
+
+/** Each process's CPU since `mark`, in % of one core: { loadgen_pct, NAME_pct, … }. */
+export function cpuSince(mark, pids) {
+  const later = cpuMark(pids);
+  const secs = (later.at - mark.at) / 1000;
+  const out = {};
+  for (const k of ['loadgen', ...Object.keys(pids)]) out[`${k}_pct`] = round(((later[k] - mark[k]) / secs) * 100, 1);
+  return out;
+}
+
+/**
+ * Sends `count` m.text at `rate` msg/s (open loop: each on its schedule, not
+ * after the previous answer), the i-th `${label} i` as `tokenOf(i)`; resolves
+ * once all are sent. Fills `sent`: body → send-call start. `done` resolves to
+ * how many calls succeeded and the send calls' p50 / p99.
+ */
+export async function sendPaced(base, roomId, { count, rate, label, sent, tokenOf }) {
+  const took = [];
+  const calls = [];
+  const start = now();
+  for (let i = 0; i < count; i++) {
+    const wait = start + (i * 1000) / rate - now();
+    if (wait > 0) await sleep(wait);
+    const body = `${label} ${i}`;
+    const t = now();
+    sent.set(body, t);
+    calls.push(sendText(base, tokenOf(i), roomId, body)
+      .then((status) => { took.push(now() - t); return status === 200; }, () => false));
+  }
+  const done = Promise.all(calls).then((oks) => ({
+    sent_ok: oks.filter(Boolean).length, send_call_p50_ms: round(pct(took, 0.5)), send_call_p99_ms: round(pct(took, 0.99)),
+  }));
+  return { start, done };
+}
