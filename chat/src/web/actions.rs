@@ -194,10 +194,7 @@ impl App {
             now() as u64,
             (js_sys::Math::random() * 1e9) as u64
         );
-        let me = self
-            .me
-            .with_untracked(|m| m.as_ref().map(|m| m.user_id.clone()))
-            .unwrap_or_default();
+        let me = self.my_id();
         self.timelines.update(|t| {
             t.entry(channel.clone())
                 .or_default()

@@ -145,6 +145,13 @@ impl App {
         }
     }
 
+    /// The signed-in viewer's Matrix ID; empty when nobody is signed in.
+    pub fn my_id(&self) -> String {
+        self.me
+            .with_untracked(|m| m.as_ref().map(|m| m.user_id.clone()))
+            .unwrap_or_default()
+    }
+
     /// Whether the page's focus is in this widget.
     fn in_widget(&self) -> bool {
         let host = self.shadow.with_value(|s| s.host());

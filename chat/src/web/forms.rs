@@ -136,10 +136,7 @@ fn register(app: App, upgrade: bool) -> impl IntoView {
         let user = (!upgrade).then(|| user.get_untracked());
         app.register(user, password.get_untracked());
     };
-    let id = app
-        .me
-        .with_untracked(|m| m.as_ref().map(|m| m.user_id.clone()))
-        .unwrap_or_default();
+    let id = app.my_id();
     view! {
         <form part="chat-register" class="form" on:submit=submit>
             {upgrade.then(|| view! {
@@ -275,10 +272,7 @@ fn composer(app: App, channel: &str) -> impl IntoView {
             }
             KeyAction::EditLast => {
                 let channel = app.current.get_untracked();
-                let me = app
-                    .me
-                    .with_untracked(|m| m.as_ref().map(|m| m.user_id.clone()))
-                    .unwrap_or_default();
+                let me = app.my_id();
                 let last = app.timelines.with_untracked(|t| {
                     let t = t.get(&channel)?;
                     t.last_own(&me).map(|l| {
