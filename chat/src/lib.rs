@@ -13,11 +13,14 @@
 pub mod compose;
 pub mod markdown;
 pub mod prefs;
+pub mod private;
 pub mod rich;
 pub mod timeline;
 
 #[cfg(target_arch = "wasm32")]
 pub mod matrix;
+#[cfg(target_arch = "wasm32")]
+pub mod matrix_private;
 #[cfg(target_arch = "wasm32")]
 mod web;
 

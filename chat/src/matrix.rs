@@ -9,6 +9,7 @@
 use crate::markdown::{self, Formatted};
 use crate::prefs::{Prefs, ACCOUNT_DATA_TYPE};
 use matrix_sdk::authentication::matrix::MatrixSession;
+use matrix_sdk::cross_process_lock::CrossProcessLockConfig;
 use matrix_sdk::ruma::api::client::account::register::{v3::Request as Register, RegistrationKind};
 use matrix_sdk::ruma::api::client::uiaa::{AuthData, Dummy};
 use matrix_sdk::ruma::events::room::message::{ReplacementMetadata, RoomMessageEventContent};
@@ -16,7 +17,9 @@ use matrix_sdk::ruma::events::AnyGlobalAccountDataEventContent;
 use matrix_sdk::ruma::events::GlobalAccountDataEventType;
 use matrix_sdk::ruma::serde::Raw;
 use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, OwnedTransactionId};
+use matrix_sdk::store::StoreConfig;
 use matrix_sdk::{Client, Room};
+use matrix_sdk_indexeddb::IndexeddbCryptoStore;
 use serde::{Deserialize, Serialize};
 
 /// What is kept in localStorage so a reload stays signed in.
@@ -28,6 +31,10 @@ pub struct Saved {
     pub session: MatrixSession,
     /// A guest account (no password; Synapse limits what it may do).
     pub guest: bool,
+    /// The IndexedDB database holding this device's encryption keys (see
+    /// [`client_for`]); absent in sessions stored before there were any.
+    #[serde(default)]
+    pub store: Option<String>,
 }
 
 /// A signed-in viewer.
@@ -49,16 +56,39 @@ impl Session {
 /// A failure, as a sentence for the viewer.
 pub type Failure = String;
 
-async fn client_for(homeserver: &str) -> Result<Client, Failure> {
+/// A client for `homeserver` whose encryption keys live in the browser's
+/// IndexedDB key store `store` (the device keeps them across reloads). The
+/// room state is in memory: each page syncs it again.
+async fn client_for(homeserver: &str, store: &str) -> Result<Client, Failure> {
+    let keys = IndexeddbCryptoStore::open_with_name(store)
+        .await
+        .map_err(|e| format!("This browser cannot keep encryption keys: {e}"))?;
     Client::builder()
         .homeserver_url(homeserver)
+        .store_config(StoreConfig::new(CrossProcessLockConfig::SingleProcess).crypto_store(keys))
         .build()
         .await
         .map_err(|e| format!("Cannot reach the chat server: {e}"))
 }
 
+/// A new name for a device's key store: one per sign-in, never reused, so
+/// two devices' keys never mix.
+fn new_store_name() -> String {
+    let part = || (js_sys::Math::random() * 2f64.powi(52)) as u64;
+    format!("chyron-keys-{:x}{:x}", part(), part())
+}
+
+/// The IndexedDB databases a key store named `name` uses (deleted on
+/// sign-out: this device's keys go with it).
+pub fn store_databases(name: &str) -> [String; 2] {
+    [
+        format!("{name}::matrix-sdk-crypto"),
+        format!("{name}::matrix-sdk-crypto-meta"),
+    ]
+}
+
 /// Turns a matrix-sdk error into words a viewer can act on.
-fn say(e: impl std::fmt::Display, what: &str) -> Failure {
+pub(crate) fn say(e: impl std::fmt::Display, what: &str) -> Failure {
     let text = e.to_string();
     if text.contains("M_LIMIT_EXCEEDED") {
         format!("{what}: the chat server asks to slow down; try again in a moment.")
@@ -81,13 +111,19 @@ fn say(e: impl std::fmt::Display, what: &str) -> Failure {
 }
 
 /// Restores a stored session; `None` if it is no longer valid.
-pub async fn restore(saved: Saved) -> Option<Session> {
-    let client = client_for(&saved.homeserver).await.ok()?;
+pub async fn restore(mut saved: Saved) -> Option<Session> {
+    let store = saved.store.get_or_insert_with(new_store_name).clone();
+    let client = client_for(&saved.homeserver, &store).await.ok()?;
     client.restore_session(saved.session.clone()).await.ok()?;
     Some(Session { client, saved })
 }
 
-fn session_of(client: &Client, homeserver: &str, guest: bool) -> Result<Session, Failure> {
+fn session_of(
+    client: &Client,
+    homeserver: &str,
+    guest: bool,
+    store: String,
+) -> Result<Session, Failure> {
     let session = client
         .matrix_auth()
         .session()
@@ -98,13 +134,15 @@ fn session_of(client: &Client, homeserver: &str, guest: bool) -> Result<Session,
             homeserver: homeserver.to_owned(),
             session,
             guest,
+            store: Some(store),
         },
     })
 }
 
 /// Registers a guest (no name, no password).
 pub async fn guest(homeserver: &str) -> Result<Session, Failure> {
-    let client = client_for(homeserver).await?;
+    let store = new_store_name();
+    let client = client_for(homeserver, &store).await?;
     let mut request = Register::new();
     request.kind = RegistrationKind::Guest;
     request.initial_device_display_name = Some("Chyron chat".to_owned());
@@ -113,12 +151,13 @@ pub async fn guest(homeserver: &str) -> Result<Session, Failure> {
         .register(request)
         .await
         .map_err(|e| say(e, "Joining as a guest failed"))?;
-    session_of(&client, homeserver, true)
+    session_of(&client, homeserver, true, store)
 }
 
 /// Signs in with a username (or full user id) and password.
 pub async fn sign_in(homeserver: &str, user: &str, password: &str) -> Result<Session, Failure> {
-    let client = client_for(homeserver).await?;
+    let store = new_store_name();
+    let client = client_for(homeserver, &store).await?;
     client
         .matrix_auth()
         .login_username(user, password)
@@ -126,7 +165,7 @@ pub async fn sign_in(homeserver: &str, user: &str, password: &str) -> Result<Ses
         .send()
         .await
         .map_err(|e| say(e, "Sign-in failed"))?;
-    session_of(&client, homeserver, false)
+    session_of(&client, homeserver, false, store)
 }
 
 /// Creates an account (Synapse's dummy stage: no e-mail, no captcha).
@@ -138,8 +177,13 @@ pub async fn register(
     password: &str,
     guest: Option<&Session>,
 ) -> Result<Session, Failure> {
-    // A fresh client: register() on one that has a session panics.
-    let client = client_for(homeserver).await?;
+    // A fresh client: register() on one that has a session panics. A guest
+    // keeps their device, and with it the keys in their store.
+    let store = match guest {
+        Some(g) => g.saved.store.clone().unwrap_or_else(new_store_name),
+        None => new_store_name(),
+    };
+    let client = client_for(homeserver, &store).await?;
     let request = || {
         let mut r = Register::new();
         r.username = match guest {
@@ -148,6 +192,7 @@ pub async fn register(
         };
         r.password = Some(password.to_owned());
         r.guest_access_token = guest.map(|g| g.saved.session.tokens.access_token.clone());
+        r.device_id = guest.map(|g| g.saved.session.meta.device_id.clone());
         r.initial_device_display_name = Some("Chyron chat".to_owned());
         r
     };
@@ -171,7 +216,7 @@ pub async fn register(
             .await
             .map_err(|e| say(e, "Creating the account failed"))?;
     }
-    session_of(&client, homeserver, false)
+    session_of(&client, homeserver, false, store)
 }
 
 /// The joined room, joining it first if needed.

@@ -103,6 +103,11 @@ impl Timeline {
         self.epoch.as_deref()
     }
 
+    /// The newest event applied.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
     /// The feed lines, oldest first.
     pub fn lines(&self) -> &[Line] {
         &self.lines

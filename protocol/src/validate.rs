@@ -82,6 +82,28 @@ pub fn is_disguising(c: char) -> bool {
     )
 }
 
+/// Text from elsewhere (a Matrix event) made showable: control characters
+/// become spaces (newlines and tabs stay when `multiline`), one-line texts
+/// (names) lose what could disguise them ([`is_disguising`]), and anything
+/// over `max_chars` is cut with an ellipsis. `None` when nothing readable is
+/// left.
+pub fn clean_text(text: &str, max_chars: usize, multiline: bool) -> Option<String> {
+    let keep = |c: char| multiline && (c == '\n' || c == '\t');
+    let mut out: String = text
+        .chars()
+        .filter(|c| multiline || !is_disguising(*c))
+        .map(|c| if c.is_control() && !keep(c) { ' ' } else { c })
+        .collect();
+    if out.trim().is_empty() {
+        return None;
+    }
+    if out.chars().count() > max_chars {
+        out = out.chars().take(max_chars.saturating_sub(1)).collect();
+        out.push('…');
+    }
+    Some(out)
+}
+
 /// A sender display name: 1–64 characters, not all whitespace, on one line,
 /// with no control characters.
 pub fn validate_sender(sender: &str) -> Result<(), InvalidInput> {

@@ -30,6 +30,9 @@ async fn sleep(ms: u32) {
 
 impl App {
     fn room_id(&self, channel: &str) -> Option<OwnedRoomId> {
+        if channel.starts_with('!') {
+            return OwnedRoomId::try_from(channel).ok();
+        }
         let info = self.info(channel)?;
         OwnedRoomId::try_from(info.matrix?.room_id.as_str()).ok()
     }
@@ -40,7 +43,7 @@ impl App {
     }
 
     /// Runs `work` with the busy flag set and its error shown.
-    fn busy<F>(&self, work: F)
+    pub(super) fn busy<F>(&self, work: F)
     where
         F: std::future::Future<Output = Result<(), String>> + 'static,
     {
@@ -85,6 +88,7 @@ impl App {
             }
             self.keep_polling(session.clone());
         }
+        self.start_private(session.clone());
         self.signed_in(session, name);
     }
 
@@ -181,6 +185,7 @@ impl App {
             app.start_session(session, if guest.is_some() { name } else { None })
                 .await;
             app.notice.set("Your account is ready.".to_owned());
+            app.resume_after_upgrade();
             Ok(())
         });
     }

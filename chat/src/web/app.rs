@@ -8,6 +8,7 @@ use super::storage::{self, keys};
 use crate::compose::suggest_name;
 use crate::matrix::{self, Saved, Session};
 use crate::prefs::Prefs;
+use crate::private::Private;
 use crate::timeline::Timeline;
 use chyron_protocol::ChannelInfo;
 use leptos::prelude::*;
@@ -52,6 +53,8 @@ pub enum Screen {
     Upgrade,
     /// The muted people.
     Mutes,
+    /// "Sign out?": this device's encryption keys go with the session.
+    SignOut,
 }
 
 /// The chat's reactive state. `Copy`: signals are handles.
@@ -92,6 +95,11 @@ pub struct App {
     /// The shadow root shared with the captions: leaving the chat focuses
     /// their button.
     pub shadow: StoredValue<ShadowRoot, LocalStorage>,
+    /// Private conversations, invites and blocks.
+    pub private: RwSignal<Private>,
+    /// Whom a guest wanted to message privately: the conversation starts
+    /// once they kept their name (guests cannot start one).
+    pub after_upgrade: StoredValue<Option<Vec<String>>>,
 }
 
 impl App {
@@ -118,6 +126,8 @@ impl App {
             draft_name: StoredValue::new(suggest_name(js_sys::Math::random())),
             focus: StoredValue::new(false),
             shadow: StoredValue::new_local(shadow),
+            private: RwSignal::new(Private::default()),
+            after_upgrade: StoredValue::new(None),
         }
     }
 
@@ -219,10 +229,14 @@ impl App {
         serde_json::from_str(&storage::get(keys::SESSION)?).ok()
     }
 
-    /// Forgets the session here and on the homeserver.
+    /// Forgets the session here and on the homeserver, with this device's
+    /// encryption keys (the panel warned: private messages sent to this
+    /// device cannot be read again here).
     pub fn sign_out(&self) {
+        self.stop_private();
         let session = SESSION.with(|s| s.borrow_mut().take());
         storage::remove(keys::SESSION);
+        storage::remove(keys::BLOCKED);
         // An account's settings stay in the account; the browser's copy goes.
         if session.as_ref().is_some_and(|s| !s.saved.guest) {
             storage::remove(keys::PREFS);
@@ -234,7 +248,16 @@ impl App {
         self.show(Screen::Chat);
         self.notice.set("Signed out.".to_owned());
         if let Some(session) = session {
-            spawn_local(async move { matrix::sign_out(&session).await });
+            spawn_local(async move {
+                matrix::sign_out(&session).await;
+                let store = session.saved.store.clone();
+                // Only once the client is gone: an open database would block
+                // its deletion.
+                drop(session);
+                if let Some(store) = store {
+                    storage::delete_databases(&matrix::store_databases(&store));
+                }
+            });
         }
     }
 }

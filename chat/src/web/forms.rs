@@ -3,6 +3,8 @@
 //! keep a guest's name), the channel's rules, the mute list.
 
 use super::app::{App, Screen};
+use super::private::is_private;
+use super::private_view::private_footer;
 use crate::compose::{key_action, KeyAction};
 use leptos::ev::KeyboardEvent;
 use leptos::html::Textarea;
@@ -12,6 +14,9 @@ use leptos::prelude::*;
 pub fn footer(app: App) -> impl IntoView {
     move || {
         let channel = app.current.get();
+        if is_private(&channel) {
+            return private_footer(app, channel).into_any();
+        }
         let Some(info) = app
             .channels
             .with(|c| c.iter().find(|i| i.channel == channel).cloned())
@@ -26,6 +31,9 @@ pub fn footer(app: App) -> impl IntoView {
         };
         let screen = app.screen.get();
         let me = app.me.get();
+        if let (Some(_), Screen::SignOut) = (&me, screen) {
+            return sign_out_confirm(app).into_any();
+        }
         match (me, screen) {
             (None, Screen::SignIn) => sign_in(app).into_any(),
             (None, Screen::Register) => register(app, false).into_any(),
@@ -43,12 +51,12 @@ pub fn footer(app: App) -> impl IntoView {
                     }
                     Some(rules) => view! {
                         {rules_gate(app, rules.text, rules.version, false)}
-                        {composer(app, &channel)}
+                        {composer(app, format!("Message #{channel}"))}
                         {account_bar(app, me.name, me.guest)}
                     }
                     .into_any(),
                     None => view! {
-                        {composer(app, &channel)}
+                        {composer(app, format!("Message #{channel}"))}
                         {account_bar(app, me.name, me.guest)}
                     }
                     .into_any(),
@@ -216,7 +224,7 @@ fn mutes(app: App) -> impl IntoView {
     }
 }
 
-fn account_bar(app: App, name: String, guest: bool) -> impl IntoView {
+pub(super) fn account_bar(app: App, name: String, guest: bool) -> impl IntoView {
     view! {
         <p part="chat-account" class="account">
             <span>{format!("You are {name}")}{guest.then_some(" (guest)")}</span>
@@ -229,19 +237,26 @@ fn account_bar(app: App, name: String, guest: bool) -> impl IntoView {
                 {move || format!("Muted ({})", app.prefs.with(|p| p.mutes.len()))}
             </button>
             " · "
-            <button part="chat-sign-out" class="link" type="button" on:click=move |_| app.sign_out()>"Sign out"</button>
+            <button part="chat-sign-out" class="link" type="button" on:click=move |_| {
+                // Signing out takes this device's keys: say so first when
+                // there are private conversations to lose.
+                if app.private.with_untracked(|p| p.list().is_empty()) {
+                    app.sign_out();
+                } else {
+                    app.show(Screen::SignOut);
+                }
+            }>"Sign out"</button>
         </p>
     }
 }
 
 /// The message box: Enter posts, Shift+Enter breaks the line, Up in an
 /// empty box edits the last own message, Escape cancels the edit.
-fn composer(app: App, channel: &str) -> impl IntoView {
+pub(super) fn composer(app: App, label: String) -> impl IntoView {
     let text = RwSignal::new(String::new());
     // Editing: (event id, what was typed before).
     let editing = RwSignal::new(None::<(String, String)>);
     let area = NodeRef::<Textarea>::new();
-    let label = format!("Message #{channel}");
     let keydown = move |ev: KeyboardEvent| {
         let value = text.get_untracked();
         let action = key_action(
@@ -312,6 +327,22 @@ fn composer(app: App, channel: &str) -> impl IntoView {
                 on:input=move |ev| text.set(event_target_value(&ev))
                 on:keydown=keydown
             ></textarea>
+        </div>
+    }
+}
+
+/// Signing out with private conversations: this device's keys go too.
+fn sign_out_confirm(app: App) -> impl IntoView {
+    view! {
+        <div part="chat-sign-out-confirm" class="form" role="group" aria-label="Sign out">
+            <p>
+                "Signing out removes this device's encryption keys: private messages sent to it "
+                "cannot be read here again (your other Matrix devices keep theirs)."
+            </p>
+            <button part="chat-sign-out" class="primary" type="button" on:click=move |_| app.sign_out()>
+                "Sign out and remove keys"
+            </button>
+            <button class="link" type="button" on:click=move |_| app.show(Screen::Chat)>"Cancel"</button>
         </div>
     }
 }

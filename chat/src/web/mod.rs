@@ -7,6 +7,8 @@ mod directory;
 mod focus;
 mod forms;
 pub mod mount;
+pub mod private;
+mod private_view;
 mod render;
 mod scroll;
 mod storage;

@@ -3,6 +3,7 @@
 
 use super::app::App;
 use super::directory;
+use super::private_view::use_chat_button_count;
 use super::storage::{self, keys};
 use super::view::panel;
 use chyron::announce::Announcer;
@@ -81,6 +82,7 @@ pub fn mount_chat(
     let wanted = config.channel.clone();
     let handle = mount_to(inner, move || {
         start(app, wanted);
+        use_chat_button_count(app);
         view! {
             <Show when=move || open.get()>
                 {panel(app)}

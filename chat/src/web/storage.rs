@@ -13,6 +13,9 @@ pub mod keys {
     pub const PREFS: &str = "chyron:chat:prefs";
     /// The muted sender ids, one per line: what the overlay's captions read.
     pub const MUTES: &str = "chyron:mutes";
+    /// A guest's blocked user ids, one per line (accounts keep theirs in
+    /// the account's ignore list).
+    pub const BLOCKED: &str = "chyron:chat:blocked";
     /// The channel shown last.
     pub const CHANNEL: &str = "chyron:chat:channel";
 }
@@ -46,5 +49,16 @@ pub fn set(key: &str, value: &str) {
 pub fn remove(key: &str) {
     if let Some(s) = storage() {
         let _ = s.remove_item(key);
+    }
+}
+
+/// Deletes IndexedDB databases (a signed-out device's keys). The browser
+/// deletes each once nothing has it open.
+pub fn delete_databases(names: &[String]) {
+    let Some(factory) = web_sys::window().and_then(|w| w.indexed_db().ok().flatten()) else {
+        return;
+    };
+    for name in names {
+        let _ = factory.delete_database(name);
     }
 }

@@ -11,11 +11,13 @@
 use super::app::App;
 use super::focus::use_footer_focus;
 use super::forms::footer;
+use super::private::{is_private, PRIVATE_LIST};
+use super::private_view::{conversation_head, private_list, private_tab};
 use super::render::render;
 use super::scroll::use_scroll;
 use crate::timeline::{PostState, Row};
 use chyron::media::media_url;
-use chyron_protocol::{sender_color_slot, Message};
+use chyron_protocol::{sender_color_slot, Message, Source};
 use leptos::html::{Div, Span};
 use leptos::prelude::*;
 
@@ -23,10 +25,16 @@ use leptos::prelude::*;
 pub fn panel(app: App) -> impl IntoView {
     let foot = NodeRef::<Div>::new();
     use_footer_focus(app, foot);
+    // The private list replaces the log (re-created only when that flips).
+    let listing = Memo::new(move |_| app.current.get() == PRIVATE_LIST);
     view! {
         <section part="chat" class="chat" aria-label="Chat">
             {header(app)}
-            {log(app)}
+            {move || {
+                let key = app.current.get();
+                key.starts_with('!').then(|| conversation_head(app, key))
+            }}
+            {move || if listing.get() { private_list(app).into_any() } else { log(app).into_any() }}
             <p part="chat-notice" class="notice" role="status">{move || app.notice.get()}</p>
             <div class="foot" node_ref=foot>{footer(app)}</div>
         </section>
@@ -86,6 +94,7 @@ fn header(app: App) -> impl IntoView {
                         }
                     }
                 </For>
+                {private_tab(app)}
             </nav>
             <div class="modes">
                 <button part="chat-close" class="mode" type="button"
@@ -237,9 +246,19 @@ fn line_actions(app: App, message: &Message, own: bool) -> impl IntoView {
     let event_id = message.matrix_event_id().map(str::to_owned);
     let (sender_id, name) = (message.sender_id.clone(), message.sender.clone());
     let mute_label = format!("Mute {name}");
+    let message_label = format!("Message {name} privately");
+    let public = !is_private(&app.current.get_untracked());
+    let other = !own && app.me.with_untracked(Option::is_some) && public;
+    let to = sender_id.clone();
     view! {
         <span class="actions">
-            {(!own && app.me.with_untracked(Option::is_some)).then(|| {
+            {(other && message.source == Source::Matrix).then(|| view! {
+                <button part="chat-message" class="act" type="button" aria-label=message_label.clone()
+                    title=message_label on:click=move |_| app.message(to.clone())>
+                    "Message"
+                </button>
+            })}
+            {other.then(|| {
                 view! {
                     <button part="chat-mute" class="act" type="button" aria-label=mute_label.clone() title=mute_label
                         on:click=move |_| app.mute(sender_id.clone(), name.clone())>

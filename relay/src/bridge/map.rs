@@ -24,7 +24,7 @@
 //!   with `…`; an empty body is dropped.
 
 use chyron_protocol::limits::{MAX_BODY_CHARS, MAX_SENDER_CHARS};
-use chyron_protocol::{Media, MediaKind};
+use chyron_protocol::{clean_text, Media, MediaKind};
 use matrix_sdk::ruma::events::room::member::{MembershipChange, MembershipState};
 use matrix_sdk::ruma::events::room::message::{
     FormattedBody, MessageFormat, MessageType, Relation, SyncRoomMessageEvent,
@@ -321,7 +321,7 @@ fn media(
         _ => None,
     };
     let dim = |d: Option<UInt>| d.and_then(|d| u32::try_from(u64::from(d)).ok());
-    let name = clean(filename, MAX_SENDER_CHARS * 4, false).unwrap_or_else(|| "file".into());
+    let name = clean_text(filename, MAX_SENDER_CHARS * 4, false).unwrap_or_else(|| "file".into());
     Content {
         kind: Kind::Media,
         body: body.to_string(),
@@ -329,7 +329,7 @@ fn media(
         media: Some(Media {
             kind,
             name,
-            mimetype: mimetype.and_then(|m| clean(&m, 255, false)),
+            mimetype: mimetype.and_then(|m| clean_text(&m, 255, false)),
             size: size.map(u64::from),
             width: dim(width),
             height: dim(height),
@@ -352,7 +352,7 @@ pub fn render_body(kind: Kind, name: &str, body: &str) -> Option<String> {
         Kind::Emote => format!("* {name} {body}"),
         Kind::Text | Kind::Notice | Kind::Media => body.to_string(),
     };
-    clean(&text, MAX_BODY_CHARS, true)
+    clean_text(&text, MAX_BODY_CHARS, true)
 }
 
 /// Longest avatar content URI kept (a valid one is far shorter).
@@ -375,27 +375,9 @@ pub fn avatar_uri(uri: Option<&MxcUri>) -> Option<String> {
 /// one line of at most the protocol's length.
 pub fn render_name(display_name: Option<&str>, user: &UserId) -> String {
     display_name
-        .and_then(|n| clean(n, MAX_SENDER_CHARS, false))
-        .or_else(|| clean(user.as_str(), MAX_SENDER_CHARS, false))
+        .and_then(|n| clean_text(n, MAX_SENDER_CHARS, false))
+        .or_else(|| clean_text(user.as_str(), MAX_SENDER_CHARS, false))
         .unwrap_or_else(|| "matrix".to_string())
-}
-
-fn clean(text: &str, max_chars: usize, multiline: bool) -> Option<String> {
-    let keep = |c: char| multiline && (c == '\n' || c == '\t');
-    let mut out: String = text
-        .chars()
-        // One-line texts are names: nothing that disguises them.
-        .filter(|c| multiline || !chyron_protocol::is_disguising(*c))
-        .map(|c| if c.is_control() && !keep(c) { ' ' } else { c })
-        .collect();
-    if out.trim().is_empty() {
-        return None;
-    }
-    if out.chars().count() > max_chars {
-        out = out.chars().take(max_chars - 1).collect();
-        out.push('…');
-    }
-    Some(out)
 }
 
 #[cfg(test)]

@@ -1,0 +1,286 @@
+//! The viewer's private rooms through their own Matrix client: a sync that
+//! brings only those rooms' timelines (the bridged rooms stay known, for
+//! posting, but their timelines come from the relay's feed), end-to-end
+//! encrypted conversations started with one person, several, or only
+//! oneself (Notes), invites, and the block list (the account's
+//! `m.ignored_user_list`: the homeserver then drops the blocked person's
+//! events and invites for this viewer). What a sync brought is handed on as
+//! plain data (`Batch`) for `private` to apply.
+
+use crate::matrix::{say, Failure, Session};
+use crate::private::{Facts, Membership};
+use chyron_protocol::limits::MAX_SENDER_CHARS;
+use matrix_sdk::config::{SyncSettings, SyncToken};
+use matrix_sdk::deserialized_responses::TimelineEventKind;
+use matrix_sdk::ruma::api::client::filter::{FilterDefinition, RoomEventFilter};
+use matrix_sdk::ruma::api::client::room::create_room::v3::{Request as CreateRoom, RoomPreset};
+use matrix_sdk::ruma::api::client::sync::sync_events::v3::Filter;
+use matrix_sdk::ruma::events::ignored_user_list::IgnoredUserListEventContent;
+use matrix_sdk::ruma::events::room::encryption::RoomEncryptionEventContent;
+use matrix_sdk::ruma::events::room::member::MembershipState;
+use matrix_sdk::ruma::events::InitialStateEvent;
+use matrix_sdk::ruma::presence::PresenceState;
+use matrix_sdk::ruma::{OwnedRoomId, OwnedUserId, UInt, UserId};
+use matrix_sdk::{Client, Room, RoomMemberships, RoomState};
+use std::time::Duration;
+
+/// Newest events of each private room in the first sync of a page.
+const FIRST_SYNC_EVENTS: u32 = 50;
+/// How long the homeserver may hold a sync open when nothing happens.
+const LONG_POLL: Duration = Duration::from_secs(30);
+/// Most people one new conversation may invite.
+pub const MAX_INVITES: usize = 10;
+
+/// What one sync brought for one private room.
+#[derive(Debug, Clone, Default)]
+pub struct RoomUpdate {
+    /// The room id.
+    pub room_id: String,
+    /// Its new timeline events, oldest first: the event's JSON (decrypted
+    /// where it could be) and whether it could not be decrypted.
+    pub events: Vec<(String, bool)>,
+    /// Who is in it, whether it is encrypted and direct, who invited.
+    pub facts: Facts,
+}
+
+/// What one sync brought.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    /// Private rooms joined or invited to that changed.
+    pub rooms: Vec<RoomUpdate>,
+    /// Rooms the viewer is no longer in.
+    pub left: Vec<String>,
+    /// The block list, when the account's copy changed.
+    pub blocked: Option<Vec<String>>,
+}
+
+/// The sync filter: no timelines of the bridged rooms (their state still
+/// comes, so they stay known for posting), no presence, no typing or
+/// receipts.
+fn filter(bridged: &[OwnedRoomId]) -> FilterDefinition {
+    let mut def = FilterDefinition::default();
+    def.room.timeline.not_rooms = bridged.to_vec();
+    def.room.timeline.limit = Some(UInt::from(FIRST_SYNC_EVENTS));
+    def.room.ephemeral = RoomEventFilter::ignore_all();
+    def.presence = matrix_sdk::ruma::api::client::filter::Filter::ignore_all();
+    def
+}
+
+/// Syncs once: `first` starts afresh (the page's first sync: the room
+/// state is kept in memory only), later ones continue from the last.
+pub async fn sync(
+    session: &Session,
+    first: bool,
+    bridged: &[OwnedRoomId],
+) -> Result<Batch, Failure> {
+    let client = &session.client;
+    let mut settings = SyncSettings::default()
+        .filter(Filter::FilterDefinition(filter(bridged)))
+        .set_presence(PresenceState::Offline);
+    settings = if first {
+        settings.token(SyncToken::NoToken)
+    } else {
+        settings.timeout(LONG_POLL)
+    };
+    let response = client
+        .sync_once(settings)
+        .await
+        .map_err(|e| say(e, "Private messages could not be fetched"))?;
+    let me = client.user_id().map(UserId::to_owned);
+    let mut batch = Batch::default();
+    for (room_id, update) in response.rooms.joined {
+        let Some(room) = private_room(client, &room_id, bridged) else {
+            continue;
+        };
+        let mut out = describe(&room, me.as_deref()).await;
+        out.events = update
+            .timeline
+            .events
+            .into_iter()
+            .map(|ev| {
+                let utd = matches!(ev.kind, TimelineEventKind::UnableToDecrypt { .. });
+                (ev.kind.raw().json().get().to_owned(), utd)
+            })
+            .collect();
+        batch.rooms.push(out);
+    }
+    for room_id in response.rooms.invited.keys() {
+        let Some(room) = private_room(client, room_id, bridged) else {
+            continue;
+        };
+        let mut out = describe(&room, me.as_deref()).await;
+        out.facts.invited_by = room
+            .invite_details()
+            .await
+            .ok()
+            .map(|i| i.inviter_id.to_string());
+        batch.rooms.push(out);
+    }
+    batch.left = response
+        .rooms
+        .left
+        .keys()
+        .map(ToString::to_string)
+        .collect();
+    let ignored = response.account_data.iter().any(|ev| {
+        ev.get_field::<String>("type").ok().flatten().as_deref() == Some("m.ignored_user_list")
+    });
+    if ignored || first {
+        let list = client
+            .account()
+            .account_data::<IgnoredUserListEventContent>()
+            .await
+            .ok()
+            .flatten()
+            .and_then(|raw| raw.deserialize().ok());
+        batch.blocked = Some(
+            list.map(|l| l.ignored_users.into_keys().map(|u| u.to_string()).collect())
+                .unwrap_or_default(),
+        );
+    }
+    Ok(batch)
+}
+
+/// The room, if it is a private one: not bridged, not public.
+fn private_room(client: &Client, room_id: &OwnedRoomId, bridged: &[OwnedRoomId]) -> Option<Room> {
+    if bridged.contains(room_id) {
+        return None;
+    }
+    let room = client.get_room(room_id)?;
+    let public = matches!(
+        room.join_rule(),
+        Some(matrix_sdk::ruma::events::room::join_rules::JoinRule::Public)
+    );
+    (!public).then_some(room)
+}
+
+/// A room's members (but `me`), encryption and direct flag.
+async fn describe(room: &Room, me: Option<&UserId>) -> RoomUpdate {
+    let members = room
+        .members_no_sync(RoomMemberships::JOIN | RoomMemberships::INVITE | RoomMemberships::LEAVE)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| Some(m.user_id()) != me)
+        .map(|m| {
+            let membership = match m.membership() {
+                MembershipState::Join => Membership::Join,
+                MembershipState::Invite => Membership::Invite,
+                _ => Membership::Gone,
+            };
+            let name = m
+                .display_name()
+                .and_then(|n| chyron_protocol::clean_text(n, MAX_SENDER_CHARS, false));
+            (m.user_id().to_string(), name, membership)
+        })
+        .collect();
+    RoomUpdate {
+        room_id: room.room_id().to_string(),
+        events: Vec::new(),
+        facts: Facts {
+            members,
+            encrypted: room.encryption_state().is_encrypted(),
+            direct: room.is_direct().await.unwrap_or(false),
+            invited_by: None,
+        },
+    }
+}
+
+fn user_ids(users: &[String]) -> Result<Vec<OwnedUserId>, Failure> {
+    if users.len() > MAX_INVITES {
+        return Err(format!(
+            "A conversation can start with at most {MAX_INVITES} people."
+        ));
+    }
+    users
+        .iter()
+        .map(|u| OwnedUserId::try_from(u.as_str()).map_err(|_| format!("{u} is not a Matrix ID.")))
+        .collect()
+}
+
+/// Starts an end-to-end encrypted conversation with `users` (one: a direct
+/// chat; none: the viewer's Notes), marked as direct in the account as
+/// Matrix clients do. Returns the room id.
+pub async fn start(session: &Session, users: &[String]) -> Result<String, Failure> {
+    if session.saved.guest {
+        return Err("Guests cannot start private conversations on this server.".to_owned());
+    }
+    let invite = user_ids(users)?;
+    let mut request = CreateRoom::new();
+    request.invite = invite.clone();
+    request.is_direct = invite.len() <= 1;
+    request.preset = Some(RoomPreset::TrustedPrivateChat);
+    request.initial_state = vec![InitialStateEvent::with_empty_state_key(
+        RoomEncryptionEventContent::with_recommended_defaults(),
+    )
+    .to_raw_any()];
+    if invite.is_empty() {
+        request.name = Some("Notes".to_owned());
+    }
+    let room = session
+        .client
+        .create_room(request)
+        .await
+        .map_err(|e| say(e, "Starting the conversation failed"))?;
+    if invite.is_empty() {
+        // Notes: a direct chat with oneself.
+        let me = session.saved.session.meta.user_id.clone();
+        session
+            .client
+            .account()
+            .mark_as_dm(room.room_id(), &[me])
+            .await
+            .map_err(|e| say(e, "Marking your notes failed"))?;
+    }
+    Ok(room.room_id().to_string())
+}
+
+fn room_of(session: &Session, room_id: &str) -> Result<Room, Failure> {
+    let id = OwnedRoomId::try_from(room_id).map_err(|_| "No such conversation.".to_owned())?;
+    session
+        .client
+        .get_room(&id)
+        .ok_or_else(|| "No such conversation.".to_owned())
+}
+
+/// Accepts an invite to a private conversation.
+pub async fn accept(session: &Session, room_id: &str) -> Result<(), Failure> {
+    room_of(session, room_id)?
+        .join()
+        .await
+        .map_err(|e| say(e, "Joining the conversation failed"))
+}
+
+/// Declines an invite, or leaves a conversation.
+pub async fn leave(session: &Session, room_id: &str) -> Result<(), Failure> {
+    let room = room_of(session, room_id)?;
+    if room.state() == RoomState::Left {
+        return Ok(());
+    }
+    room.leave()
+        .await
+        .map_err(|e| say(e, "Leaving the conversation failed"))
+}
+
+/// Blocks or unblocks `user_id` in the account (the homeserver stops
+/// delivering their events and invites to this viewer).
+pub async fn set_blocked(session: &Session, user_id: &str, blocked: bool) -> Result<(), Failure> {
+    let user =
+        OwnedUserId::try_from(user_id).map_err(|_| format!("{user_id} is not a Matrix ID."))?;
+    let account = session.client.account();
+    let result = if blocked {
+        account.ignore_user(&user).await
+    } else {
+        account.unignore_user(&user).await
+    };
+    result.map_err(|e| {
+        say(
+            e,
+            if blocked {
+                "Blocking failed"
+            } else {
+                "Unblocking failed"
+            },
+        )
+    })
+}

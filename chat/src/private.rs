@@ -1,0 +1,483 @@
+//! Private conversations as the chat shows them: who is in each, what to
+//! call it ("Notes", a person's name, a small group), invites waiting for an
+//! answer, and who the viewer blocked. Plain Rust; the viewer's Matrix
+//! client (`matrix_private`) feeds it the events its sync brought, as the
+//! homeserver's JSON (decrypted where it could be), through [`event`].
+//!
+//! Nothing here came through the relay: names are cleaned here (no bidi
+//! controls, one line, bounded) and formatted bodies go through the chat's
+//! own allow-list (`rich`) when rendered, like everything else.
+
+use chyron_protocol::limits::{MAX_BODY_CHARS, MAX_SENDER_CHARS};
+use chyron_protocol::{clean_text, is_disguising, Message, ServerFrame, Source};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Private conversations kept (the newest by activity); more are ignored.
+pub const MAX_CONVERSATIONS: usize = 200;
+/// People blocked at most.
+pub const MAX_BLOCKED: usize = 1000;
+/// Longest formatted body kept (a Matrix event is at most 64 KiB).
+pub const MAX_HTML_BYTES: usize = 32 * 1024;
+/// What a message this device could not decrypt says.
+pub const UNABLE_TO_DECRYPT: &str =
+    "Unable to decrypt this message: this device did not get its keys.";
+
+/// What one event of a private room changes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// A new message (also one that could not be decrypted).
+    Said(Message),
+    /// A message's text was replaced by its sender.
+    Edited {
+        /// The edited message's event id.
+        id: String,
+        /// The new plain body.
+        body: String,
+        /// The new formatted body, if any.
+        html: Option<String>,
+        /// Who edited: only the original sender's edits count.
+        sender_id: String,
+    },
+    /// A message was deleted.
+    Deleted {
+        /// The deleted event's id.
+        id: String,
+    },
+    /// Someone joined, left, was invited or renamed.
+    Member {
+        /// Whose membership.
+        user_id: String,
+        /// Their membership now.
+        membership: Membership,
+        /// Their display name, cleaned (absent: none set).
+        name: Option<String>,
+    },
+}
+
+/// A member's state in a room, as far as the chat cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Membership {
+    /// In the room.
+    Join,
+    /// Invited, not answered yet.
+    Invite,
+    /// Left, was kicked or banned, or declined.
+    Gone,
+}
+
+/// Reads one timeline event's JSON. `utd`: the client could not decrypt
+/// it. `None` for events the chat does not show (reactions, state it does
+/// not use, malformed or redacted content).
+pub fn event(json: &str, utd: bool) -> Option<Change> {
+    let ev: Value = serde_json::from_str(json).ok()?;
+    let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
+    let sender = text(&ev, "sender")?;
+    let id = text(&ev, "event_id")?;
+    let ts = ev
+        .get("origin_server_ts")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    let content = ev.get("content")?;
+    let message = |body: String, html: Option<String>| Message {
+        id: id.clone(),
+        sender: short_name(&sender),
+        sender_id: sender.clone(),
+        body,
+        ts,
+        edited: false,
+        source: Source::Matrix,
+        html,
+        media: None,
+        avatar: None,
+        event_id: Some(id.clone()),
+    };
+    if utd {
+        return Some(Change::Said(message(UNABLE_TO_DECRYPT.to_owned(), None)));
+    }
+    match ev.get("type")?.as_str()? {
+        "m.room.message" => {
+            let relates = content.get("m.relates_to");
+            let replaces = relates
+                .filter(|r| r.get("rel_type").and_then(Value::as_str) == Some("m.replace"))
+                .and_then(|r| text(r, "event_id"));
+            if let Some(original) = replaces {
+                let (body, html) = body_of(content.get("m.new_content")?, &sender)?;
+                return Some(Change::Edited {
+                    id: original,
+                    body,
+                    html,
+                    sender_id: sender,
+                });
+            }
+            let (body, html) = body_of(content, &sender)?;
+            Some(Change::Said(message(body, html)))
+        }
+        "m.room.redaction" => {
+            let redacts = text(content, "redacts").or_else(|| text(&ev, "redacts"))?;
+            Some(Change::Deleted { id: redacts })
+        }
+        "m.room.member" => {
+            let user_id = text(&ev, "state_key")?;
+            let membership = match content.get("membership")?.as_str()? {
+                "join" => Membership::Join,
+                "invite" => Membership::Invite,
+                _ => Membership::Gone,
+            };
+            let name = content
+                .get("displayname")
+                .and_then(Value::as_str)
+                .and_then(|n| clean_text(n, MAX_SENDER_CHARS, false));
+            Some(Change::Member {
+                user_id,
+                membership,
+                name,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// A message content's plain body (cleaned) and formatted body (HTML only).
+fn body_of(content: &Value, sender: &str) -> Option<(String, Option<String>)> {
+    let body = content.get("body")?.as_str()?;
+    let kind = content.get("msgtype").and_then(Value::as_str).unwrap_or("");
+    let shown = match kind {
+        "m.emote" => format!("* {} {body}", short_name(sender)),
+        "m.image" => format!("sent an image: {body}"),
+        "m.file" => format!("sent a file: {body}"),
+        "m.video" => format!("sent a video: {body}"),
+        "m.audio" => format!("sent a recording: {body}"),
+        _ => body.to_owned(),
+    };
+    let body = clean_text(&shown, MAX_BODY_CHARS, true)?;
+    let html = (content.get("format").and_then(Value::as_str) == Some("org.matrix.custom.html")
+        && matches!(kind, "m.text" | "m.notice" | "m.emote"))
+    .then(|| content.get("formatted_body").and_then(Value::as_str))
+    .flatten()
+    .filter(|h| h.len() <= MAX_HTML_BYTES)
+    .map(str::to_owned);
+    Some((body, html))
+}
+
+/// The timeline frame for a message change, at `seq` (private rooms have
+/// no feed: the caller numbers their events, see [`next_seq`]).
+pub fn frame(change: Change, seq: u64) -> Option<ServerFrame> {
+    Some(match change {
+        Change::Said(message) => ServerFrame::Message { seq, message },
+        Change::Edited { id, body, html, .. } => ServerFrame::Edit {
+            seq,
+            id,
+            body,
+            html,
+        },
+        Change::Deleted { id } => ServerFrame::Delete { seq, id },
+        Change::Member { .. } => return None,
+    })
+}
+
+/// The number of a private room's next event: its timestamp, kept rising
+/// (so a read mark, stored as a number, means the same after a reload).
+pub fn next_seq(last: u64, ts: i64) -> u64 {
+    u64::try_from(ts).unwrap_or(0).max(last + 1)
+}
+
+/// The timeline epoch of every private room (their numbers are timestamps,
+/// the same across reloads).
+pub const EPOCH: &str = "private";
+
+/// A user id's localpart, cleaned: the name until a display name is known.
+pub fn short_name(user_id: &str) -> String {
+    let local = user_id
+        .strip_prefix('@')
+        .and_then(|u| u.split(':').next())
+        .unwrap_or(user_id);
+    clean_text(local, MAX_SENDER_CHARS, false).unwrap_or_else(|| "someone".to_owned())
+}
+
+/// The people typed into "start a conversation": Matrix IDs separated by
+/// commas or spaces, each once, not the viewer, at most `max`.
+pub fn parse_people(text: &str, me: &str, max: usize) -> Result<Vec<String>, String> {
+    let mut people: Vec<String> = Vec::new();
+    for id in text
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+    {
+        let valid = id.len() <= 255
+            && id.starts_with('@')
+            && id
+                .split_once(':')
+                .is_some_and(|(local, server)| local.len() > 1 && !server.is_empty())
+            && !id.chars().any(|c| c.is_control() || is_disguising(c));
+        if !valid {
+            return Err(format!(
+                "“{}” is not a Matrix ID (like @name:server).",
+                clean_text(id, 40, false).unwrap_or_default()
+            ));
+        }
+        if id != me && !people.iter().any(|p| p == id) {
+            people.push(id.to_owned());
+        }
+    }
+    if people.is_empty() {
+        return Err("Enter the Matrix ID of at least one other person.".to_owned());
+    }
+    if people.len() > max {
+        return Err(format!(
+            "A conversation can start with at most {max} people."
+        ));
+    }
+    Ok(people)
+}
+
+/// What a conversation is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Only the viewer: their notes.
+    Notes,
+    /// The viewer and one other person.
+    Direct,
+    /// The viewer and two or more others.
+    Group,
+}
+
+/// Someone in a conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// Their display name (or their localpart until it is known).
+    pub name: String,
+    /// In, invited or gone.
+    pub membership: Membership,
+}
+
+/// What the homeserver says about a private room now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// Everyone but the viewer: user id, display name (cleaned), membership.
+    pub members: Vec<(String, Option<String>, Membership)>,
+    /// Messages in it are encrypted.
+    pub encrypted: bool,
+    /// Marked as a direct chat.
+    pub direct: bool,
+    /// The viewer is invited (not joined) by this person.
+    pub invited_by: Option<String>,
+}
+
+/// One private room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conversation {
+    /// The Matrix room id (also the key of its timeline).
+    pub room_id: String,
+    /// Everyone the room has had but the viewer, by user id.
+    pub others: BTreeMap<String, Member>,
+    /// Messages are end-to-end encrypted.
+    pub encrypted: bool,
+    /// Who invited the viewer, while the invite is not answered.
+    pub invited_by: Option<String>,
+    /// When something was last said (ms): the list's order.
+    pub last_ts: i64,
+    /// Marked as a direct chat (`m.direct`) or created as one.
+    pub direct: bool,
+}
+
+impl Conversation {
+    /// A new conversation in `room_id`.
+    pub fn new(room_id: &str) -> Conversation {
+        Conversation {
+            room_id: room_id.to_owned(),
+            others: BTreeMap::new(),
+            encrypted: false,
+            invited_by: None,
+            last_ts: 0,
+            direct: false,
+        }
+    }
+
+    /// The people in it now (joined or invited), by user id.
+    pub fn present(&self) -> impl Iterator<Item = (&String, &Member)> {
+        self.others
+            .iter()
+            .filter(|(_, m)| m.membership != Membership::Gone)
+    }
+
+    /// Notes, a direct chat or a group.
+    pub fn kind(&self) -> Kind {
+        match (self.others.is_empty(), self.present().count()) {
+            (true, _) => Kind::Notes,
+            (false, 0 | 1) => Kind::Direct,
+            _ => Kind::Group,
+        }
+    }
+
+    /// Everyone else left: what is said now reaches nobody.
+    pub fn alone(&self) -> bool {
+        !self.others.is_empty() && self.present().next().is_none()
+    }
+
+    /// What to call it: "Notes", a name, or a few names.
+    pub fn title(&self) -> String {
+        if self.kind() == Kind::Notes {
+            return "Notes".to_owned();
+        }
+        let mut names: Vec<&str> = self.present().map(|(_, m)| m.name.as_str()).collect();
+        if names.is_empty() {
+            names = self.others.values().map(|m| m.name.as_str()).collect();
+        }
+        match names.as_slice() {
+            [one] => (*one).to_owned(),
+            [a, b] => format!("{a} and {b}"),
+            [a, b, c] => format!("{a}, {b} and {c}"),
+            [a, b, rest @ ..] => format!("{a}, {b} and {} others", rest.len()),
+            [] => "Private conversation".to_owned(),
+        }
+    }
+
+    /// Applies a member change (not the viewer's own: see [`Private`]).
+    fn member(&mut self, user_id: &str, membership: Membership, name: Option<String>) {
+        let entry = self
+            .others
+            .entry(user_id.to_owned())
+            .or_insert_with(|| Member {
+                name: short_name(user_id),
+                membership,
+            });
+        entry.membership = membership;
+        if let Some(name) = name {
+            entry.name = name;
+        }
+    }
+}
+
+/// The viewer's private conversations and blocks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Private {
+    /// By room id.
+    rooms: BTreeMap<String, Conversation>,
+    /// People whose private messages and invites the viewer refuses.
+    pub blocked: BTreeSet<String>,
+}
+
+impl Private {
+    /// The conversation in `room_id`, made on first use (`None` once
+    /// [`MAX_CONVERSATIONS`] are kept).
+    pub fn room(&mut self, room_id: &str) -> Option<&mut Conversation> {
+        if !self.rooms.contains_key(room_id) && self.rooms.len() >= MAX_CONVERSATIONS {
+            return None;
+        }
+        Some(
+            self.rooms
+                .entry(room_id.to_owned())
+                .or_insert_with(|| Conversation::new(room_id)),
+        )
+    }
+
+    /// The conversation in `room_id`, if known.
+    pub fn get(&self, room_id: &str) -> Option<&Conversation> {
+        self.rooms.get(room_id)
+    }
+
+    /// Takes in what the homeserver says about `room_id` now.
+    pub fn update(&mut self, room_id: &str, facts: Facts) {
+        let Some(room) = self.room(room_id) else {
+            return;
+        };
+        for (user_id, name, membership) in facts.members {
+            room.member(&user_id, membership, name);
+        }
+        room.encrypted = facts.encrypted;
+        room.direct = facts.direct;
+        room.invited_by = facts.invited_by;
+    }
+
+    /// Forgets a conversation (the viewer left it or declined its invite).
+    pub fn remove(&mut self, room_id: &str) {
+        self.rooms.remove(room_id);
+    }
+
+    /// Applies `change` from `room_id`, as seen by `me`. Returns the
+    /// message change for the timeline, if it is one to show: the blocked
+    /// person's lines are not.
+    pub fn apply(&mut self, room_id: &str, me: &str, change: Change) -> Option<Change> {
+        let blocked = match &change {
+            Change::Said(m) => self.blocked.contains(&m.sender_id),
+            Change::Edited { sender_id, .. } => self.blocked.contains(sender_id),
+            _ => false,
+        };
+        let room = self.room(room_id)?;
+        match change {
+            Change::Member {
+                user_id,
+                membership,
+                name,
+            } => {
+                if user_id != me {
+                    room.member(&user_id, membership, name);
+                }
+                None
+            }
+            Change::Said(m) => {
+                room.last_ts = room.last_ts.max(m.ts);
+                (!blocked).then_some(Change::Said(m))
+            }
+            other => (!blocked).then_some(other),
+        }
+    }
+
+    /// Invites waiting for an answer, not from blocked people.
+    pub fn invites(&self) -> Vec<&Conversation> {
+        self.rooms
+            .values()
+            .filter(|c| {
+                c.invited_by
+                    .as_ref()
+                    .is_some_and(|by| !self.blocked.contains(by))
+            })
+            .collect()
+    }
+
+    /// Joined conversations, most recently active first; Notes first of all.
+    pub fn list(&self) -> Vec<&Conversation> {
+        let mut list: Vec<&Conversation> = self
+            .rooms
+            .values()
+            .filter(|c| c.invited_by.is_none())
+            .collect();
+        list.sort_by_key(|c| (c.kind() != Kind::Notes, std::cmp::Reverse(c.last_ts)));
+        list
+    }
+
+    /// The viewer's notes, if they have them.
+    pub fn notes(&self) -> Option<&Conversation> {
+        self.rooms
+            .values()
+            .find(|c| c.invited_by.is_none() && c.direct && c.kind() == Kind::Notes)
+    }
+
+    /// The direct conversation with `user_id`, if there is one.
+    pub fn direct_with(&self, user_id: &str) -> Option<&Conversation> {
+        self.list().into_iter().find(|c| {
+            c.kind() == Kind::Direct && c.others.len() == 1 && c.others.contains_key(user_id)
+        })
+    }
+
+    /// Blocks `user_id`; false if the list is full.
+    pub fn block(&mut self, user_id: &str) -> bool {
+        if self.blocked.len() >= MAX_BLOCKED && !self.blocked.contains(user_id) {
+            return false;
+        }
+        self.blocked.insert(user_id.to_owned());
+        true
+    }
+
+    /// Whether a conversation is with a blocked person only (its composer is
+    /// locked).
+    pub fn is_blocked(&self, room_id: &str) -> bool {
+        self.rooms.get(room_id).is_some_and(|c| {
+            c.kind() != Kind::Notes && c.others.keys().all(|u| self.blocked.contains(u))
+        })
+    }
+}
+
+#[cfg(test)]
+#[path = "private_tests.rs"]
+mod tests;

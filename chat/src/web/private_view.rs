@@ -1,0 +1,293 @@
+//! The private side of the panel: the "Private" tab with its count, the
+//! list of conversations and invites, a conversation's heading (who, that it
+//! is encrypted, block, leave) and its footer, and the count on the
+//! captions' Chat button while the chat is closed.
+
+use super::app::App;
+use super::private::{is_private, PRIVATE_LIST};
+use crate::matrix_private::MAX_INVITES;
+use crate::private::{Conversation, Kind};
+use leptos::prelude::*;
+
+/// Unread private lines plus invites waiting: the count on the tab and on
+/// the captions' Chat button. The conversation on screen counts while the
+/// chat is closed only.
+pub fn private_unread(app: App) -> usize {
+    let me = app.my_id();
+    let shown = app.open.get().then(|| app.current.get());
+    app.private.with(|p| {
+        let invites = p.invites().len();
+        let lines: usize = app.prefs.with(|prefs| {
+            app.timelines.with(|t| {
+                p.list()
+                    .iter()
+                    .filter(|c| shown.as_deref() != Some(c.room_id.as_str()))
+                    .filter_map(|c| {
+                        let t = t.get(&c.room_id)?;
+                        Some(t.unread_count(prefs.read.get(&c.room_id), &me, &p.blocked))
+                    })
+                    .sum()
+            })
+        });
+        invites + lines
+    })
+}
+
+/// The "Private" tab (signed-in viewers only).
+pub fn private_tab(app: App) -> impl IntoView {
+    move || {
+        app.me.with(Option::is_some).then(|| {
+            let here = move || is_private(&app.current.get()).then_some("page");
+            let count = move || {
+                let n = private_unread(app);
+                (n > 0).then(|| {
+                    let label = format!("{n} unread");
+                    view! { <span part="chat-unread-count" class="count" aria-label=label>{n.min(99)}</span> }
+                })
+            };
+            view! {
+                <button part="chat-channel chat-private-tab" class="channel" type="button"
+                    aria-current=here on:click=move |_| app.show_private()>
+                    "Private"
+                    {count}
+                </button>
+            }
+        })
+    }
+}
+
+/// Keeps the captions' Chat button telling how many private messages wait
+/// (an attribute the overlay's stylesheet shows as a badge, and its label).
+pub fn use_chat_button_count(app: App) {
+    Effect::new(move |_| {
+        let n = private_unread(app);
+        let root = app.shadow.get_value();
+        let Ok(Some(button)) = root.query_selector("[part~=\"chat-open\"]") else {
+            return;
+        };
+        if n == 0 {
+            let _ = button.remove_attribute("data-unread");
+            let _ = button.remove_attribute("aria-label");
+        } else {
+            let _ = button.set_attribute("data-unread", &n.min(99).to_string());
+            let _ = button.set_attribute("aria-label", &format!("Chat: {n} new private"));
+        }
+    });
+}
+
+/// The list: notes, invites, conversations, most recent first.
+pub fn private_list(app: App) -> impl IntoView {
+    let invites = move || {
+        app.private.with(|p| {
+            p.invites()
+                .into_iter()
+                .map(|c| {
+                    (
+                        c.room_id.clone(),
+                        c.title(),
+                        c.invited_by.clone().unwrap_or_default(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    let conversations = move || {
+        app.private
+            .with(|p| p.list().into_iter().map(summary).collect::<Vec<_>>())
+    };
+    view! {
+        <div part="chat-private" class="private">
+            <h2 class="private-head">"Private messages"</h2>
+            <p class="hint">
+                "End-to-end encrypted: only the people in a conversation can read it. "
+                "Start one from someone's line (Message), or keep notes for yourself."
+            </p>
+            <ul class="invites" aria-label="Invitations">
+                <For each=invites key=|i| i.0.clone() let:invite>
+                    {invite_row(app, invite.0, invite.1, invite.2)}
+                </For>
+            </ul>
+            <ul class="conversations" aria-label="Conversations">
+                <For each=conversations key=|c| c.clone() let:c>
+                    {conversation_row(app, c)}
+                </For>
+            </ul>
+            {move || app.private.with(|p| p.notes().is_none()).then(|| view! {
+                <button part="chat-notes" class="act" type="button" on:click=move |_| app.open_notes()>
+                    "Start your notes"
+                </button>
+            })}
+            {new_conversation(app)}
+        </div>
+    }
+}
+
+/// What a row of the list shows, owned: (room id, title, kind, alone).
+type Summary = (String, String, bool, bool);
+
+fn summary(c: &Conversation) -> Summary {
+    (
+        c.room_id.clone(),
+        c.title(),
+        c.kind() == Kind::Notes,
+        c.alone(),
+    )
+}
+
+fn conversation_row(app: App, (room_id, title, notes, alone): Summary) -> impl IntoView {
+    let unread = {
+        let room_id = room_id.clone();
+        move || {
+            let me = app.my_id();
+            let n = app.prefs.with(|p| {
+                app.timelines.with(|t| {
+                    t.get(&room_id).map_or(0, |t| {
+                        app.private
+                            .with(|b| t.unread_count(p.read.get(&room_id), &me, &b.blocked))
+                    })
+                })
+            });
+            (n > 0).then(|| view! { <span part="chat-unread-count" class="count" aria-label=format!("{n} unread")>{n.min(99)}</span> })
+        }
+    };
+    let label = if notes {
+        "Notes (only you)".to_owned()
+    } else {
+        title.clone()
+    };
+    view! {
+        <li>
+            <button part="chat-conversation" class="conversation" type="button"
+                on:click=move |_| app.switch(room_id.clone())>
+                {label}
+                {alone.then(|| view! { <span class="hint">" (left)"</span> })}
+                {unread}
+            </button>
+        </li>
+    }
+}
+
+fn invite_row(app: App, room_id: String, title: String, from: String) -> impl IntoView {
+    let (accept, decline) = (room_id.clone(), room_id);
+    let block = from.clone();
+    let name = title.clone();
+    view! {
+        <li part="chat-invite" class="invite">
+            <span>{format!("{title} invited you to a private conversation.")}</span>
+            <button class="act" type="button" on:click=move |_| app.accept_invite(accept.clone())>"Accept"</button>
+            <button class="act" type="button" on:click=move |_| app.leave_conversation(decline.clone())>"Decline"</button>
+            <button class="act" type="button" aria-label=format!("Block {name}")
+                on:click=move |_| app.set_blocked(block.clone(), name.clone(), true)>
+                "Block"
+            </button>
+        </li>
+    }
+}
+
+/// A conversation's heading: its title, that it is encrypted (or not),
+/// back to the list, and block / leave.
+pub fn conversation_head(app: App, room_id: String) -> impl IntoView {
+    move || {
+        let c = app.private.with(|p| p.get(&room_id).cloned())?;
+        let blocked = app.private.with(|p| p.is_blocked(&room_id));
+        let other = (c.kind() == Kind::Direct)
+            .then(|| {
+                c.others
+                    .iter()
+                    .next()
+                    .map(|(id, m)| (id.clone(), m.name.clone()))
+            })
+            .flatten();
+        let lock = if c.encrypted {
+            "End-to-end encrypted"
+        } else {
+            "Not encrypted"
+        };
+        let leave = c.room_id.clone();
+        Some(view! {
+            <div part="chat-conversation-head" class="conversation-head">
+                <button class="act" type="button" on:click=move |_| app.switch(PRIVATE_LIST.to_owned())>
+                    "← All private"
+                </button>
+                <h2 class="private-head">{c.title()}</h2>
+                <span part="chat-encrypted" class="hint">{lock}</span>
+                {other.map(|(id, name)| {
+                    let (text, label) = if blocked {
+                        ("Unblock", format!("Unblock {name}"))
+                    } else {
+                        ("Block", format!("Block {name}: no private messages from them"))
+                    };
+                    view! {
+                        <button part="chat-block" class="act" type="button" aria-label=label
+                            on:click=move |_| app.set_blocked(id.clone(), name.clone(), !blocked)>
+                            {text}
+                        </button>
+                    }
+                })}
+                {(c.kind() != Kind::Notes).then(|| view! {
+                    <button class="act" type="button" on:click=move |_| app.leave_conversation(leave.clone())>
+                        "Leave"
+                    </button>
+                })}
+                {c.alone().then(|| view! {
+                    <p part="chat-alone" class="hint">"Everyone else left: messages here reach nobody."</p>
+                })}
+                {blocked.then(|| view! {
+                    <p part="chat-blocked" class="hint">"You blocked them: unblock to write here again."</p>
+                })}
+            </div>
+        })
+    }
+}
+
+/// The footer in the private side: the composer in a conversation one can
+/// write in, else why not; the viewer's account bar.
+pub fn private_footer(app: App, key: String) -> impl IntoView {
+    let me = app.me.get()?;
+    let bar = super::forms::account_bar(app, me.name, me.guest);
+    if key == PRIVATE_LIST {
+        return Some(bar.into_any());
+    }
+    let (title, blocked) = app.private.with(|p| {
+        (
+            p.get(&key).map(Conversation::title).unwrap_or_default(),
+            p.is_blocked(&key),
+        )
+    });
+    if blocked {
+        return Some(bar.into_any());
+    }
+    Some(
+        view! {
+            {super::forms::composer(app, format!("Message {title}"))}
+            {bar}
+        }
+        .into_any(),
+    )
+}
+
+/// "Start a conversation with…": one or more Matrix IDs.
+fn new_conversation(app: App) -> impl IntoView {
+    let people = RwSignal::new(String::new());
+    let start = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let me = app.my_id();
+        match crate::private::parse_people(&people.get_untracked(), &me, MAX_INVITES) {
+            Ok(list) => {
+                people.set(String::new());
+                app.start_conversation(list);
+            }
+            Err(why) => app.notice.set(why),
+        }
+    };
+    view! {
+        <form part="chat-new-conversation" class="form" on:submit=start>
+            <label for="chyron-people">"Start a conversation with (Matrix IDs, e.g. @name:server)"</label>
+            <div class="row">
+                <input id="chyron-people" part="chat-new-people" type="text" autocomplete="off"
+                    prop:value=move || people.get() on:input=move |ev| people.set(event_target_value(&ev)) />
+                <button part="chat-new-start" class="primary" type="submit" disabled=move || app.busy.get()>"Start"</button>
+            </div>
+        </form>
+    }
+}

@@ -1,0 +1,162 @@
+// Private messages, end to end: a real Synapse, the real relay and chat
+// module in Chromium, viewers with accounts in separate browser contexts.
+// What the homeserver stores is checked in Synapse's own database: a private
+// conversation holds only encrypted messages. Screenshots: out/chat-private-*.png.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { call, sleep } from './matrix.mjs';
+import {
+  startChatStack, viewer as newViewer, part, waitForLines, openChat, say, shot,
+} from './chat-harness.mjs';
+
+let stack;
+
+before(async () => {
+  stack = await startChatStack({ config: ['public_channels = ["demo"]'] });
+});
+
+after(async () => {
+  await stack?.stop();
+});
+
+const PASSWORD = 'a-long-enough-password';
+
+/** A viewer who creates the account `user` in the chat. */
+async function member(user) {
+  const v = await newViewer(stack);
+  await openChat(v.page);
+  await v.page.locator('chyron-chat button', { hasText: 'Create an account' }).click();
+  await v.page.locator('chyron-chat #chyron-new-user').fill(user);
+  await v.page.locator('chyron-chat #chyron-new-password').fill(PASSWORD);
+  await v.page.locator('chyron-chat button', { hasText: 'Create account' }).click();
+  await part(v.page, 'chat-input').waitFor({ timeout: 30000 });
+  v.id = `@${user}:${stack.synapse.seeded.server_name}`;
+  return v;
+}
+
+/** The event types Synapse stored in `roomId` (its own SQLite database). */
+function storedTypes(roomId) {
+  const db = join(stack.synapse.dir, 'homeserver.db');
+  const out = execFileSync('python3', ['-c', `
+import sqlite3, sys, json
+c = sqlite3.connect(sys.argv[1])
+print(json.dumps([r[0] for r in c.execute("select type from events where room_id = ?", (sys.argv[2],))]))
+`, db, roomId]);
+  return JSON.parse(out.toString());
+}
+
+/** The room id of the conversation shown (from the tab's state). */
+const shownRoom = (page) => page.evaluate(() => localStorage.getItem('chyron:chat:channel'));
+
+async function notice(page, re) {
+  await page.waitForFunction(
+    (src) => new RegExp(src).test(document.querySelector('chyron-chat').shadowRoot.querySelector('[part~="chat-notice"]')?.textContent ?? ''),
+    re.source, { timeout: 20000 },
+  );
+}
+
+let ann;
+let ben;
+let dm;
+
+test('two accounts talk privately from a public line: encrypted on the homeserver, readable in both chats', async () => {
+  ann = await member('ann');
+  ben = await member('ben');
+  await say(ben.page, 'anyone here from Berlin?');
+  await waitForLines(ann.page, (l) => l.some((x) => x.body === 'anyone here from Berlin?'), 'ben\'s public line');
+  const line = ann.page.locator('chyron-chat [part~="chat-line"]', { hasText: 'anyone here from Berlin?' });
+  await line.locator('[part~="chat-message"]').click();
+  await part(ann.page, 'chat-conversation-head').waitFor({ timeout: 30000 });
+  assert.match(await part(ann.page, 'chat-encrypted').innerText(), /End-to-end encrypted/);
+  await say(ann.page, 'yes, **me**!');
+  await waitForLines(ann.page, (l) => l.some((x) => x.body === 'yes, me!' && !x.pending), 'ann\'s private line, confirmed');
+  dm = await shownRoom(ann.page);
+  assert.match(dm, /^!/);
+
+  // Ben: the Private tab counts the invite; accepting shows Ann's line.
+  await ben.page.waitForFunction(() => /Private\s*1/.test(
+    document.querySelector('chyron-chat').shadowRoot.querySelector('[part~="chat-private-tab"]')?.textContent ?? ''), null, { timeout: 30000 });
+  await part(ben.page, 'chat-private-tab').click();
+  await shot(ben.page, 'private-invite');
+  await ben.page.locator('chyron-chat [part~="chat-invite"] button', { hasText: 'Accept' }).click();
+  const got = await waitForLines(ben.page, (l) => l.some((x) => x.body === 'yes, me!'), 'ann\'s private line at ben', 30000);
+  assert.match(got.find((x) => x.body === 'yes, me!').html, /<strong>me<\/strong>/);
+  await say(ben.page, 'great, see you at the bar');
+  await waitForLines(ann.page, (l) => l.some((x) => x.body === 'great, see you at the bar'), 'ben\'s answer at ann', 30000);
+  await shot(ann.page, 'private-conversation');
+
+  // The homeserver holds ciphertext only.
+  const types = storedTypes(dm);
+  assert.ok(types.includes('m.room.encrypted'), `encrypted events stored: ${types}`);
+  assert.ok(!types.includes('m.room.message'), `no clear messages stored: ${types}`);
+});
+
+test('a reload keeps the device and its keys: the conversation is still readable', async () => {
+  await ann.page.reload();
+  await openChat(ann.page).catch(() => {});
+  await part(ann.page, 'chat-private-tab').click({ timeout: 30000 });
+  await ann.page.locator('chyron-chat [part~="chat-conversation"]').first().click({ timeout: 30000 });
+  const lines = await waitForLines(ann.page, (l) => l.some((x) => x.body === 'great, see you at the bar'), 'the old lines, decrypted', 30000);
+  assert.ok(!lines.some((x) => /Unable to decrypt/.test(x.body)), JSON.stringify(lines));
+});
+
+test('notes to self: one encrypted room with only the viewer, marked as a direct chat', async () => {
+  await part(ann.page, 'chat-private-tab').click();
+  await part(ann.page, 'chat-notes').click();
+  await part(ann.page, 'chat-conversation-head').waitFor({ timeout: 30000 });
+  await say(ann.page, 'remember: slides at 3pm');
+  await waitForLines(ann.page, (l) => l.some((x) => x.body === 'remember: slides at 3pm' && !x.pending), 'the note', 30000);
+  const notes = await shownRoom(ann.page);
+  assert.ok(storedTypes(notes).includes('m.room.encrypted'));
+  assert.ok(!storedTypes(notes).includes('m.room.message'));
+  // m.direct in ann's account names the room under her own id.
+  const login = await call(stack.synapse.base, 'POST', '/_matrix/client/v3/login', {
+    body: { type: 'm.login.password', identifier: { type: 'm.id.user', user: 'ann' }, password: PASSWORD },
+  });
+  const direct = await call(stack.synapse.base, 'GET',
+    `/_matrix/client/v3/user/${encodeURIComponent(ann.id)}/account_data/m.direct`, { token: login.body.access_token });
+  assert.deepEqual(direct.body[ann.id], [notes]);
+  await part(ann.page, 'chat-private-tab').click();
+  assert.match(await part(ann.page, 'chat-private').innerText(), /Notes \(only you\)/);
+});
+
+test('a group of three', async () => {
+  const cy = await member('cy');
+  await part(ann.page, 'chat-private-tab').click();
+  await part(ann.page, 'chat-new-people').fill(`${ben.id}, ${cy.id}`);
+  await part(ann.page, 'chat-new-start').click();
+  await part(ann.page, 'chat-conversation-head').waitFor({ timeout: 30000 });
+  await say(ann.page, 'group plan: meet at the stage');
+  for (const v of [ben, cy]) {
+    await part(v.page, 'chat-private-tab').click({ timeout: 30000 });
+    await v.page.locator('chyron-chat [part~="chat-invite"] button', { hasText: 'Accept' }).click({ timeout: 30000 });
+    await waitForLines(v.page, (l) => l.some((x) => x.body === 'group plan: meet at the stage'), 'the group line', 30000);
+  }
+  await say(cy.page, 'cy here');
+  await waitForLines(ann.page, (l) => l.some((x) => x.body === 'cy here'), 'cy at ann', 30000);
+  await waitForLines(ben.page, (l) => l.some((x) => x.body === 'cy here'), 'cy at ben', 30000);
+  assert.match(await part(ann.page, 'chat-conversation-head').innerText(), /ben and cy|cy and ben/);
+  await cy.context.close();
+});
+
+test('block: the blocked person\'s new messages and invites never reach the screen; unblock brings them back', async () => {
+  await part(ben.page, 'chat-private-tab').click();
+  await ben.page.locator('chyron-chat [part~="chat-conversation"]', { hasText: 'ann' }).filter({ hasNotText: ' and ' }).click();
+  await part(ben.page, 'chat-block').click();
+  await notice(ben.page, /is blocked/);
+  assert.match(await part(ben.page, 'chat-conversation-head').innerText(), /You blocked them/);
+  assert.equal(await part(ben.page, 'chat-input').count(), 0, 'no composer for a blocked conversation');
+  await part(ann.page, 'chat-private-tab').click();
+  await ann.page.locator('chyron-chat [part~="chat-conversation"]', { hasText: 'ben' }).filter({ hasNotText: ' and ' }).click();
+  await say(ann.page, 'are you ignoring me?');
+  await waitForLines(ann.page, (l) => l.some((x) => x.body === 'are you ignoring me?' && !x.pending), 'sent', 30000);
+  await sleep(3000);
+  const lines = await waitForLines(ben.page, () => true, 'anything');
+  assert.ok(!lines.some((x) => x.body === 'are you ignoring me?'), 'the blocked line is not shown');
+  await shot(ben.page, 'private-blocked');
+  await part(ben.page, 'chat-block').click();
+  await notice(ben.page, /unblocked/);
+  await part(ben.page, 'chat-input').waitFor();
+});
