@@ -28,7 +28,16 @@ echo "[test] native: protocol, relay (with a real Synapse), widget logic"
 # The Matrix tests start their own Synapse (scripts/synapse) from one shared
 # venv, installed once; here they must not skip.
 export CHYRON_SYNAPSE_VENV="$PWD/.data/synapse-venv" CHYRON_REQUIRE_SYNAPSE=1
-cargo test --workspace --quiet
+# Not the Matrix test peer: it needs matrix-sdk's e2e-encryption, which
+# feature unification would give the relay too. It builds on its own below.
+cargo test --workspace --quiet --exclude chyron-matrix-peer
+
+echo "[test] the Matrix test peer (native matrix-sdk with encryption; tests/matrix-peer)"
+# Its own cargo invocation (see above). A debug build: the end-to-end tests
+# send a few dozen messages, and a release build of matrix-sdk costs minutes.
+cargo test -p chyron-matrix-peer --quiet
+cargo build -p chyron-matrix-peer --quiet
+export CHYRON_MATRIX_PEER_BIN=${CHYRON_MATRIX_PEER_BIN:-$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/debug/chyron-matrix-peer}
 
 echo "[test] widget in headless Chromium (wasm-bindgen-test)"
 CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=120 \
