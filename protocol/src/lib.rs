@@ -26,7 +26,7 @@ mod media;
 mod validate;
 
 pub use color::{sender_color_slot, SENDER_COLOR_SLOTS};
-pub use directory::{ChannelInfo, ChatRoom, Directory, Rules};
+pub use directory::{ChannelInfo, ChatRoom, Directory, LiveDj, Rules};
 pub use frame::{BridgeState, Message, ServerFrame, Snapshot, SnapshotReason, Source};
 pub use media::{Media, MediaKind};
 pub use validate::{

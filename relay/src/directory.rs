@@ -4,15 +4,16 @@
 //!
 //! The titles and rules come from the configuration ([`crate::config::chat`]);
 //! the rooms from the bridge, which records each room here once it has
-//! joined it ([`ChatRooms`]). The answer is anonymous, public and cacheable:
+//! joined it ([`ChatRooms`]); the DJs live on each from [`crate::live`]. The answer is anonymous, public and cacheable:
 //! `Access-Control-Allow-Origin: *`, a few seconds' `Cache-Control`, and the
 //! per-address limit of the other anonymous endpoints.
 
+use crate::error::ApiError;
 use crate::AppState;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use chyron_protocol::{ChannelInfo, ChatRoom, Directory};
+use chyron_protocol::{ChannelInfo, ChatRoom, Directory, LiveDj};
 use std::collections::HashMap;
 use std::sync::RwLock;
 
@@ -54,8 +55,9 @@ impl ChatRooms {
     }
 }
 
-/// The directory as it stands: public channels in order, the first main.
-pub fn directory(state: &AppState) -> Directory {
+/// The directory as it stands: public channels in order, the first main,
+/// with `live` (channel → its live DJs).
+pub fn directory(state: &AppState, live: &HashMap<String, Vec<LiveDj>>) -> Directory {
     let config = &state.config;
     let homeserver = config
         .chat
@@ -84,6 +86,7 @@ pub fn directory(state: &AppState) -> Directory {
                     main: i == 0,
                     matrix,
                     rules: meta.and_then(|m| m.rules.clone()),
+                    live: live.get(channel).cloned().unwrap_or_default(),
                 }
             })
             .collect(),
@@ -92,7 +95,11 @@ pub fn directory(state: &AppState) -> Directory {
 
 /// `GET /chat/channels`.
 pub async fn handler(State(state): State<AppState>) -> Response {
-    let body = serde_json::to_vec(&directory(&state)).unwrap_or_default();
+    let live = match state.live.all().await {
+        Ok(live) => live,
+        Err(e) => return ApiError::internal("live DJs", e).into_response(),
+    };
+    let body = serde_json::to_vec(&directory(&state, &live)).unwrap_or_default();
     (
         [
             (header::CONTENT_TYPE, "application/json".to_string()),

@@ -15,6 +15,7 @@ pub mod feed;
 pub mod html;
 pub mod hub;
 pub mod limits;
+pub mod live;
 pub mod metrics;
 pub mod pages;
 pub mod serve;
@@ -62,6 +63,8 @@ pub struct AppState {
     pub thumbnails: Arc<bridge::thumbnails::Thumbnails>,
     /// The bridged rooms the full chat may join (`GET /chat/channels`).
     pub chat_rooms: Arc<directory::ChatRooms>,
+    /// The DJs marked live per channel (`…/live`, `GET /chat/channels`).
+    pub live: Arc<live::LiveDjs>,
     /// Becomes `true` when the relay shuts down, so feeds close.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -94,6 +97,7 @@ impl AppState {
         ));
         let per_address = Arc::new(PerAddress::new(l, metrics.unsent_bytes.clone()));
         AppState {
+            live: Arc::new(live::LiveDjs::new(store.clone())),
             hub: Arc::new(Hub::new(store, limits, metrics.clone(), bridged)),
             metrics,
             api_limiter: Arc::new(api_limiter),
@@ -132,6 +136,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api::routes())
         .merge(webhooks::routes())
+        .merge(live::routes())
         .merge(anonymous)
         .route("/api/{*rest}", any(api_not_found))
         .route("/feed/{channel}", get(feed::handler))

@@ -6,6 +6,7 @@
 
 pub mod avatars;
 pub mod identity;
+pub mod live;
 mod outbox;
 mod webhooks;
 
@@ -75,6 +76,9 @@ CREATE TABLE IF NOT EXISTS avatars (
     channel TEXT NOT NULL, key TEXT NOT NULL, uri TEXT NOT NULL,
     PRIMARY KEY (channel, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS live_djs (
+    channel TEXT NOT NULL, user_id TEXT NOT NULL, name TEXT, since INTEGER NOT NULL,
+    PRIMARY KEY (channel, user_id)) WITHOUT ROWID;
 ";
 
 impl Store {
