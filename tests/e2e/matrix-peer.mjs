@@ -19,18 +19,20 @@ const MAX_EVENTS = 5000;
 
 /**
  * Starts a peer. `dir`: its store directory (default: a new temporary one,
- * removed by stop() unless `keepDir`, so a second peer can `restore` it);
- * `name` labels its stderr lines (shown with CHYRON_PEER_LOG=1). Returns
+ * which stop() removes); `name` labels its stderr lines (shown with
+ * CHYRON_PEER_LOG=1). Returns
  *   call(cmd, args, timeoutMs = 60000) → Promise<reply>: rejects on ok:false,
  *     on timeout, or if the peer exits first;
  *   waitFor(predicate, timeoutMs = 30000) → Promise<event>: the first event,
  *     already seen or still to come, that the predicate accepts;
  *   events: every event line so far; pid; dir;
- *   stop(): quits it (SIGKILL by pid after 5 s) and removes a temporary dir.
+ *   stop({ keepDir }): quits it (SIGKILL by pid after 5 s) and removes a
+ *     temporary dir, unless keepDir (a later peer may `restore` from it; the
+ *     caller removes it then). Idempotent.
  */
-export async function startPeer({ bin, dir, name = 'peer', keepDir = false } = {}) {
+export async function startPeer({ bin, dir, name = 'peer' } = {}) {
   if (!bin) throw new Error('startPeer: no binary (CHYRON_MATRIX_PEER_BIN)');
-  const temp = !dir;
+  let temp = !dir;
   dir ??= mkdtempSync(join(tmpdir(), `chyron-peer-${name}-`));
   const child = spawn(bin, [dir], { stdio: ['pipe', 'pipe', 'pipe'] });
   const events = [];
@@ -39,7 +41,7 @@ export async function startPeer({ bin, dir, name = 'peer', keepDir = false } = {
   let nextId = 1;
   let exited = null;
 
-  const exitedPromise = new Promise((resolve) => child.on('exit', (code, sig) => {
+  const exitedPromise = new Promise((resolve) => child.on('close', (code, sig) => {
     exited = `peer ${name} exited (${sig ?? code})`;
     for (const p of pending.values()) { clearTimeout(p.timer); p.fail(new Error(exited)); }
     pending.clear();
@@ -95,15 +97,33 @@ export async function startPeer({ bin, dir, name = 'peer', keepDir = false } = {
     });
   }
 
-  async function stop() {
+  async function stop({ keepDir = false } = {}) {
     if (!exited) {
       child.stdin.end(`${JSON.stringify({ id: 0, cmd: 'quit' })}\n`);
       const timer = setTimeout(() => { try { process.kill(child.pid, 'SIGKILL'); } catch {} }, 5000);
       await exitedPromise;
       clearTimeout(timer);
     }
-    if (temp && !keepDir) rmSync(dir, { recursive: true, force: true });
+    if (keepDir) temp = false;
+    if (temp) rmSync(dir, { recursive: true, force: true });
   }
 
   return { call, waitFor, events, stop, pid: child.pid, dir };
+}
+
+/**
+ * Waits until `peer` knows `user`'s device (`device`: an id, or a predicate
+ * over the `devices` reply's list): its sync saw the device-list change and
+ * the key query ran. Only then does the peer's next message reach that
+ * device; one sent before stays undecryptable there (a real race, in Element
+ * too). Polls after each sync, at most `tries` syncs.
+ */
+export async function waitForDevice(peer, user, device, tries = 20) {
+  const ok = typeof device === 'function' ? device : (list) => list.some((d) => d.device_id === device);
+  for (let i = 0; i < tries; i++) {
+    const { devices } = await peer.call('devices', { user });
+    if (ok(devices)) return devices;
+    await peer.call('wait_sync', { timeout_ms: 10000 });
+  }
+  throw new Error(`the peer never learned of ${user}'s device ${typeof device === 'string' ? device : ''}`);
 }

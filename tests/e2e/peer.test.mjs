@@ -7,10 +7,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSynapse, ok200 } from './matrix.mjs';
-import { startPeer } from './matrix-peer.mjs';
+import { startPeer, waitForDevice } from './matrix-peer.mjs';
 
 const BIN = process.env.CHYRON_MATRIX_PEER_BIN;
 const missing = !BIN || !existsSync(BIN);
@@ -61,20 +61,6 @@ function assertOnlyEncrypted(roomId, atLeast) {
   assert.ok(!types.includes('m.room.message'), `plaintext message stored: ${types}`);
   const n = types.filter((t) => t === 'm.room.encrypted').length;
   assert.ok(n >= atLeast, `${n} encrypted events stored, expected ≥ ${atLeast}`);
-}
-
-/**
- * Waits until `p` knows `user`'s `device` (its sync saw the device-list
- * change and the key query ran): only then will p's next message be shared
- * with it. Sending before that is a real race, in Element too.
- */
-async function knowsDevice(p, user, device) {
-  for (let i = 0; i < 20; i++) {
-    const { devices } = await p.call('devices', { user });
-    if (devices.some((d) => d.device_id === device)) return;
-    await p.call('wait_sync', { timeout_ms: 10000 });
-  }
-  throw new Error(`${p.id} never learned of ${user}'s device ${device}`);
 }
 
 const msg = (room, body) => (e) => e.event === 'message' && e.room === room && e.body === body;
@@ -160,7 +146,7 @@ test('undecryptable messages are reported, not dropped', { skip }, async (t) => 
     assert.ok(utd.session_id, JSON.stringify(utd));
     assert.ok(!ben2.events.some(msg(room, 'before the new device')));
     // ann learns of the new device (device-list change) and shares her key.
-    await knowsDevice(ann, ben2.id, 'BEN2');
+    await waitForDevice(ann, ben2.id, 'BEN2');
     await ann.call('send', { room, body: 'after the new device' });
     await received(ben2, ann, room, 'after the new device');
   });
@@ -178,18 +164,42 @@ test('undecryptable messages are reported, not dropped', { skip }, async (t) => 
     const late = await peer(dan, { login: PASSWORD, deviceId: 'LATE' });
     const utd = await late.waitFor((e) => e.event === 'utd' && e.event_id === blind.event_id);
     assert.equal(utd.sender, ann.id);
-    await knowsDevice(ann, late.id, 'LATE');
+    await waitForDevice(ann, late.id, 'LATE');
     await ann.call('send', { room: r2, body: 'now LATE has keys' });
     await received(late, ann, r2, 'now LATE has keys');
     assertOnlyEncrypted(r2, 2);
   });
 });
 
+test('a restarted peer keeps its device and keys; leaving is seen', { skip }, async () => {
+  const ann = await peer('rst-ann');
+  const ben = await peer('rst-ben', { autoJoin: true });
+  const { room } = await ann.call('dm', { users: [ben.id] });
+  await ann.waitFor((e) => e.event === 'member' && e.room === room && e.user === ben.id && e.membership === 'join');
+  await ann.call('send', { room, body: 'before the restart' });
+  await received(ben, ann, room, 'before the restart');
+  await ben.stop({ keepDir: true });
+  const again = await startPeer({ bin: BIN, name: 'rst-ben2', dir: ben.dir });
+  peers.push(again);
+  const back = await again.call('restore', { homeserver: synapse.base });
+  assert.deepEqual([back.user_id, back.device_id], [ben.id, ben.device]);
+  again.id = back.user_id;
+  await ann.call('send', { room, body: 'after the restart' });
+  await received(again, ann, room, 'after the restart');
+  // The sync carried on from the stored token: nothing replayed, no utd.
+  assert.ok(!again.events.some((e) => e.event === 'utd' || e.body === 'before the restart'));
+  await again.call('leave', { room });
+  await ann.waitFor((e) => e.event === 'member' && e.room === room && e.user === ben.id && e.membership === 'leave');
+  await assert.rejects(again.call('send', { room, body: 'gone' }), /not joined/);
+  await again.stop();
+  rmSync(ben.dir, { recursive: true, force: true });
+});
+
 test('block: the ignore list hides the blocked person\'s new invites', { skip }, async () => {
   const [ann, ben] = await Promise.all([peer('blk-ann'), peer('blk-ben')]);
   await ben.call('block', { user: ann.id });
-  await ben.call('wait_sync');
   const { room } = await ann.call('dm', { users: [ben.id] });
+  // Two syncs: the second began after the invite was made.
   await ben.call('wait_sync');
   await ben.call('wait_sync');
   assert.ok(!ben.events.some((e) => e.event === 'invite' && e.room === room), 'invite from a blocked user shown');
