@@ -18,16 +18,22 @@ use matrix_sdk::ruma::api::client::sync::sync_events::v3::Filter;
 use matrix_sdk::ruma::events::ignored_user_list::IgnoredUserListEventContent;
 use matrix_sdk::ruma::events::room::encryption::RoomEncryptionEventContent;
 use matrix_sdk::ruma::events::room::member::MembershipState;
+use matrix_sdk::ruma::events::AnySyncTimelineEvent;
 use matrix_sdk::ruma::events::InitialStateEvent;
 use matrix_sdk::ruma::presence::PresenceState;
+use matrix_sdk::ruma::serde::Raw;
 use matrix_sdk::ruma::{OwnedRoomId, OwnedUserId, UInt, UserId};
 use matrix_sdk::{Client, Room, RoomMemberships, RoomState};
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::time::Duration;
 
 /// Newest events of each private room in the first sync of a page.
 const FIRST_SYNC_EVENTS: u32 = 50;
 /// How long the homeserver may hold a sync open when nothing happens.
 const LONG_POLL: Duration = Duration::from_secs(30);
+/// Undecrypted events kept for another try (the newest).
+const MAX_UNDECRYPTED: usize = 100;
 /// Most people one new conversation may invite.
 pub const MAX_INVITES: usize = 10;
 
@@ -99,6 +105,9 @@ pub async fn sync(
             .into_iter()
             .map(|ev| {
                 let utd = matches!(ev.kind, TimelineEventKind::UnableToDecrypt { .. });
+                if utd {
+                    remember_undecrypted(&room_id, ev.kind.raw());
+                }
                 (ev.kind.raw().json().get().to_owned(), utd)
             })
             .collect();
@@ -116,6 +125,7 @@ pub async fn sync(
             .map(|i| i.inviter_id.to_string());
         batch.rooms.push(out);
     }
+    retry_undecrypted(client, &mut batch).await;
     batch.left = response
         .rooms
         .left
@@ -139,6 +149,53 @@ pub async fn sync(
         );
     }
     Ok(batch)
+}
+
+thread_local! {
+    /// Events this device could not decrypt yet, oldest first: tried again
+    /// after each sync, since their keys may come later (a late key share).
+    static UNDECRYPTED: RefCell<VecDeque<(OwnedRoomId, Raw<AnySyncTimelineEvent>)>> =
+        const { RefCell::new(VecDeque::new()) };
+}
+
+fn remember_undecrypted(room_id: &OwnedRoomId, raw: &Raw<AnySyncTimelineEvent>) {
+    UNDECRYPTED.with(|u| {
+        let mut u = u.borrow_mut();
+        if u.len() >= MAX_UNDECRYPTED {
+            u.pop_front();
+        }
+        u.push_back((room_id.clone(), raw.clone()));
+    });
+}
+
+/// Tries the undecrypted events again; those that decrypt now join the
+/// batch (the chat replaces their "unable to decrypt" line).
+async fn retry_undecrypted(client: &Client, batch: &mut Batch) {
+    let pending: Vec<_> = UNDECRYPTED.with(|u| u.borrow_mut().drain(..).collect());
+    for (room_id, raw) in pending {
+        let Some(room) = client.get_room(&room_id) else {
+            continue;
+        };
+        let decrypted = room.decrypt_event(raw.cast_ref_unchecked(), None).await;
+        match decrypted {
+            Ok(ev) if !matches!(ev.kind, TimelineEventKind::UnableToDecrypt { .. }) => {
+                let json = ev.kind.raw().json().get().to_owned();
+                match batch
+                    .rooms
+                    .iter_mut()
+                    .find(|r| r.room_id == room_id.as_str())
+                {
+                    Some(update) => update.events.push((json, false)),
+                    None => batch.rooms.push(RoomUpdate {
+                        room_id: room_id.to_string(),
+                        events: vec![(json, false)],
+                        facts: describe(&room, client.user_id()).await.facts,
+                    }),
+                }
+            }
+            _ => remember_undecrypted(&room_id, &raw),
+        }
+    }
 }
 
 /// The room, if it is a private one: not bridged, not public.

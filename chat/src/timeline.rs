@@ -39,6 +39,9 @@ pub enum PostState {
     Sent(String),
     /// The homeserver refused it, or it could not be sent: why, for people.
     Failed(String),
+    /// Not sent yet, on purpose (a private message to a DJ who is live):
+    /// why, for people. It goes out by itself once that is over.
+    Held(String),
 }
 
 /// A post of the viewer's not (yet) confirmed by the feed.
@@ -146,13 +149,19 @@ impl Timeline {
                 self.unread_from = None;
                 self.confirm_posts();
             }
-            ServerFrame::Message { seq, message } => {
-                if self.get(&message.id).is_none() {
+            ServerFrame::Message { seq, message } => match self.line_mut(&message.id) {
+                None => {
                     self.lines.push(Line { message, seq });
                     self.trim();
                     self.confirm_posts();
                 }
-            }
+                // The same event again, readable now (a private message
+                // decrypted once its key came): its line shows the text.
+                Some(line) if line.message.body == crate::private::UNABLE_TO_DECRYPT => {
+                    line.message = message;
+                }
+                Some(_) => {}
+            },
             ServerFrame::Edit { id, body, html, .. } => {
                 if let Some(line) = self.line_mut(&id) {
                     line.message.body = body;
@@ -307,6 +316,15 @@ impl Timeline {
             post.state = PostState::Sending;
             post.text.clone()
         })
+    }
+
+    /// Holds a post not sent yet (`why`), or (`None`) lets it go again.
+    pub fn hold(&mut self, txn: &str, why: Option<String>) {
+        if let Some(post) = self.posts.iter_mut().find(|p| p.txn == txn) {
+            if matches!(post.state, PostState::Sending | PostState::Held(_)) {
+                post.state = why.map_or(PostState::Sending, PostState::Held);
+            }
+        }
     }
 
     /// Forgets a failed post (the viewer gave up on it).

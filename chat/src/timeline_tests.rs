@@ -298,3 +298,46 @@ fn the_feed_before_the_homeservers_answer_confirms_by_body() {
     t.apply(said(6, "$b", "@me:hs", "hello"));
     assert_eq!(shown(&t, &none), ["$old", "$x", "$a", "$y", "$b"]);
 }
+
+#[test]
+fn a_held_post_waits_then_sends_and_is_confirmed_once() {
+    let mut t = Timeline::default();
+    t.post("t1".into(), "after the show".into(), "@me:hs".into());
+    t.hold("t1", Some("DJ is live".into()));
+    assert!(
+        matches!(t.rows(&Default::default())[0], Row::Post(p) if p.state == PostState::Held("DJ is live".into()))
+    );
+    t.hold("t1", None);
+    assert!(
+        matches!(t.rows(&Default::default())[0], Row::Post(p) if p.state == PostState::Sending)
+    );
+    // A failed post is not held (nor un-failed) by the hold.
+    t.settle("t1", Err("refused".into()));
+    t.hold("t1", Some("DJ is live".into()));
+    assert!(
+        matches!(t.rows(&Default::default())[0], Row::Post(p) if matches!(p.state, PostState::Failed(_)))
+    );
+}
+
+#[test]
+fn an_undecryptable_line_is_replaced_when_it_can_be_read_and_only_then() {
+    let mut t = Timeline::default();
+    t.apply(snapshot("e", 0, &[]));
+    let mut m = msg("$1", "@a:hs");
+    m.body = crate::private::UNABLE_TO_DECRYPT.into();
+    t.apply(ServerFrame::Message {
+        seq: 1,
+        message: m.clone(),
+    });
+    m.body = "the real text".into();
+    t.apply(ServerFrame::Message {
+        seq: 2,
+        message: m.clone(),
+    });
+    assert_eq!(t.lines()[0].message.body, "the real text");
+    assert_eq!(t.lines().len(), 1);
+    // A readable line is never replaced by a repeat.
+    m.body = "forged".into();
+    t.apply(ServerFrame::Message { seq: 3, message: m });
+    assert_eq!(t.lines()[0].message.body, "the real text");
+}

@@ -4,12 +4,12 @@
 // conversation holds only encrypted messages. Screenshots: out/chat-private-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { call, sleep } from './matrix.mjs';
+import { api } from './harness.mjs';
 import {
   startChatStack, viewer as newViewer, part, waitForLines, openChat, say, shot,
 } from './chat-harness.mjs';
+import { PASSWORD, member as newMember, storedTypes as stored, shownRoom, notice } from './private-harness.mjs';
 
 let stack;
 
@@ -21,41 +21,8 @@ after(async () => {
   await stack?.stop();
 });
 
-const PASSWORD = 'a-long-enough-password';
-
-/** A viewer who creates the account `user` in the chat. */
-async function member(user) {
-  const v = await newViewer(stack);
-  await openChat(v.page);
-  await v.page.locator('chyron-chat button', { hasText: 'Create an account' }).click();
-  await v.page.locator('chyron-chat #chyron-new-user').fill(user);
-  await v.page.locator('chyron-chat #chyron-new-password').fill(PASSWORD);
-  await v.page.locator('chyron-chat button', { hasText: 'Create account' }).click();
-  await part(v.page, 'chat-input').waitFor({ timeout: 30000 });
-  v.id = `@${user}:${stack.synapse.seeded.server_name}`;
-  return v;
-}
-
-/** The event types Synapse stored in `roomId` (its own SQLite database). */
-function storedTypes(roomId) {
-  const db = join(stack.synapse.dir, 'homeserver.db');
-  const out = execFileSync('python3', ['-c', `
-import sqlite3, sys, json
-c = sqlite3.connect(sys.argv[1])
-print(json.dumps([r[0] for r in c.execute("select type from events where room_id = ?", (sys.argv[2],))]))
-`, db, roomId]);
-  return JSON.parse(out.toString());
-}
-
-/** The room id of the conversation shown (from the tab's state). */
-const shownRoom = (page) => page.evaluate(() => localStorage.getItem('chyron:chat:channel'));
-
-async function notice(page, re) {
-  await page.waitForFunction(
-    (src) => new RegExp(src).test(document.querySelector('chyron-chat').shadowRoot.querySelector('[part~="chat-notice"]')?.textContent ?? ''),
-    re.source, { timeout: 20000 },
-  );
-}
+const member = (user) => newMember(stack, user);
+const storedTypes = (roomId) => stored(stack, roomId);
 
 let ann;
 let ben;
@@ -155,8 +122,67 @@ test('block: the blocked person\'s new messages and invites never reach the scre
   await sleep(3000);
   const lines = await waitForLines(ben.page, () => true, 'anything');
   assert.ok(!lines.some((x) => x.body === 'are you ignoring me?'), 'the blocked line is not shown');
+  // A new conversation from the blocked person: the invite never shows.
+  await part(ann.page, 'chat-private-tab').click();
+  await part(ann.page, 'chat-new-people').fill(ben.id);
+  await part(ann.page, 'chat-new-start').click();
+  await part(ann.page, 'chat-conversation-head').waitFor({ timeout: 30000 });
+  await sleep(4000);
+  await part(ben.page, 'chat-private-tab').click();
+  assert.equal(await ben.page.locator('chyron-chat [part~="chat-invite"]').count(), 0, 'no invite from a blocked person');
+  await ann.page.locator('chyron-chat [part~="chat-conversation-head"] button', { hasText: 'Leave' }).click();
+  await part(ann.page, 'chat-private').waitFor({ timeout: 20000 });
   await shot(ben.page, 'private-blocked');
+  await ben.page.locator('chyron-chat [part~="chat-conversation"]', { hasText: 'ann' }).filter({ hasNotText: ' and ' }).click();
   await part(ben.page, 'chat-block').click();
   await notice(ben.page, /unblocked/);
   await part(ben.page, 'chat-input').waitFor();
+});
+
+test('a DJ who is live gets no private messages: new conversations refused, messages held until the show ends', async () => {
+  const live = await api(stack.relay, 'PUT', '/api/v1/channels/demo/live', { user_id: ben.id, live: true, name: 'DJ Ben' });
+  assert.equal(live.status, 200, JSON.stringify(live.body));
+  // A new conversation with the DJ is refused, with the reason.
+  await part(ann.page, 'chat-private-tab').click();
+  await part(ann.page, 'chat-new-people').fill(ben.id);
+  await part(ann.page, 'chat-new-start').click();
+  await notice(ann.page, /DJ Ben is live; message them after the show/);
+  // In the existing conversation, a message waits, and says why.
+  await ann.page.locator('chyron-chat [part~="chat-conversation"]', { hasText: 'ben' }).filter({ hasNotText: ' and ' }).click();
+  await say(ann.page, 'loved that track, what was it?');
+  await part(ann.page, 'chat-held').waitFor({ timeout: 20000 });
+  assert.match(await part(ann.page, 'chat-held').innerText(), /DJ Ben is live; your message goes out after the show/);
+  await shot(ann.page, 'private-held');
+  await sleep(3000);
+  assert.ok(!(await waitForLines(ben.page, () => true, 'anything')).some((x) => x.body === 'loved that track, what was it?'),
+    'not delivered while live');
+  // The show ends: the message goes out by itself, once.
+  const off = await api(stack.relay, 'PUT', '/api/v1/channels/demo/live', { user_id: ben.id, live: false });
+  assert.equal(off.status, 200, JSON.stringify(off.body));
+  const got = await waitForLines(ben.page, (l) => l.some((x) => x.body === 'loved that track, what was it?'), 'the held line, after the show', 40000);
+  assert.equal(got.filter((x) => x.body === 'loved that track, what was it?').length, 1);
+  const mine = await waitForLines(ann.page, (l) => l.some((x) => x.body === 'loved that track, what was it?' && !x.pending), 'confirmed at ann', 20000);
+  assert.equal(mine.filter((x) => x.body === 'loved that track, what was it?').length, 1, 'shown once');
+});
+
+test('a guest who wants to message privately keeps their name first, then the conversation starts', async () => {
+  const guest = await newViewer(stack);
+  await openChat(guest.page);
+  await part(guest.page, 'chat-name').fill('Gus');
+  await part(guest.page, 'chat-join-button').click();
+  await part(guest.page, 'chat-input').waitFor({ timeout: 30000 });
+  await ann.page.locator('chyron-chat [part~="chat-channel"]', { hasText: 'demo' }).click();
+  await say(ann.page, 'public hello from ann');
+  const line = guest.page.locator('chyron-chat [part~="chat-line"]', { hasText: 'public hello from ann' });
+  await line.waitFor({ timeout: 20000 });
+  await line.locator('[part~="chat-message"]').click();
+  await notice(guest.page, /keep your name/i);
+  await guest.page.locator('chyron-chat #chyron-new-password').fill(PASSWORD);
+  await guest.page.locator('chyron-chat button', { hasText: 'Keep my name' }).click();
+  await part(guest.page, 'chat-conversation-head').waitFor({ timeout: 30000 });
+  await say(guest.page, 'hi ann, gus here');
+  await part(ann.page, 'chat-private-tab').click();
+  await ann.page.locator('chyron-chat [part~="chat-invite"] button', { hasText: 'Accept' }).click({ timeout: 30000 });
+  await waitForLines(ann.page, (l) => l.some((x) => x.body === 'hi ann, gus here'), 'the former guest\'s message', 30000);
+  await guest.context.close();
 });

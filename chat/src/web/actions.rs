@@ -223,6 +223,7 @@ impl App {
     }
 
     async fn send_patiently(&self, channel: &str, txn: &str, text: &str) -> Result<String, String> {
+        self.hold_while_live(channel, txn).await;
         let session = session().ok_or("Sign in to post.")?;
         let room_id = self
             .room_id(channel)

@@ -97,6 +97,8 @@ pub struct App {
     pub shadow: StoredValue<ShadowRoot, LocalStorage>,
     /// Private conversations, invites and blocks.
     pub private: RwSignal<Private>,
+    /// Why private messages are not live here (another tab has them).
+    pub private_note: RwSignal<String>,
     /// Whom a guest wanted to message privately: the conversation starts
     /// once they kept their name (guests cannot start one).
     pub after_upgrade: StoredValue<Option<Vec<String>>>,
@@ -127,6 +129,7 @@ impl App {
             focus: StoredValue::new(false),
             shadow: StoredValue::new_local(shadow),
             private: RwSignal::new(Private::default()),
+            private_note: RwSignal::new(String::new()),
             after_upgrade: StoredValue::new(None),
         }
     }

@@ -6,6 +6,7 @@
 
 use super::app::{session, App, Screen};
 use super::storage::{self, keys};
+use super::tab_lock;
 use crate::matrix::Session;
 use crate::matrix_private::{self, Batch};
 use crate::private::{self, Change, EPOCH};
@@ -27,6 +28,10 @@ pub fn is_private(key: &str) -> bool {
     key == PRIVATE_LIST || key.starts_with('!')
 }
 
+/// What the private side says while another tab has it.
+const ELSEWHERE: &str = "Private messages are open in another tab of this browser; \
+     they continue here when that tab closes.";
+
 /// Longest pause between failed syncs.
 const MAX_PAUSE_MS: u32 = 30_000;
 
@@ -35,7 +40,7 @@ thread_local! {
     static SYNC: RefCell<Option<AbortHandle>> = const { RefCell::new(None) };
 }
 
-async fn sleep(ms: u32) {
+pub(super) async fn sleep(ms: u32) {
     gloo_timers::future::TimeoutFuture::new(ms).await;
 }
 
@@ -100,6 +105,13 @@ impl App {
     }
 
     async fn sync_forever(self, session: Session) {
+        // One tab per device syncs (and uses its keys); see `tab_lock`.
+        let store = session.saved.store.clone().unwrap_or_default();
+        let _lock = tab_lock::acquire(&format!("chyron:{store}"), || {
+            self.private_note.set(ELSEWHERE.to_owned());
+        })
+        .await;
+        self.private_note.set(String::new());
         let mut first = true;
         let mut pause = 1000;
         loop {
@@ -128,6 +140,9 @@ impl App {
     /// placed from its read mark.
     fn apply_private(&self, batch: Batch, first: bool) {
         let me = self.my_id();
+        let my_name = self
+            .me
+            .with_untracked(|m| m.as_ref().map(|m| m.name.clone()));
         let guest = session().is_some_and(|s| s.saved.guest);
         let mut lines: Vec<(String, Vec<Change>)> = Vec::new();
         self.private.update(|p| {
@@ -144,6 +159,13 @@ impl App {
                     .iter()
                     .filter_map(|(json, utd)| private::event(json, *utd))
                     .filter_map(|change| p.apply(&room.room_id, &me, change))
+                    .map(|change| match (change, &my_name) {
+                        (Change::Said(mut m), Some(name)) if m.sender_id == me => {
+                            m.sender.clone_from(name);
+                            Change::Said(m)
+                        }
+                        (change, _) => change,
+                    })
                     .collect();
                 lines.push((room.room_id, changes));
             }
@@ -215,10 +237,16 @@ impl App {
         }
         let app = *self;
         self.busy(async move {
+            // No new conversations with a DJ while they are live.
+            if let Some(name) = app.live_among(&users).await {
+                return Err(format!("{name} is live; message them after the show."));
+            }
             let room = matrix_private::start(&session, &users).await?;
             app.private.update(|p| {
                 if let Some(c) = p.room(&room) {
+                    // As created: encrypted from its first event.
                     c.direct = users.len() <= 1;
+                    c.encrypted = true;
                 }
             });
             app.timelines.update(|t| {

@@ -98,6 +98,7 @@ pub fn private_list(app: App) -> impl IntoView {
     view! {
         <div part="chat-private" class="private">
             <h2 class="private-head">"Private messages"</h2>
+            <p part="chat-private-note" class="hint" role="status">{move || app.private_note.get()}</p>
             <p class="hint">
                 "End-to-end encrypted: only the people in a conversation can read it. "
                 "Start one from someone's line (Message), or keep notes for yourself."

@@ -303,6 +303,10 @@ fn post(app: App, txn: String, text: String, state: PostState) -> impl IntoView 
             <span part="chat-pending" class="pending">" Sending…"</span>
         }
         .into_any(),
+        PostState::Held(why) => {
+            let why = format!(" Held: {why}");
+            view! { <span part="chat-held" class="pending" role="status">{why}</span> }.into_any()
+        }
         PostState::Failed(why) => {
             let why = format!(" Not sent: {why}");
             view! {

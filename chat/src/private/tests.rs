@@ -1,4 +1,6 @@
 use super::*;
+use chyron_protocol::limits::MAX_BODY_CHARS;
+use chyron_protocol::Message;
 
 const ME: &str = "@me:hs";
 
@@ -233,4 +235,41 @@ fn people_to_start_a_conversation_with_are_checked() {
         assert!(parse_people(bad, ME, 10).is_err(), "{bad:?}");
     }
     assert!(parse_people("@a:hs @b:hs @c:hs", ME, 2).is_err());
+}
+
+#[test]
+fn a_live_dj_among_the_others_is_named() {
+    let mut p = Private::default();
+    p.apply("!d", ME, member("@dj:hs", Membership::Join, "Deejay"));
+    let live = |name: Option<&str>| {
+        vec![LiveDj {
+            user_id: "@dj:hs".into(),
+            name: name.map(str::to_owned),
+            since: 1,
+        }]
+    };
+    let c = p.get("!d").unwrap();
+    assert_eq!(c.live_member(&live(None)).as_deref(), Some("Deejay"));
+    assert_eq!(
+        c.live_member(&live(Some("DJ Shadow"))).as_deref(),
+        Some("DJ Shadow")
+    );
+    assert_eq!(c.live_member(&[]), None);
+    // Someone who left is not messaged, so not held for.
+    p.apply("!d", ME, member("@dj:hs", Membership::Gone, "Deejay"));
+    assert_eq!(p.get("!d").unwrap().live_member(&live(None)), None);
+}
+
+#[test]
+fn lines_show_the_senders_display_name_in_the_room() {
+    let mut p = Private::default();
+    p.apply("!d", ME, member("@ann:hs", Membership::Join, "Ann Example"));
+    let line = said(
+        r#"{"type":"m.room.message","sender":"@ann:hs","event_id":"$1","content":{"msgtype":"m.text","body":"hi"}}"#,
+    );
+    assert_eq!(line.sender, "ann");
+    let Some(Change::Said(shown)) = p.apply("!d", ME, Change::Said(line)) else {
+        panic!()
+    };
+    assert_eq!(shown.sender, "Ann Example");
 }
