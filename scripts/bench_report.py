@@ -69,7 +69,8 @@ if sat_path.exists():
     print(f"| fan-out at saturation: {sat['viewers']} viewers × {sat['rate_per_s']} msg/s offered: deliveries/s | "
           f"{sat['deliveries_per_s']:.0f} (p99 {sat['latency_ms_p99']:.0f} ms, lagged resyncs {sat['lagged_resyncs']}) | |")
 if c and c.get("sizes"):
-    print(f"| full chat module download (wasm + JS), brotli | {c['sizes']['chat']['brotli_bytes'] / 1024:.1f} KiB | ≤ 900 KB |")
+    print(f"| full chat module download (wasm + JS), brotli | {c['sizes']['chat']['brotli_bytes'] / 1024:.1f} KiB | "
+          f"≤ {c['sizes']['chat']['goal_brotli_kb']:,} KB |")
 if c and (c.get("open_join") or {}).get("cold", {}).get("join_median_ms") is not None:
     x = c["open_join"]["cold"]
     print(f"| full chat: Join → composer, cold, median / max of {x['samples']} | {x['join_median_ms']:.0f} / {x['join_max_ms']:.0f} ms | median ≤ 1,500 ms |")
@@ -148,16 +149,28 @@ shared by all of them. Open: click on Chat → the panel shown with lines; join:
 Join (name filled in) → the composer shown; cold = a fresh browser context (empty HTTP
 cache), warm = the same page reloaded with its storage cleared. Post: Enter → the line in
 the log without "Sending…" (the relay's feed brought it back), timed in the page.
+Private: two accounts made in the chat, each in a fresh browser context (a new device, no
+keys); the second posts a public line, the first clicks its Message button: → the heading
+naming the other person (the encrypted room created and synced), then Enter → the own line
+confirmed; total = the two (the harness's typing left out), each run a fresh pair.
 Chatters: Matrix guests posting round-robin through the client-server API; relay-feed:
-each reads through a websocket on the relay's feed (as the chat module does),
-direct-sync: each long-polls /sync; CPU over first send → end of the run, % of one core.""")
+each reads through a websocket on the relay's feed (as the chat module does);
+feed+private-sync: the same, and each also long-polls /sync as the chat's private-message
+client does (the bridged room's timeline filtered out; the query the page sent); direct-sync:
+each long-polls /sync for the room instead; CPU over first send → end of the run, % of one core.""")
+    la = c.get("machine", {})
+    if la.get("loadavg_start"):
+        print(f"\nLoad average (1 / 5 / 15 min) at the start: {' / '.join(f'{x:.1f}' for x in la['loadavg_start'])}, at the end: "
+              f"{' / '.join(f'{x:.1f}' for x in la.get('loadavg_end') or [])} (other work on the machine takes CPU from all of the above).")
     if c.get("error"):
         print(f"\n**The run failed:** {c['error']}")
     print("\n| figure | value | goal |\n|---|---|---|")
     sz = c.get("sizes")
     if sz:
         ch, ov = sz["chat"], sz["overlay"]
-        print(f"| chat module download (wasm + JS), brotli | {kib(ch['brotli_bytes'])} ({kib(ch['raw_bytes'])} raw) | ≤ {ch['goal_brotli_kb']} KB |")
+        before = f" (≤ {ch['goal_before_encryption_kb']:,} KB before encryption)" if ch.get("goal_before_encryption_kb") else ""
+        print(f"| chat module download (wasm + JS), brotli | {kib(ch['brotli_bytes'])}, {ch['brotli_bytes']:,} bytes ({kib(ch['raw_bytes'])} raw) | "
+              f"≤ {ch['goal_brotli_kb']:,} KB{before} |")
         for x in ch["files"]:
             print(f"| {x['path']}, brotli ({x['brotli_from']}) | {kib(x['brotli_bytes'])} ({kib(x['raw_bytes'])} raw) | |")
         print(f"| overlay download before first caption, brotli | {kib(ov['brotli_bytes'])} | ≤ {ov['goal_brotli_kb']} KB |")
@@ -179,6 +192,7 @@ direct-sync: each long-polls /sync; CPU over first send → end of the run, % of
         print(f"| posts shown twice: two confirmed rows / any two rows at once | {p['duplicates']} / {p['shown_twice']}{long} | 0 |")
     elif p:
         print(f"| posts | {p.get('note', '')} | |")
+    private_rows(c.get("private"))
     ct = c.get("chatters")
     if ct:
         who = f"{ct.get('joined', 0):,} chatters, {ct['rate_per_s']:g} msg/s for {ct['seconds']} s"
@@ -193,12 +207,46 @@ direct-sync: each long-polls /sync; CPU over first send → end of the run, % of
             done = "" if r["complete"] else " (did not complete)"
             print(f"| {r['name']} ({r['reads']}): Synapse CPU, {who} | {cpu(r, 'synapse')} | |")
             print(f"| {r['name']}: relay CPU / load generator CPU | {cpu(r, 'relay')} / {cpu(r, 'loadgen')} | |")
-            print(f"| {r['name']}: send → delivered at every receiver, p50 / p99 / max | {lat(r)[:-3]} / {ms_(r.get('max_ms'))} ms | |")
+            print(f"| {r['name']}: send → delivered at every receiver, p50 / p99 / max | {lat(r)[:-3]} / {ms_(r.get('max_ms'))} ms "
+                  f"(the send call alone: {ms_(r.get('send_call_p50_ms'))} / {ms_(r.get('send_call_p99_ms'))} ms) | |")
             print(f"| {r['name']}: delivered / expected{done} | {r['deliveries']:,} / {r['expected_deliveries']:,} | |")
+            if "sync_responses_in_run" in r:
+                print(f"| {r['name']}: /sync responses during the run / carrying the bridged room | "
+                      f"{r['sync_responses_in_run']:,} / {r['sync_responses_with_bridged_room']:,} ({r.get('sync_query_from', '')}) | |")
         by = {r["name"]: r for r in ct.get("runs", [])}
+        feed, both = (by.get(n, {}).get("cpu", {}).get("synapse_pct") for n in ("relay-feed", "feed+private-sync"))
+        if feed is not None and both is not None and ct.get("rate_per_s"):
+            per_msg = (both - feed) / 100 * 1000 / ct["rate_per_s"]
+            print(f"| Synapse CPU the private syncs add (feed+private-sync − relay-feed) | {both - feed:+.0f} points of a core: "
+                  f"{per_msg:+.1f} ms per public message, {per_msg * 1000 / max(1, ct.get('joined', 1)):+,.0f} µs per chatter "
+                  "(a lower bound when Synapse is starved of CPU: see its send calls) | |")
         a, d = (by.get(n, {}).get("cpu", {}).get("synapse_pct") for n in ("relay-feed", "direct-sync"))
         if a and d:
             print(f"| Synapse CPU through Chyron ÷ serving every chatter itself | {a / d:.2f} | |")
+
+
+def private_rows(pv):
+    """Message → first private message sent, cold (bench-private.mjs)."""
+    if not pv:
+        return
+    if not pv.get("samples"):
+        print(f"| private: Message → first message sent | {pv.get('note') or 'no run completed'} | |")
+        return
+    n = f"{pv['samples']} of {pv['runs']}" + (f", {pv['failed']} failed" if pv.get("failed") else "")
+
+    def mm(k):
+        x = pv.get(k) or {}
+        return f"{ms_(x.get('median_ms'))} / {ms_(x.get('max_ms'))} ms"
+
+    print(f"| private: Message → first message sent, cold, median / max ({n}) | {mm('total')} | |")
+    print(f"| private: Message → conversation shown (room created, encrypted, synced) | {mm('shown')} | |")
+    print(f"| private: Enter → own line confirmed (room key shared, sent) | {mm('sent')} (shown pending after {mm('echo')}) | |")
+    held = [f"{r['placeholder_ms']:.0f}" for r in pv.get("each", []) if r.get("placeholder_ms")]
+    if held:
+        print(f"| private: a placeholder heading (\"Notes\") before the conversation's, in runs | {len(held)} of {pv['samples']}, "
+              f"for {', '.join(held)} ms | none |")
+    print(f"| private: conversations end-to-end encrypted / drafts cleared before Enter (typed again) | "
+          f"{pv.get('encrypted', 0)} of {pv['samples']} / {pv.get('retyped_runs', 0)} | all / 0 |")
 
 
 def hostile(h, heading):

@@ -5,7 +5,9 @@
 // 1. Module size: dist/chat/chyron-chat_bg.wasm and chyron-chat.js, raw and
 //    brotli (the build's .br next to them when it is current, else node's
 //    zlib brotli at quality 11), beside the overlay's download before the
-//    first caption (chyron_bg.wasm + chyron.js + embed.js, brotli).
+//    first caption (chyron_bg.wasm + chyron.js + embed.js, brotli). The goal:
+//    ≤ 1.6 MB brotli with end-to-end encryption (issue 9; it was ≤ 900 KB
+//    before private messages).
 // 2. Open → panel, Join → composer: CHAT_JOINS fresh browser contexts (a
 //    fresh context has an empty HTTP cache: cold) on a stream page of another
 //    origin embedding channel demo (the stack of chat-harness.mjs: Synapse,
@@ -25,16 +27,9 @@ import { brotliCompressSync, constants as zc } from 'node:zlib';
 import { DIST, watchConsole } from './harness.mjs';
 import { now, sleep, round } from './matrix.mjs';
 import { part } from './chat-harness.mjs';
-import { log, ms, until } from './bench-chat-load.mjs';
+import { log, ms, until, median } from './bench-chat-load.mjs';
 
 const UI_TIMEOUT = 60000;
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  if (!s.length) return null;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 // ---------------------------------------------------------------------------
 // 1. Sizes.
@@ -67,7 +62,7 @@ export function moduleSizes() {
   const overlay = ['chyron_bg.wasm', 'chyron.js', 'embed.js'].map(sizes);
   const sum = (xs, k) => xs.reduce((s, x) => s + x[k], 0);
   return {
-    chat: { files: chat, raw_bytes: sum(chat, 'raw_bytes'), brotli_bytes: sum(chat, 'brotli_bytes'), goal_brotli_kb: 900 },
+    chat: { files: chat, raw_bytes: sum(chat, 'raw_bytes'), brotli_bytes: sum(chat, 'brotli_bytes'), goal_brotli_kb: 1600, goal_before_encryption_kb: 900 },
     overlay: { files: overlay, raw_bytes: sum(overlay, 'raw_bytes'), brotli_bytes: sum(overlay, 'brotli_bytes'), goal_brotli_kb: 60 },
   };
 }

@@ -1,22 +1,38 @@
 // Full-chat benchmark, part 4 (run by bench-chat.mjs): what many chatters cost
 // Synapse when they read through the relay's feed instead of each
-// long-polling /sync. Also the measuring helpers the other parts share: a
-// socket on the relay's feed, waiting with a deadline, latency quantiles.
+// long-polling /sync, and what the chat's private-message sync adds. Also the
+// measuring helpers the other parts share: a socket on the relay's feed,
+// waiting with a deadline, latency quantiles, the median.
 //
 // 4. Synapse CPU: CHAT_CHATTERS Matrix guests (register kind=guest, set a
 //    display name, join #demo; 10 at a time) post CHAT_RATE msg/s in total,
 //    round-robin, for CHAT_SECONDS s (PUT …/send). Run relay-feed: each guest
 //    reads through a websocket on the relay's feed, as the chat module does
-//    (no /sync). Run direct-sync: the same guests each long-poll /sync
-//    instead. CPU of Synapse and the relay (user + system, /proc/PID/stat) over
-//    first send → end of the run, % of one core; latency from the start of the
-//    send call to the frame / the /sync response at every receiver.
+//    (no /sync). Run feed+private-sync: the same feed sockets, and each guest
+//    also long-polls /sync exactly as the chat's private-message client does
+//    (chat/src/matrix_private.rs filter()/sync(): the bridged rooms'
+//    timelines left out, timeline limit 50, no ephemeral, no presence,
+//    set_presence=offline, timeout=30000, use_state_after; the query the page
+//    sent in part 5 when it ran, else the same built here): the guests are
+//    in the bridged room, so Synapse wakes each sync on every public message
+//    and finds nothing to return. Run direct-sync: each guest long-polls /sync
+//    for the room's messages (matrix.mjs syncFilter) instead. CPU of Synapse and the
+//    relay (user + system, /proc/PID/stat) over first send → end of the run,
+//    % of one core; latency from the start of the send call to the frame /
+//    the /sync response at every receiver.
 import { setMaxListeners } from 'node:events';
 import WebSocket from 'ws';
-import { now, sleep, syncLoop, round, ok200, ms, until, cpuMark, cpuSince, sendPaced } from './matrix.mjs';
+import { now, sleep, syncLoop, round, ok200, call, ms, until, cpuMark, cpuSince, sendPaced } from './matrix.mjs';
 
 export { ms, until };
 export const log = (...a) => console.error('[chat]', ...a);
+
+export const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  if (!s.length) return null;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 
 /** Connects a websocket to the relay's feed; onMessage(body, at) per message frame. */
 export function feedSocket(relayUrl, onMessage) {
@@ -84,47 +100,141 @@ async function measure(ctx, record, d, label) {
   });
 }
 
-/** A. Reading through the relay's feed. */
-async function relayFeedRun(ctx) {
-  const { relay, guests, knobs, cleanups } = ctx;
+/** One feed socket per guest (50 at a time), each delivering into `d`. */
+async function openFeeds({ relay, guests, cleanups }, d) {
   const n = guests.length;
-  const record = { name: 'relay-feed', reads: 'relay websocket feed', receivers: n, complete: false };
-  log(`relay-feed: ${n} feed sockets, ${knobs.rate_per_s} msg/s for ${knobs.seconds} s`);
-  const d = deliveries();
   const sockets = [];
   cleanups.push(() => { for (const ws of sockets) ws.terminate(); });
   for (let i = 0; i < n; i += 50) {
     sockets.push(...await Promise.all(Array.from({ length: Math.min(50, n - i) }, () => feedSocket(relay.url, d.onMessage))));
   }
+  return sockets;
+}
+
+/**
+ * Starts `loop(guest, signal)` for every guest, waits for their initial
+ * syncs (CHAT_SETUP_SECONDS), runs `body()`, stops them; resolves to their
+ * stats. Fills record.initial_sync_s, or record.note when they were too slow.
+ */
+async function withSyncs({ guests, knobs, cleanups }, record, loop, body) {
+  const ac = new AbortController();
+  setMaxListeners(0, ac.signal);
+  cleanups.push(() => ac.abort());
+  const loops = guests.map((g) => loop(g, ac.signal));
+  let synced = 0;
+  for (const l of loops) l.ready.then(() => synced++);
+  const syncStart = now();
+  const ready = await until(() => synced === loops.length, syncStart + knobs.setup_seconds * 1000, 200);
+  record.initial_sync_s = round((now() - syncStart) / 1000, 1);
+  if (!ready) record.note = `not run: ${synced} of ${guests.length} initial syncs within ${knobs.setup_seconds} s`;
+  else await body(loops);
+  ac.abort();
+  return Promise.all(loops.map((l) => l.done));
+}
+
+/** The chat's private-message /sync query: as the page sent it (part 5), else built the same way. */
+function privateQuery(recorded, roomId) {
+  if (recorded?.long_poll?.filter) {
+    return { from: 'recorded from the chat page', first: recorded.first ?? recorded.long_poll, loop: recorded.long_poll };
+  }
+  // matrix_private.rs filter(): ruma's ignore_all() is {"types": []}.
+  const filter = JSON.stringify({
+    presence: { types: [] },
+    room: { timeline: { not_rooms: [roomId], limit: 50 }, ephemeral: { types: [] } },
+  });
+  const q = { filter, set_presence: 'offline', timeout: '30000', use_state_after: 'true' };
+  return { from: 'built like matrix_private.rs (the page was not recorded)', first: q, loop: q };
+}
+
+/**
+ * A guest's private-message sync: the first sync with the chat's query, then
+ * long-polls with `since`. Counts responses and those that carried the
+ * bridged room (the filter should leave it out).
+ */
+function privateSyncLoop(base, guest, roomId, query, signal) {
+  const stats = { syncs: 0, with_bridged: 0, errors: 0 };
+  let markReady;
+  const ready = new Promise((r) => { markReady = r; });
+  const done = (async () => {
+    let since = null;
+    while (!signal.aborted) {
+      const q = new URLSearchParams(since === null ? query.first : { ...query.loop, since });
+      let r;
+      try {
+        r = await call(base, 'GET', `/_matrix/client/v3/sync?${q}`, { token: guest.token, signal, timeoutMs: 120000 });
+      } catch {
+        if (signal.aborted) break;
+        stats.errors++;
+        await sleep(200);
+        continue;
+      }
+      if (r.status !== 200) { stats.errors++; await sleep(200); continue; }
+      if (since === null) markReady();
+      else {
+        stats.syncs++;
+        if (r.body.rooms?.join?.[roomId]?.timeline?.events?.length) stats.with_bridged++;
+      }
+      since = r.body.next_batch;
+    }
+    markReady();
+    return stats;
+  })();
+  return { ready, done, stats };
+}
+
+/** A. Reading through the relay's feed. */
+async function relayFeedRun(ctx) {
+  const n = ctx.guests.length;
+  const { knobs } = ctx;
+  const record = { name: 'relay-feed', reads: 'relay websocket feed', receivers: n, complete: false };
+  log(`relay-feed: ${n} feed sockets, ${knobs.rate_per_s} msg/s for ${knobs.seconds} s`);
+  const d = deliveries();
+  const sockets = await openFeeds(ctx, d);
   await measure(ctx, record, d, 'chatA');
   for (const ws of sockets) ws.terminate();
   log(`relay-feed: ${JSON.stringify(record)}`);
   return record;
 }
 
+/** C. The feed, and each guest's private-message sync beside it (as the chat with private messages). */
+async function feedPrivateSyncRun(ctx, recorded) {
+  const { synapse, guests, knobs } = ctx;
+  const n = guests.length;
+  const roomId = synapse.seeded.room_id;
+  const query = privateQuery(recorded, roomId);
+  const record = {
+    name: 'feed+private-sync', reads: 'relay websocket feed + the chat\'s private /sync', receivers: n, complete: false,
+    sync_query_from: query.from, sync_query: query.loop,
+  };
+  log(`feed+private-sync: ${n} feed sockets and ${n} private /sync long-polls (${query.from}), ${knobs.rate_per_s} msg/s for ${knobs.seconds} s`);
+  const d = deliveries();
+  const sockets = await openFeeds(ctx, d);
+  const count = (loops, k) => loops.reduce((s, l) => s + l.stats[k], 0);
+  const stats = await withSyncs(ctx, record, (g, signal) => privateSyncLoop(synapse.base, g, roomId, query, signal),
+    async (loops) => {
+      const before = count(loops, 'syncs');
+      const bridgedBefore = count(loops, 'with_bridged');
+      await measure(ctx, record, d, 'chatC');
+      record.sync_responses_in_run = count(loops, 'syncs') - before;
+      record.sync_responses_with_bridged_room = count(loops, 'with_bridged') - bridgedBefore;
+    });
+  for (const ws of sockets) ws.terminate();
+  const sum = (k) => stats.reduce((s, x) => s + x[k], 0);
+  Object.assign(record, { syncs: sum('syncs'), sync_errors: sum('errors') });
+  log(`feed+private-sync: ${JSON.stringify({ ...record, sync_query: undefined })}`);
+  return record;
+}
+
 /** B. Each guest long-polling /sync itself. */
 async function directSyncRun(ctx) {
-  const { synapse, guests, knobs, cleanups } = ctx;
+  const { synapse, guests, knobs } = ctx;
   const n = guests.length;
   const record = { name: 'direct-sync', reads: 'Matrix /sync long-poll', receivers: n, complete: false };
   log(`direct-sync: ${n} /sync long-polls, ${knobs.rate_per_s} msg/s for ${knobs.seconds} s`);
-  const ac = new AbortController();
-  setMaxListeners(0, ac.signal);
-  cleanups.push(() => ac.abort());
   const d = deliveries();
-  const loops = guests.map((g) => syncLoop(synapse.base, g, synapse.seeded.room_id, ac.signal, d.onMessage));
-  let synced = 0;
-  for (const l of loops) l.ready.then(() => synced++);
-  const syncStart = now();
-  const ready = await until(() => synced === loops.length, syncStart + knobs.setup_seconds * 1000, 200);
-  record.initial_sync_s = round((now() - syncStart) / 1000, 1);
-  if (!ready) {
-    record.note = `not run: ${synced} of ${n} initial syncs within ${knobs.setup_seconds} s`;
-  } else {
-    await measure(ctx, record, d, 'chatB');
-  }
-  ac.abort();
-  const stats = await Promise.all(loops.map((l) => l.done));
+  const stats = await withSyncs(ctx, record,
+    (g, signal) => syncLoop(synapse.base, g, synapse.seeded.room_id, signal, d.onMessage),
+    () => measure(ctx, record, d, 'chatB'));
   const sum = (k) => stats.reduce((s, x) => s + x[k], 0);
   Object.assign(record, { syncs: sum('syncs'), limited_syncs: sum('limited'), sync_errors: sum('errors') });
   log(`direct-sync: ${JSON.stringify(record)}`);
@@ -132,8 +242,10 @@ async function directSyncRun(ctx) {
 }
 
 /**
- * Part 4: registers the chatters, then the relay-feed and the direct-sync
- * runs; fills report.chatters. `cleanups` gets what must stop on a way out.
+ * Part 4: registers the chatters, then the relay-feed, feed+private-sync
+ * and direct-sync runs; fills report.chatters. `cleanups` gets what must
+ * stop on a way out. The private sync replays report.private.sync_requests
+ * (part 5) when there.
  */
 export async function chattersRun(stack, report, knobs, cleanups) {
   const { chatters: CHATTERS, seconds: SECONDS, rate_per_s: RATE, setup_seconds: SETUP_S } = knobs;
@@ -170,5 +282,6 @@ export async function chattersRun(stack, report, knobs, cleanups) {
 
   const ctx = { synapse, relay, pids, guests, knobs, cleanups };
   section.runs.push(await relayFeedRun(ctx));
+  section.runs.push(await feedPrivateSyncRun(ctx, report.private?.sync_requests));
   section.runs.push(await directSyncRun(ctx));
 }

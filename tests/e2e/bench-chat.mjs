@@ -1,29 +1,35 @@
 // Full-chat benchmark: what the chat module (chat/, matrix-sdk in the browser)
-// costs a viewer, and what 200 chatters cost Synapse when they read through
-// the relay's feed instead of each long-polling /sync. Run by
+// costs a viewer, how long a cold first private message takes, and what 200
+// chatters cost Synapse when they read through the relay's feed (with and
+// without the chat's private-message sync) instead of each long-polling
+// /sync. Run by
 // `scripts/bench.sh chat` (and by `scripts/bench.sh`). Not a test: it asserts
 // nothing, it measures, then writes bench/out/chat.json.
 //
 // Parts 1–3, what the chat module costs a viewer in Chromium (its download,
 // Chat → panel and Join → composer, post → confirmed), are in
-// bench-chat-browser.mjs; part 4, Synapse's CPU with many chatters reading
-// the relay's feed vs /sync, in bench-chat-load.mjs. Each says at its top
-// what it measures and how. This file: the knobs, the stack, the clean-up
+// bench-chat-browser.mjs; part 5, Message → first private message sent
+// (cold), in bench-private.mjs; part 4, Synapse's CPU with many chatters
+// reading the relay's feed (alone, or beside the chat's private sync as part
+// 5 recorded it) vs /sync, in bench-chat-load.mjs. Each says at its top what
+// it measures and how. This file: the knobs, the stack, the clean-up
 // and the time bound, the order of the parts, bench/out/chat.json.
 //
 // Knobs (environment): CHAT_JOINS (10), CHAT_POSTS (100),
 // CHAT_POST_INTERVAL_MS (250), CHAT_CHATTERS (200), CHAT_SECONDS (60),
-// CHAT_RATE (2), CHAT_SETUP_SECONDS (300), CHAT_DRAIN_SECONDS (30).
+// CHAT_RATE (2), CHAT_SETUP_SECONDS (300), CHAT_DRAIN_SECONDS (30),
+// CHAT_PRIVATE_RUNS (5).
 // The relay is started with its per-address limits lifted (every client here
 // is 127.0.0.1). Everything started here is stopped by PID on every way out
 // (Synapse through stop.sh and its pid file); the whole run is bounded.
 import { mkdirSync, writeFileSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, startRelay, launchBrowser, startHostSite } from './harness.mjs';
 import { now, startSynapse, sendText, waitExited } from './matrix.mjs';
 import { moduleSizes, joinRuns, postRun } from './bench-chat-browser.mjs';
 import { log, until, feedSocket, chattersRun } from './bench-chat-load.mjs';
+import { privateRuns } from './bench-private.mjs';
 import { streamPage, waitForDirectory } from './chat-harness.mjs';
 
 const env = (k, d) => Number(process.env[k] ?? d);
@@ -35,10 +41,12 @@ const SECONDS = env('CHAT_SECONDS', 60);
 const RATE = env('CHAT_RATE', 2);
 const SETUP_S = env('CHAT_SETUP_SECONDS', 300);
 const DRAIN_S = env('CHAT_DRAIN_SECONDS', 30);
+const PRIVATE_RUNS = env('CHAT_PRIVATE_RUNS', 5);
 const OUT = join(ROOT, 'bench', 'out');
 const knobs = {
   joins: JOINS, posts: POSTS, post_interval_ms: POST_EVERY_MS, chatters: CHATTERS,
   seconds: SECONDS, rate_per_s: RATE, setup_seconds: SETUP_S, drain_seconds: DRAIN_S,
+  private_runs: PRIVATE_RUNS,
 };
 
 // Everything this script started, stopped on every way out.
@@ -55,8 +63,8 @@ function cleanup() {
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { cleanup(); process.exit(130); });
 process.on('exit', cleanup);
 // A hard bound on the whole benchmark, whatever happens.
-const budget = 600 + JOINS * 60 + (POSTS * POST_EVERY_MS) / 1000 + DRAIN_S
-  + 2 * SETUP_S + 2 * (SECONDS + DRAIN_S + 10);
+const budget = 600 + JOINS * 60 + (POSTS * POST_EVERY_MS) / 1000 + DRAIN_S + PRIVATE_RUNS * 240
+  + 3 * SETUP_S + 3 * (SECONDS + DRAIN_S + 10);
 setTimeout(() => { log(`gave up after ${Math.round(budget)} s`); process.exit(1); }, budget * 1000).unref();
 
 /** PIDs of this process's direct children (from /proc). */
@@ -120,7 +128,9 @@ async function startStack() {
 
 const report = {
   date: new Date().toISOString(),
-  machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model ?? null, node: process.version },
+  // Load averages (1, 5, 15 min) at the start and the end: the machine may be
+  // shared, and a busy one starves Synapse (its CPU % then saturates lower).
+  machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model ?? null, node: process.version, loadavg_start: loadavg() },
   knobs,
 };
 mkdirSync(OUT, { recursive: true });
@@ -158,6 +168,8 @@ try {
   } else {
     report.posts = { posts: POSTS, note: JOINS ? 'not run: no page joined' : 'not run (CHAT_JOINS is 0)' };
   }
+  log(`private: ${PRIVATE_RUNS} cold runs, two fresh accounts each`);
+  await privateRuns(stack, report, knobs);
   await stack.browser.close();
 
   await chattersRun(stack, report, knobs, cleanups);
@@ -167,6 +179,7 @@ try {
   exitCode = 1;
 }
 cleanup();
+report.machine.loadavg_end = loadavg();
 writeFileSync(join(OUT, 'chat.json'), JSON.stringify(report, null, 2));
 console.log(JSON.stringify(report, null, 2));
 process.exit(exitCode);
