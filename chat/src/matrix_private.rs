@@ -73,20 +73,23 @@ fn filter(bridged: &[OwnedRoomId]) -> FilterDefinition {
 }
 
 /// Syncs once: `first` starts afresh (the page's first sync: the room
-/// state is kept in memory only), later ones continue from the last.
+/// state is kept in memory only), later ones continue from the last, held
+/// open by the homeserver until something private happens (`long_poll`) or
+/// answered at once.
 pub async fn sync(
     session: &Session,
     first: bool,
+    long_poll: bool,
     bridged: &[OwnedRoomId],
 ) -> Result<Batch, Failure> {
     let client = &session.client;
     let mut settings = SyncSettings::default()
         .filter(Filter::FilterDefinition(filter(bridged)))
         .set_presence(PresenceState::Offline);
-    settings = if first {
-        settings.token(SyncToken::NoToken)
-    } else {
-        settings.timeout(LONG_POLL)
+    settings = match (first, long_poll) {
+        (true, _) => settings.token(SyncToken::NoToken),
+        (false, true) => settings.timeout(LONG_POLL),
+        (false, false) => settings.timeout(Duration::ZERO),
     };
     let response = client
         .sync_once(settings)

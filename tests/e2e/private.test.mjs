@@ -4,6 +4,8 @@
 // conversation holds only encrypted messages. Screenshots: out/chat-private-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { call, sleep } from './matrix.mjs';
 import { api } from './harness.mjs';
 import {
@@ -11,6 +13,7 @@ import {
 } from './chat-harness.mjs';
 import { PASSWORD, member as newMember, storedTypes as stored, shownRoom, notice } from './private-harness.mjs';
 
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 let stack;
 
 before(async () => {
@@ -186,3 +189,45 @@ test('a guest who wants to message privately keeps their name first, then the co
   await waitForLines(ann.page, (l) => l.some((x) => x.body === 'hi ann, gus here'), 'the former guest\'s message', 30000);
   await guest.context.close();
 });
+
+test('while captions show, the Chat button counts private messages waiting; the private views pass axe-core, by keyboard', async () => {
+  const audit = async (page, when) => {
+    await page.evaluate(AXE);
+    const result = await page.evaluate(async () => {
+      // eslint-disable-next-line no-undef
+      const r = await axe.run(document, { resultTypes: ['violations'] });
+      return r.violations.map((x) => ({ id: x.id, impact: x.impact, nodes: x.nodes.map((n) => n.target.join(' ')).slice(0, 3) }));
+    });
+    assert.deepEqual(result, [], `axe violations ${when}: ${JSON.stringify(result, null, 1)}`);
+  };
+  await part(ann.page, 'chat-close').click();
+  await part(ann.page, 'chat-open').waitFor();
+  await openConversationOf(ben.page, 'ann');
+  await say(ben.page, 'are you still at the stage?');
+  await ann.page.waitForFunction(() => document.querySelector('chyron-chat').shadowRoot
+    .querySelector('[part~="chat-open"]')?.getAttribute('data-unread') === '1', null, { timeout: 30000 });
+  assert.match(await part(ann.page, 'chat-open').getAttribute('aria-label'), /1 new private/);
+  await shot(ann.page, 'private-badge');
+  // Keyboard: Chat, then Tab to the Private tab and Enter.
+  await part(ann.page, 'chat-open').focus();
+  await ann.page.keyboard.press('Enter');
+  await part(ann.page, 'chat').waitFor();
+  await part(ann.page, 'chat-private-tab').focus();
+  await ann.page.keyboard.press('Enter');
+  await part(ann.page, 'chat-private').waitFor();
+  await audit(ann.page, 'in the private list');
+  await ann.page.locator('chyron-chat [part~="chat-conversation"]', { hasText: 'ben' }).filter({ hasNotText: ' and ' }).focus();
+  await ann.page.keyboard.press('Enter');
+  await part(ann.page, 'chat-conversation-head').waitFor();
+  await waitForLines(ann.page, (l) => l.some((x) => x.body === 'are you still at the stage?'), 'the waiting message');
+  await audit(ann.page, 'in a conversation');
+  // Read now: the count goes.
+  await ann.page.waitForFunction(() => !document.querySelector('chyron-chat').shadowRoot
+    .querySelector('[part~="chat-open"]')?.hasAttribute('data-unread'), null, { timeout: 10000 });
+});
+
+async function openConversationOf(page, title) {
+  await part(page, 'chat-private-tab').click();
+  await page.locator('chyron-chat [part~="chat-conversation"]', { hasText: title }).filter({ hasNotText: ' and ' }).click();
+  await part(page, 'chat-conversation-head').waitFor();
+}

@@ -235,6 +235,21 @@ impl Private {
         room.invited_by = facts.invited_by;
     }
 
+    /// A conversation the viewer just started with `invited`: known at once
+    /// (its heading names them, before the sync brings the room).
+    pub fn created(&mut self, room_id: &str, invited: &[String]) {
+        let Some(room) = self.room(room_id) else {
+            return;
+        };
+        for user_id in invited {
+            if !room.others.contains_key(user_id) {
+                room.member(user_id, Membership::Invite, None);
+            }
+        }
+        room.direct = invited.len() <= 1;
+        room.encrypted = true;
+    }
+
     /// Forgets a conversation (the viewer left it or declined its invite).
     pub fn remove(&mut self, room_id: &str) {
         self.rooms.remove(room_id);

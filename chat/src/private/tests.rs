@@ -273,3 +273,26 @@ fn lines_show_the_senders_display_name_in_the_room() {
     };
     assert_eq!(shown.sender, "Ann Example");
 }
+
+#[test]
+fn a_conversation_just_started_is_named_after_the_invited_at_once() {
+    let mut p = Private::default();
+    p.created("!new", &["@ben:hs".to_owned()]);
+    let c = p.get("!new").unwrap();
+    assert_eq!(c.kind(), Kind::Direct);
+    assert_eq!(c.title(), "ben");
+    assert!(c.encrypted && c.direct);
+    p.created("!notes", &[]);
+    assert_eq!(p.get("!notes").unwrap().kind(), Kind::Notes);
+    // The sync's facts then take over (the display name).
+    p.update(
+        "!new",
+        Facts {
+            members: vec![("@ben:hs".into(), Some("Ben B".into()), Membership::Join)],
+            encrypted: true,
+            direct: true,
+            invited_by: None,
+        },
+    );
+    assert_eq!(p.get("!new").unwrap().title(), "Ben B");
+}

@@ -194,6 +194,10 @@ impl App {
     pub fn post(&self, text: String) -> Result<(), String> {
         let text = check_post(&text).map_err(|e| e.message())?.to_owned();
         let channel = self.current.get_untracked();
+        if channel.starts_with('!') {
+            // A private conversation in use: its answers should come at once.
+            self.private_seen.set_value(now());
+        }
         let txn = format!(
             "chyron-chat-{}-{}",
             now() as u64,

@@ -99,6 +99,9 @@ pub struct App {
     pub private: RwSignal<Private>,
     /// Why private messages are not live here (another tab has them).
     pub private_note: RwSignal<String>,
+    /// When something private last happened (ms): the sync long-polls
+    /// for a while after (see `private`).
+    pub private_seen: StoredValue<f64>,
     /// Whom a guest wanted to message privately: the conversation starts
     /// once they kept their name (guests cannot start one).
     pub after_upgrade: StoredValue<Option<Vec<String>>>,
@@ -130,6 +133,7 @@ impl App {
             shadow: StoredValue::new_local(shadow),
             private: RwSignal::new(Private::default()),
             private_note: RwSignal::new(String::new()),
+            private_seen: StoredValue::new(0.0),
             after_upgrade: StoredValue::new(None),
         }
     }

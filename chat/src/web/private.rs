@@ -32,6 +32,12 @@ pub fn is_private(key: &str) -> bool {
 const ELSEWHERE: &str = "Private messages are open in another tab of this browser; \
      they continue here when that tab closes.";
 
+/// How long after the last private event (or send) the sync keeps
+/// long-polling.
+const ACTIVE_MS: f64 = 120_000.0;
+/// How often an idle sync asks.
+const IDLE_POLL_MS: u32 = 20_000;
+
 /// Longest pause between failed syncs.
 const MAX_PAUSE_MS: u32 = 30_000;
 
@@ -116,11 +122,18 @@ impl App {
         let mut pause = 1000;
         loop {
             let bridged = self.bridged_rooms();
-            match matrix_private::sync(&session, first, &bridged).await {
+            let active = first || self.private_active();
+            match matrix_private::sync(&session, first, active, &bridged).await {
                 Ok(batch) => {
+                    if !batch.rooms.is_empty() {
+                        self.private_seen.set_value(js_sys::Date::now());
+                    }
                     self.apply_private(batch, first);
                     first = false;
                     pause = 1000;
+                    if !active {
+                        self.idle_wait().await;
+                    }
                 }
                 Err(why) if why.contains("M_UNKNOWN_TOKEN") => {
                     self.notice
@@ -132,6 +145,26 @@ impl App {
                     pause = (pause * 2).min(MAX_PAUSE_MS);
                 }
             }
+        }
+    }
+
+    /// Whether private messages are in use now: a conversation on screen,
+    /// or something private happened lately. Then the sync long-polls
+    /// (messages arrive at once); else it asks now and then, because the
+    /// homeserver wakes a long-poll for every public message in the viewer's
+    /// rooms, which would cost it as much as every chatter syncing them.
+    fn private_active(&self) -> bool {
+        let shown = self.open.get_untracked() && is_private(&self.current.get_untracked());
+        shown || js_sys::Date::now() - self.private_seen.get_value() < ACTIVE_MS
+    }
+
+    /// Waits up to [`IDLE_POLL_MS`] between idle syncs, less if the viewer
+    /// turns to their private messages meanwhile.
+    async fn idle_wait(&self) {
+        let mut waited = 0;
+        while waited < IDLE_POLL_MS && !self.private_active() {
+            sleep(1000).await;
+            waited += 1000;
         }
     }
 
@@ -242,13 +275,7 @@ impl App {
                 return Err(format!("{name} is live; message them after the show."));
             }
             let room = matrix_private::start(&session, &users).await?;
-            app.private.update(|p| {
-                if let Some(c) = p.room(&room) {
-                    // As created: encrypted from its first event.
-                    c.direct = users.len() <= 1;
-                    c.encrypted = true;
-                }
-            });
+            app.private.update(|p| p.created(&room, &users));
             app.timelines.update(|t| {
                 t.entry(room.clone())
                     .or_insert_with(|| fresh_timeline(&room));

@@ -249,18 +249,19 @@ pub fn private_footer(app: App, key: String) -> impl IntoView {
     if key == PRIVATE_LIST {
         return Some(bar.into_any());
     }
-    let (title, blocked) = app.private.with(|p| {
-        (
-            p.get(&key).map(Conversation::title).unwrap_or_default(),
-            p.is_blocked(&key),
-        )
-    });
-    if blocked {
-        return Some(bar.into_any());
-    }
+    // Only blocking or unblocking swaps the composer: a sync (names,
+    // members, new lines) must never rebuild it and lose a draft.
+    let blocked = {
+        let key = key.clone();
+        Memo::new(move |_| app.private.with(|p| p.is_blocked(&key)))
+    };
+    let title = app
+        .private
+        .with_untracked(|p| p.get(&key).map(Conversation::title).unwrap_or_default());
+    let label = format!("Message {title}");
     Some(
         view! {
-            {super::forms::composer(app, format!("Message {title}"))}
+            {move || (!blocked.get()).then(|| super::forms::composer(app, label.clone()))}
             {bar}
         }
         .into_any(),

@@ -70,7 +70,8 @@ fn locks() -> Option<JsValue> {
 async fn try_now(locks: &JsValue, request: &Function, name: &str) -> bool {
     let options = js_sys::Object::new();
     let _ = Reflect::set(&options, &"ifAvailable".into(), &JsValue::TRUE);
-    let probe = Closure::once_into_js(|lock: JsValue| -> JsValue { JsValue::from_bool(!lock.is_null()) });
+    let probe =
+        Closure::once_into_js(|lock: JsValue| -> JsValue { JsValue::from_bool(!lock.is_null()) });
     match request.call3(locks, &name.into(), &options, &probe) {
         Ok(p) => match p.dyn_into::<Promise>() {
             Ok(p) => JsFuture::from(p).await.is_ok_and(|v| v.is_truthy()),

@@ -199,7 +199,7 @@ impl Item {
     fn view(self, app: App, server: &str) -> AnyView {
         match self {
             Item::Unread => view! {
-                <li part="chat-unread" class="unread" role="separator" aria-label="New messages">
+                <li part="chat-unread" class="unread">
                     "New messages"
                 </li>
             }
