@@ -11,7 +11,9 @@ import { api } from './harness.mjs';
 import {
   startChatStack, viewer as newViewer, part, waitForLines, openChat, say, shot,
 } from './chat-harness.mjs';
-import { PASSWORD, member as newMember, storedTypes as stored, shownRoom, notice } from './private-harness.mjs';
+import {
+  PASSWORD, member as newMember, storedTypes as stored, shownRoom, notice, acceptInvite,
+} from './private-harness.mjs';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 let stack;
@@ -224,6 +226,26 @@ test('while captions show, the Chat button counts private messages waiting; the 
   // Read now: the count goes.
   await ann.page.waitForFunction(() => !document.querySelector('chyron-chat').shadowRoot
     .querySelector('[part~="chat-open"]')?.hasAttribute('data-unread'), null, { timeout: 10000 });
+});
+
+test('a guest can receive a private conversation and answer it', async () => {
+  const hal = await newViewer(stack);
+  await openChat(hal.page);
+  await part(hal.page, 'chat-name').fill('Hal');
+  await part(hal.page, 'chat-join-button').click();
+  await part(hal.page, 'chat-input').waitFor({ timeout: 30000 });
+  await say(hal.page, 'hal says hi');
+  await ann.page.locator('chyron-chat [part~="chat-channel"]', { hasText: 'demo' }).click();
+  const line = ann.page.locator('chyron-chat [part~="chat-line"]', { hasText: 'hal says hi' });
+  await line.waitFor({ timeout: 20000 });
+  await line.locator('[part~="chat-message"]').click();
+  await part(ann.page, 'chat-conversation-head').waitFor({ timeout: 30000 });
+  await say(ann.page, 'welcome, Hal');
+  await acceptInvite(hal.page);
+  await waitForLines(hal.page, (l) => l.some((x) => x.body === 'welcome, Hal'), 'ann\'s message at the guest', 30000);
+  await say(hal.page, 'thanks!');
+  await waitForLines(ann.page, (l) => l.some((x) => x.body === 'thanks!'), 'the guest\'s answer', 30000);
+  await hal.context.close();
 });
 
 async function openConversationOf(page, title) {
