@@ -13,7 +13,13 @@
 # relay's feed vs. each long-polling /sync).
 # Prints the figures and writes bench/out/*.json and bench/out/REPORT.md.
 #
-# Usage: scripts/bench.sh [all|matrix|chat|hostile]     (default all)
+# Usage: scripts/bench.sh [all|fanout|matrix|chat|hostile]     (default all)
+#   fanout: only the fan-out figures, the relay beside a plain Node.js `ws`
+#           broadcast server (bench/ws-baseline, `npm ci` there on first use)
+#           under the same client, alternating, FANOUT_RUNS times each
+#           (default 3): $VIEWERS viewers at $RATE msg/s for $SECONDS_ s, then
+#           FANOUT_LARGE_VIEWERS (5000) at FANOUT_LARGE_RATE (5 msg/s); builds
+#           only the relay and the benchmark (~5 min after the build).
 #   matrix: only the Matrix figures (tests/e2e/bench-matrix.mjs; builds the
 #           widget only if dist/ has none). Its knobs, as environment:
 #           MATRIX_RATE (1 msg/s), MATRIX_MESSAGES (120 per run),
@@ -33,7 +39,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 MODE=${1:-all}
-case "$MODE" in all | matrix | chat | hostile) ;; *) echo "usage: $0 [all|matrix|chat|hostile]" >&2; exit 2 ;; esac
+case "$MODE" in all | fanout | matrix | chat | hostile) ;; *) echo "usage: $0 [all|fanout|matrix|chat|hostile]" >&2; exit 2 ;; esac
 VIEWERS=${VIEWERS:-1000}
 RATE=${RATE:-50}
 SECONDS_=${SECONDS_:-10}
@@ -45,7 +51,7 @@ export CHYRON_RELAY_BIN=$BIN/chyron-relay CHYRON_SYNAPSE_VENV=${CHYRON_SYNAPSE_V
 # 1,000 websocket viewers or /sync long-polls, on both ends of loopback.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-if [ "$MODE" = hostile ]; then
+if [ "$MODE" = hostile ] || [ "$MODE" = fanout ]; then
     cargo build --release -p chyron-relay -p chyron-bench
 elif [ "$MODE" = all ] || [ ! -f dist/embed.js ] || { [ "$MODE" = chat ] && [ ! -f dist/chat/chyron-chat.js ]; }; then
     bash scripts/build.sh
@@ -61,13 +67,32 @@ if [ "$MODE" = all ]; then
     echo "[bench] browser: download size, latency, burst"
     (cd tests/e2e && node bench.mjs)
 
-    echo "[bench] relay fan-out: $VIEWERS viewers, $RATE msg/s for ${SECONDS_}s"
-    "$BIN/chyron-bench-fanout" --viewers "$VIEWERS" --rate "$RATE" --seconds "$SECONDS_" \
-        --relay "$BIN/chyron-relay" --out bench/out/fanout.json
-
     echo "[bench] relay fan-out past saturation: $VIEWERS viewers, $((RATE * 4)) msg/s offered"
     "$BIN/chyron-bench-fanout" --viewers "$VIEWERS" --rate "$((RATE * 4))" --seconds "$SECONDS_" \
         --relay "$BIN/chyron-relay" --out bench/out/fanout-saturated.json
+fi
+
+if [ "$MODE" = all ] || [ "$MODE" = fanout ]; then
+    # The baseline's one dependency (ws, pinned in its package-lock.json).
+    [ -f bench/ws-baseline/node_modules/ws/package.json ] || (cd bench/ws-baseline && npm ci --no-audit --no-fund)
+    # Relay and Node alternate, so load from anything else on the machine
+    # falls on both alike; each run starts a fresh server and ends it.
+    fanout() { # server viewers rate out
+        "$BIN/chyron-bench-fanout" --server "$1" --viewers "$2" --rate "$3" --seconds "$SECONDS_" \
+            --relay "$BIN/chyron-relay" --node-script bench/ws-baseline/server.mjs --out "$4" >/dev/null
+    }
+    alternating() { # viewers rate: FANOUT_RUNS rounds of relay then Node
+        for run in $(seq 1 "${FANOUT_RUNS:-3}"); do
+            for server in relay node; do
+                echo "[bench] fan-out run $run, $server: $1 viewers, $2 msg/s for ${SECONDS_}s"
+                fanout "$server" "$1" "$2" "bench/out/fanout-$server-$1-$run.json"
+            done
+        done
+    }
+    rm -f bench/out/fanout-relay-*.json bench/out/fanout-node-*.json
+    alternating "$VIEWERS" "$RATE"
+    alternating "${FANOUT_LARGE_VIEWERS:-5000}" "${FANOUT_LARGE_RATE:-5}"
+    cp "bench/out/fanout-relay-$VIEWERS-1.json" bench/out/fanout.json
 fi
 
 if [ "$MODE" = all ] || [ "$MODE" = hostile ]; then

@@ -154,10 +154,14 @@ keys); the second posts a public line, the first clicks its Message button: → 
 naming the other person (the encrypted room created and synced), then Enter → the own line
 confirmed; total = the two (the harness's typing left out), each run a fresh pair.
 Chatters: Matrix guests posting round-robin through the client-server API; relay-feed:
-each reads through a websocket on the relay's feed (as the chat module does);
-feed+private-sync: the same, and each also long-polls /sync as the chat's private-message
-client does (the bridged room's timeline filtered out; the query the page sent); direct-sync:
-each long-polls /sync for the room instead; CPU over first send → end of the run, % of one core.""")
+each reads through a websocket on the relay's feed (as the chat module does); beside it,
+each also runs the chat's private-message /sync (the bridged room's timeline filtered out;
+the query the page sent, its timeout set per run): feed+private-idle as the chat does while
+private messages are not in use (timeout=0, then 20 s before the next, the chatters spread
+over the 20 s), feed+private-long-poll the worst case, as if every chatter had a private
+conversation open or private activity in the last 2 min (timeout=30000: Synapse wakes each
+on every public message); direct-sync: each long-polls /sync for the room instead; CPU over
+first send → end of the run, % of one core.""")
     la = c.get("machine", {})
     if la.get("loadavg_start"):
         print(f"\nLoad average (1 / 5 / 15 min) at the start: {' / '.join(f'{x:.1f}' for x in la['loadavg_start'])}, at the end: "
@@ -211,15 +215,31 @@ each long-polls /sync for the room instead; CPU over first send → end of the r
                   f"(the send call alone: {ms_(r.get('send_call_p50_ms'))} / {ms_(r.get('send_call_p99_ms'))} ms) | |")
             print(f"| {r['name']}: delivered / expected{done} | {r['deliveries']:,} / {r['expected_deliveries']:,} | |")
             if "sync_responses_in_run" in r:
+                took = (f"; each took {ms_(r['sync_call_p50_ms'])} / {ms_(r.get('sync_call_p99_ms'))} ms p50 / p99"
+                        if r.get("sync_call_p50_ms") is not None else "")
                 print(f"| {r['name']}: /sync responses during the run / carrying the bridged room | "
-                      f"{r['sync_responses_in_run']:,} / {r['sync_responses_with_bridged_room']:,} ({r.get('sync_query_from', '')}) | |")
-        by = {r["name"]: r for r in ct.get("runs", [])}
-        feed, both = (by.get(n, {}).get("cpu", {}).get("synapse_pct") for n in ("relay-feed", "feed+private-sync"))
-        if feed is not None and both is not None and ct.get("rate_per_s"):
-            per_msg = (both - feed) / 100 * 1000 / ct["rate_per_s"]
-            print(f"| Synapse CPU the private syncs add (feed+private-sync − relay-feed) | {both - feed:+.0f} points of a core: "
-                  f"{per_msg:+.1f} ms per public message, {per_msg * 1000 / max(1, ct.get('joined', 1)):+,.0f} µs per chatter "
-                  "(a lower bound when Synapse is starved of CPU: see its send calls) | |")
+                      f"{r['sync_responses_in_run']:,} / {r['sync_responses_with_bridged_room']:,}{took} ({r.get('sync_query_from', '')}) | |")
+        # "feed+private-sync": the long-polling run's name before the idle run was added.
+        by = {("feed+private-long-poll" if r["name"] == "feed+private-sync" else r["name"]): r for r in ct.get("runs", [])}
+        order = [("feed only", "relay-feed"), ("feed + idle private sync", "feed+private-idle"),
+                 ("feed + long-polling private sync (worst case)", "feed+private-long-poll"), ("unfiltered /sync", "direct-sync")]
+        got = [(label, by[n]) for label, n in order if "deliveries" in by.get(n, {})]
+        if len(got) > 1:
+            print(f"| {' / '.join(label for label, _ in got)}: Synapse CPU; public delivery p50; send call p50 | "
+                  f"{' / '.join(cpu(r, 'synapse') for _, r in got)}; {' / '.join(ms_(r.get('p50_ms')) for _, r in got)} ms; "
+                  f"{' / '.join(ms_(r.get('send_call_p50_ms')) for _, r in got)} ms | |")
+        feed = by.get("relay-feed", {}).get("cpu", {}).get("synapse_pct")
+        for n, what in (("feed+private-idle", "idle private syncs"), ("feed+private-long-poll", "long-polling private syncs")):
+            both = by.get(n, {}).get("cpu", {}).get("synapse_pct")
+            if feed is not None and both is not None and ct.get("rate_per_s"):
+                per_msg = (both - feed) / 100 * 1000 / ct["rate_per_s"]
+                per = (f"{per_msg:+.1f} ms per public message, {per_msg * 1000 / max(1, ct.get('joined', 1)):+,.0f} µs per chatter "
+                       "(a lower bound when Synapse is starved of CPU: see its send calls)")
+                r = by[n]
+                if r.get("idle_poll_ms") and r.get("sync_responses_in_run"):
+                    per = (f"{(both - feed) / 100 * 1000 * r['cpu']['window_s'] / r['sync_responses_in_run']:+.1f} ms per idle sync "
+                           f"({r['sync_responses_in_run']:,} in {r['cpu']['window_s']:g} s)")
+                print(f"| Synapse CPU the {what} add ({n} − relay-feed) | {both - feed:+.0f} points of a core: {per} | |")
         a, d = (by.get(n, {}).get("cpu", {}).get("synapse_pct") for n in ("relay-feed", "direct-sync"))
         if a and d:
             print(f"| Synapse CPU through Chyron ÷ serving every chatter itself | {a / d:.2f} | |")
@@ -305,3 +325,44 @@ hostile_files = [("hostile.json", "## Hostile clients")] + [
 for name, heading in hostile_files:
     if load(name):
         hostile(load(name), heading)
+
+
+def fanout_side_by_side(files):
+    """The relay beside the Node.js `ws` baseline, same client, alternating
+    runs (bench/out/fanout-{relay,node}-VIEWERS-RUN.json): each figure as its
+    range over the runs."""
+    runs = {}
+    for p in files:
+        r = json.loads(p.read_text())
+        runs.setdefault((r["viewers"], r["rate_per_s"]), {}).setdefault(r["server"], []).append(r)
+
+    def span(rs, key, fmt="{:.1f}"):
+        vals = sorted(r[key] for r in rs)
+        lo, hi = fmt.format(vals[0]), fmt.format(vals[-1])
+        return lo if lo == hi else f"{lo}–{hi}"
+
+    print("""
+## Fan-out: the relay beside a plain Node.js `ws` server
+
+The same client (chyron-bench-fanout) against each, runs alternating (relay, Node, relay, …),
+each against a fresh server process; ranges over the runs. Latency: the post call's start → the
+frame at each viewer. The relay commits each post to SQLite (`synchronous=FULL`) before any
+viewer sees it; the baseline (bench/ws-baseline/server.mjs, ws's broadcast loop) stores nothing.
+CPU: server process, user + system, first post → last delivery, % of one core.
+""")
+    print("| load | server | runs | delivered / expected | p50 ms | p99 ms | max ms | RSS per viewer | server CPU | client CPU |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for (viewers, rate), by in sorted(runs.items()):
+        for server in ("relay", "node"):
+            rs = by.get(server)
+            if not rs:
+                continue
+            got = f"{sum(r['deliveries'] for r in rs):,} / {sum(r['expected_deliveries'] for r in rs):,}"
+            print(f"| {viewers:,} viewers, {rate} msg/s | {server} | {len(rs)} | {got} | {span(rs, 'latency_ms_p50')} | "
+                  f"{span(rs, 'latency_ms_p99')} | {span(rs, 'latency_ms_max')} | {span(rs, 'rss_kib_per_viewer')} KiB | "
+                  f"{span(rs, 'cpu_server_pct', '{:.0f}')} % | {span(rs, 'cpu_client_pct', '{:.0f}')} % |")
+
+
+side = sorted(out.glob("fanout-relay-*.json")) + sorted(out.glob("fanout-node-*.json"))
+if side:
+    fanout_side_by_side(side)

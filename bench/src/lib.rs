@@ -1,5 +1,7 @@
-//! What the benchmark binaries share: the relay under test in its own process,
-//! and loopback clients that behave badly on purpose.
+//! What the benchmark binaries share: the server under test in its own
+//! process, loopback clients that behave badly on purpose, and the fan-out
+//! benchmark's viewers.
 
 pub mod net;
 pub mod relay;
+pub mod viewers;

@@ -1,5 +1,6 @@
-//! The relay under test: the real `chyron-relay` binary in its own process, so
-//! its memory can be read from /proc apart from the benchmark's.
+//! The server under test in its own process, so its memory and CPU can be
+//! read from /proc apart from the benchmark's: the real `chyron-relay`
+//! binary, or the Node.js `ws` baseline (`bench/ws-baseline/server.mjs`).
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -7,13 +8,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-/// A running relay, stopped (by its PID) when dropped.
+/// A running relay (or baseline server), stopped (by its PID) when dropped.
 pub struct Relay {
     /// The child process; `kill_on_drop` ends it with the benchmark.
     child: Child,
-    /// `http://127.0.0.1:PORT`, as the relay printed it.
+    /// `http://127.0.0.1:PORT`, as the server printed it.
     pub url: String,
-    /// The relay's data directory, removed on drop.
+    /// The server's data directory, removed on drop.
     data: PathBuf,
 }
 
@@ -49,9 +50,7 @@ impl Relay {
 
     /// Starts `bin` on a free loopback port, in a fresh data directory.
     pub async fn start_with(bin: &str, token: &str, options: Options) -> std::io::Result<Relay> {
-        let n = STARTED.fetch_add(1, Ordering::Relaxed);
-        let data = std::env::temp_dir().join(format!("chyron-bench-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&data)?;
+        let data = data_dir()?;
         let mut command = Command::new(bin);
         command
             .args(["--listen", "127.0.0.1:0", "--data"])
@@ -79,12 +78,31 @@ impl Relay {
                 });
             }
         }
+        command.args(&options.extra).env("RUST_LOG", "warn");
+        Relay::spawn(command, token, data, options.quiet).await
+    }
+
+    /// Starts the Node.js `ws` baseline, `node script --listen 127.0.0.1:0`:
+    /// the same API token, feed path and frames as far as the fan-out
+    /// benchmark needs.
+    pub async fn start_node(node: &str, script: &str, token: &str) -> std::io::Result<Relay> {
+        let data = data_dir()?;
+        let mut command = Command::new(node);
+        command.arg(script).args(["--listen", "127.0.0.1:0"]);
+        Relay::spawn(command, token, data, false).await
+    }
+
+    /// Runs `command` with the API token until it prints `listening on URL`.
+    async fn spawn(
+        mut command: Command,
+        token: &str,
+        data: PathBuf,
+        quiet: bool,
+    ) -> std::io::Result<Relay> {
         let mut child = command
-            .args(&options.extra)
             .env("CHYRON_API_TOKEN", token)
-            .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(if options.quiet {
+            .stderr(if quiet {
                 Stdio::null()
             } else {
                 Stdio::inherit()
@@ -102,7 +120,7 @@ impl Relay {
             }
         }
         Err(std::io::Error::other(
-            "relay exited before printing its address",
+            "server exited before printing its address",
         ))
     }
 
@@ -137,6 +155,36 @@ impl Relay {
     pub fn rss_kib(&self) -> u64 {
         self.child.id().map_or(0, rss_kib)
     }
+
+    /// CPU time the relay process used so far (user + system).
+    pub fn cpu(&self) -> std::time::Duration {
+        self.child.id().map_or(std::time::Duration::ZERO, cpu_time)
+    }
+}
+
+/// A fresh data directory for the next server this process starts.
+fn data_dir() -> std::io::Result<PathBuf> {
+    let n = STARTED.fetch_add(1, Ordering::Relaxed);
+    let data = std::env::temp_dir().join(format!("chyron-bench-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&data)?;
+    Ok(data)
+}
+
+/// CPU time (user + system) of process `pid` so far; zero once it is gone.
+/// `std::process::id()` gives the benchmark's own.
+pub fn cpu_time(pid: u32) -> std::time::Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<u64> = rest
+        .split_whitespace()
+        .skip(11) // state .. cmajflt: utime is field 14, i.e. the 12th after `)`
+        .take(2)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    // SAFETY: sysconf reads a constant.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    std::time::Duration::from_secs_f64(fields.iter().sum::<u64>() as f64 / hz)
 }
 
 /// Resident memory of process `pid`, in KiB (VmRSS; 0 once it is gone).
