@@ -2,29 +2,29 @@
 //!
 //! Everything that can be refused is refused before the upgrade, as JSON
 //! errors (origin, per-address connections, per-address loads of channels not
-//! in memory). After it, [`serve_viewer`] runs the connection; it is generic
-//! over `Sink`/`Stream` so tests drive it without a socket. A connection that
-//! floods pings, stops reading, or whose address has too many bytes unsent is
-//! closed, so what one client holds in the relay stays bounded.
+//! in memory). After it, [`serve_viewer`] (`feed/viewer.rs`) runs the
+//! connection; it is generic over `Sink`/`Stream` so tests drive it without a
+//! socket. A connection that floods pings, stops reading, or whose address
+//! has too many bytes unsent is closed, so what one client holds in the relay
+//! stays bounded.
 
 use crate::error::{check_channel, ApiError, ApiPath};
-use crate::hub::{Channel, Hub, Subscription, MAX_SNAPSHOT};
-use crate::limits::{self, Pings, UnsentBytes};
+use crate::hub::MAX_SNAPSHOT;
+use crate::limits;
 pub use crate::limits::{ConnGuard, ConnLimiter};
-use crate::metrics::Metrics;
 use crate::AppState;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::{close_code, CloseFrame, Message, WebSocketUpgrade};
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use chyron_protocol::limits::MAX_CLIENT_FRAME_BYTES;
-use chyron_protocol::ServerFrame;
-use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use futures_util::StreamExt;
+use std::net::SocketAddr;
 use std::time::Duration;
-use tokio::sync::{broadcast::error::RecvError, watch};
+
+mod viewer;
+pub use viewer::{serve_viewer, Ended, Viewer, BATCH_BYTES};
 
 /// A viewer whose socket accepts nothing for this long is disconnected.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -200,8 +200,9 @@ async fn prepare(
         // Viewers send next to nothing: a small read buffer (tungstenite's
         // default is 128 KiB) keeps thousands of idle viewers cheap.
         .read_buffer_size(READ_BUFFER_BYTES)
-        // Every frame is flushed as it is sent; no write-side batching buffer.
-        .write_buffer_size(0)
+        // Frames are put in the buffer and flushed once per batch of queued
+        // frames (`viewer.rs`): up to a batch stays in the buffer unwritten.
+        .write_buffer_size(BATCH_BYTES)
         // Pongs queued to a peer that never reads stop here (and the ping
         // limit in `serve_viewer` closes such a peer long before).
         .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
@@ -218,191 +219,12 @@ async fn prepare(
         }))
 }
 
-/// Bytes read from a viewer's socket at a time.
-const READ_BUFFER_BYTES: usize = 4 * 1024;
-
-/// What a connection needs besides its socket.
-pub struct Viewer {
-    /// For resyncing after lag.
-    pub hub: Arc<Hub>,
-    /// The channel watched.
-    pub channel: Arc<Channel>,
-    /// Snapshot size for resyncs.
-    pub limit: usize,
-    /// Frames sent and lagged resyncs are counted here.
-    pub metrics: Arc<Metrics>,
-    /// Becomes `true` when the relay shuts down.
-    pub shutdown: watch::Receiver<bool>,
-    /// The client's address, whose unsent bytes are counted.
-    pub ip: IpAddr,
-    /// Bytes of frames being written, per address: a frame that would pass
-    /// the address's limit closes the feed (1013) instead of being held.
-    pub unsent: Arc<UnsentBytes>,
-}
-
-/// Why a connection ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ended {
-    /// The client closed or went away.
-    ClientClosed,
-    /// The client sent a frame over the size limit (closed with 1009).
-    TooBig,
-    /// A send blocked longer than [`SEND_TIMEOUT`].
-    SendTimedOut,
-    /// The socket failed.
-    Failed,
-    /// The relay is shutting down (closed with 1001).
-    Shutdown,
-    /// The client sent more than [`MAX_PINGS`] pings in a [`PING_WINDOW`]
-    /// (closed with 1008).
-    PingFlood,
-    /// Its address had too many bytes unsent already (closed with 1013).
-    TooMuchUnsent,
-}
-
-/// Runs one viewer: its first frames, then live frames, answering client data
-/// frames with `read_only`, until it leaves, stalls or the relay stops.
-pub async fn serve_viewer<S, R, E>(
-    mut viewer: Viewer,
-    sub: Subscription,
-    mut sink: S,
-    mut stream: R,
-) -> Ended
-where
-    S: Sink<Message> + Unpin,
-    R: Stream<Item = Result<Message, E>> + Unpin,
-    E: std::error::Error + 'static,
-{
-    let mut rx = sub.rx;
-    for frame in sub.first {
-        if let Err(ended) = send(&mut sink, Message::Text(frame), &viewer).await {
-            return ended;
-        }
-    }
-    let mut pings = Pings::new(MAX_PINGS, PING_WINDOW);
-    loop {
-        let step = tokio::select! {
-            biased;
-            _ = stopped(&mut viewer.shutdown) => {
-                let close = CloseFrame { code: close_code::AWAY, reason: "relay restarting".into() };
-                let _ = send(&mut sink, Message::Close(Some(close)), &viewer).await;
-                return Ended::Shutdown;
-            }
-            incoming = stream.next() => match incoming {
-                None | Some(Ok(Message::Close(_))) => return Ended::ClientClosed,
-                Some(Ok(Message::Text(_) | Message::Binary(_))) => {
-                    let frame = ServerFrame::Error {
-                        code: "read_only".into(),
-                        message: "the feed is read-only; post through the Chat API".into(),
-                    };
-                    let text = serde_json::to_string(&frame).unwrap_or_default();
-                    send(&mut sink, Message::Text(text.into()), &viewer).await
-                }
-                // The websocket library queues the pong itself; we see that
-                // it leaves (a peer that never reads is closed, its pongs
-                // never pile up) and close a peer that floods pings.
-                Some(Ok(Message::Ping(_))) => {
-                    if !pings.allow(tokio::time::Instant::now()) {
-                        viewer.metrics.refused("ping_flood");
-                        let close = CloseFrame { code: close_code::POLICY, reason: "too many pings".into() };
-                        let _ = send(&mut sink, Message::Close(Some(close)), &viewer).await;
-                        return Ended::PingFlood;
-                    }
-                    flush(&mut sink).await
-                }
-                Some(Ok(Message::Pong(_))) => Ok(()),
-                Some(Err(e)) if too_big(&e) => {
-                    let close = CloseFrame { code: close_code::SIZE, reason: "frame too large".into() };
-                    let _ = send(&mut sink, Message::Close(Some(close)), &viewer).await;
-                    return Ended::TooBig;
-                }
-                Some(Err(_)) => return Ended::Failed,
-            },
-            live = rx.recv() => match live {
-                Ok(frame) => send(&mut sink, Message::Text(frame), &viewer).await,
-                Err(lag_or_closed) => {
-                    let fresh = if let RecvError::Lagged(_) = lag_or_closed {
-                        viewer.metrics.lagged_resyncs.inc();
-                        viewer.hub.resync(&viewer.channel, viewer.limit).await
-                    } else {
-                        // The channel's queue grew (its first append since
-                        // it loaded): continue on the new one.
-                        viewer.hub.rejoin(&viewer.channel, viewer.limit).await
-                    };
-                    let Ok(fresh) = fresh else {
-                        return Ended::Failed;
-                    };
-                    rx = fresh.rx;
-                    for frame in fresh.first {
-                        if let Err(ended) = send(&mut sink, Message::Text(frame), &viewer).await {
-                            return ended;
-                        }
-                    }
-                    Ok(())
-                }
-            },
-        };
-        if let Err(ended) = step {
-            return ended;
-        }
-    }
-}
-
-/// Sends one message within [`SEND_TIMEOUT`]. A data frame's bytes count
-/// against its address's unsent bytes until written; past the limit the feed
-/// is closed (1013, try again later) instead.
-async fn send<S: Sink<Message> + Unpin>(
-    sink: &mut S,
-    msg: Message,
-    viewer: &Viewer,
-) -> Result<(), Ended> {
-    let Message::Text(text) = &msg else {
-        return timed(sink.send(msg)).await;
-    };
-    let Some(_unsent) = viewer.unsent.try_take(viewer.ip, text.len()) else {
-        viewer.metrics.refused("unsent_bytes");
-        let close = CloseFrame {
-            code: close_code::AGAIN,
-            reason: "too much unsent to this address".into(),
-        };
-        let _ = timed(sink.send(Message::Close(Some(close)))).await;
-        return Err(Ended::TooMuchUnsent);
-    };
-    timed(sink.send(msg)).await?;
-    viewer.metrics.frames_sent.inc();
-    Ok(())
-}
-
-/// Waits until what the socket holds is written (a peer that never reads
-/// fails here within [`SEND_TIMEOUT`]).
-async fn flush<S: Sink<Message> + Unpin>(sink: &mut S) -> Result<(), Ended> {
-    timed(sink.flush()).await
-}
-
-async fn timed<E>(io: impl std::future::Future<Output = Result<(), E>>) -> Result<(), Ended> {
-    match tokio::time::timeout(SEND_TIMEOUT, io).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(_)) => Err(Ended::Failed),
-        Err(_) => Err(Ended::SendTimedOut),
-    }
-}
-
-/// Completes when the relay shuts down (or the signal's sender is gone).
-async fn stopped(shutdown: &mut watch::Receiver<bool>) {
-    let _ = shutdown.wait_for(|stop| *stop).await.map(|_| ());
-}
-
-/// Whether a read error is a frame over the size limit.
-fn too_big(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut current = Some(e);
-    while let Some(err) = current {
-        if let Some(tungstenite::Error::Capacity(_)) = err.downcast_ref::<tungstenite::Error>() {
-            return true;
-        }
-        current = err.source();
-    }
-    false
-}
+/// Bytes read from a viewer's socket at a time. Viewers send pings and a
+/// close, a few bytes each; the websocket library zero-fills the whole read
+/// buffer before every read and keeps it for the connection's life, so 4 KiB
+/// cost a page per viewer and a 4 KiB memset per read. A larger client frame
+/// still arrives whole (the buffer grows to the frame, up to the size limit).
+const READ_BUFFER_BYTES: usize = 256;
 
 #[cfg(test)]
 #[path = "feed_tests.rs"]

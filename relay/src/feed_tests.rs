@@ -1,8 +1,16 @@
 use super::*;
 use crate::hub::tests::{post, test_hub};
-use chyron_protocol::{Snapshot, SnapshotReason};
+use crate::hub::{Hub, Subscription};
+use crate::metrics::Metrics;
+use axum::extract::ws::{close_code, Message};
+use chyron_protocol::{ServerFrame, Snapshot, SnapshotReason};
 use futures_util::{sink, stream};
-use tokio::sync::mpsc;
+use std::net::IpAddr;
+use std::sync::Arc;
+use tokio::sync::{mpsc, watch};
+
+#[path = "feed_batch_tests.rs"]
+mod batch;
 
 type ClientTx = mpsc::UnboundedSender<Result<Message, tungstenite::Error>>;
 

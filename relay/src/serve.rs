@@ -20,7 +20,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -133,6 +133,9 @@ pub async fn serve(
                 // Dropping the connection closes it; nothing is in flight.
                 _ = idle(&activity, idle_limit) => metrics.refused("idle_timeout"),
             }
+            // Served, or upgraded to a websocket, whose socket lives on
+            // without this timeout: its bytes need no more marking.
+            activity.served.store(true, Ordering::Relaxed);
         });
     }
     while conns.join_next().await.is_some() {}
@@ -166,6 +169,11 @@ struct Activity {
     last_ms: AtomicU64,
     /// Requests whose response is not ready yet.
     busy: AtomicUsize,
+    /// The HTTP connection is over (a websocket's socket outlives it): the
+    /// idle timeout no longer watches, so bytes are not marked (a feed
+    /// writes a frame per viewer per event; reading the clock for each was
+    /// a few per cent of the fan-out).
+    served: AtomicBool,
 }
 
 impl Activity {
@@ -174,10 +182,14 @@ impl Activity {
             start: Instant::now(),
             last_ms: AtomicU64::new(0),
             busy: AtomicUsize::new(0),
+            served: AtomicBool::new(false),
         }
     }
 
     fn touch(&self) {
+        if self.served.load(Ordering::Relaxed) {
+            return;
+        }
         let ms = self.start.elapsed().as_millis() as u64;
         self.last_ms.store(ms, Ordering::Relaxed);
     }
