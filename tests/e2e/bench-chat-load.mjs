@@ -1,6 +1,7 @@
 // Full-chat benchmark, part 4 (run by bench-chat.mjs): what many chatters cost
 // Synapse when they read through the relay's feed instead of each
-// long-polling /sync, and what the chat's private-message sync adds. Also the
+// long-polling /sync, and what the chat's private-message sync adds (idle,
+// and long-polling). Also the
 // measuring helpers the other parts share: a socket on the relay's feed,
 // waiting with a deadline, latency quantiles, the median.
 //
@@ -8,18 +9,26 @@
 //    display name, join #demo; 10 at a time) post CHAT_RATE msg/s in total,
 //    round-robin, for CHAT_SECONDS s (PUT …/send). Run relay-feed: each guest
 //    reads through a websocket on the relay's feed, as the chat module does
-//    (no /sync). Run feed+private-sync: the same feed sockets, and each guest
-//    also long-polls /sync exactly as the chat's private-message client does
+//    (no /sync). The chat's private-message client also syncs
 //    (chat/src/matrix_private.rs filter()/sync(): the bridged rooms'
 //    timelines left out, timeline limit 50, no ephemeral, no presence,
-//    set_presence=offline, timeout=30000, use_state_after; the query the page
-//    sent in part 5 when it ran, else the same built here): the guests are
-//    in the bridged room, so Synapse wakes each sync on every public message
-//    and finds nothing to return. Run direct-sync: each guest long-polls /sync
-//    for the room's messages (matrix.mjs syncFilter) instead. CPU of Synapse and the
-//    relay (user + system, /proc/PID/stat) over first send → end of the run,
-//    % of one core; latency from the start of the send call to the frame /
-//    the /sync response at every receiver.
+//    set_presence=offline, use_state_after; the query the page sent in part
+//    5 when it ran, else the same built here), in one of two ways
+//    (chat/src/web/private.rs private_active()/idle_wait()):
+//    Run feed+private-idle, what every chatter without private messages in
+//    use does: the same feed sockets, and each guest's private sync asks
+//    with timeout=0, then waits IDLE_POLL_MS (20 s) before the next; the
+//    guests' first idle syncs spread evenly over those 20 s.
+//    Run feed+private-long-poll, the worst case (as if every chatter had a
+//    private conversation open, or private activity in the last 2 min):
+//    each private sync long-polls (timeout=30000); the guests are in the
+//    bridged room, so Synapse wakes each long-poll on every public message
+//    and finds nothing to return.
+//    Run direct-sync: each guest long-polls /sync for the room's messages
+//    (matrix.mjs syncFilter) instead. CPU of Synapse and the relay (user +
+//    system, /proc/PID/stat) over first send → end of the run, % of one
+//    core; latency from the start of the send call to the frame / the /sync
+//    response at every receiver.
 import { setMaxListeners } from 'node:events';
 import WebSocket from 'ws';
 import { now, sleep, syncLoop, round, ok200, call, ms, until, cpuMark, cpuSince, sendPaced } from './matrix.mjs';
@@ -132,33 +141,68 @@ async function withSyncs({ guests, knobs, cleanups }, record, loop, body) {
   return Promise.all(loops.map((l) => l.done));
 }
 
-/** The chat's private-message /sync query: as the page sent it (part 5), else built the same way. */
+/** chat/src/web/private.rs IDLE_POLL_MS: the wait after an idle private sync. */
+const IDLE_POLL_MS = 20000;
+/** chat/src/matrix_private.rs LONG_POLL, in ms. */
+const LONG_POLL_MS = 30000;
+
+/**
+ * The chat's private-message /sync query: as the page sent it (part 5),
+ * else built the same way. The chat sends one query in two modes that
+ * differ only in `timeout` (long-poll / idle), and the page in part 5 may
+ * have been in either when its first sync with `since` was recorded: both
+ * are made from it with the timeout set.
+ */
 function privateQuery(recorded, roomId) {
+  let from, sent, first;
   if (recorded?.long_poll?.filter) {
-    return { from: 'recorded from the chat page', first: recorded.first ?? recorded.long_poll, loop: recorded.long_poll };
+    from = 'recorded from the chat page';
+    sent = recorded.long_poll;
+    first = recorded.first ?? recorded.long_poll;
+  } else {
+    // matrix_private.rs filter(): ruma's ignore_all() is {"types": []}.
+    const filter = JSON.stringify({
+      presence: { types: [] },
+      room: { timeline: { not_rooms: [roomId], limit: 50 }, ephemeral: { types: [] } },
+    });
+    from = 'built like matrix_private.rs (the page was not recorded)';
+    sent = { filter, set_presence: 'offline', timeout: String(LONG_POLL_MS), use_state_after: 'true' };
+    first = sent;
   }
-  // matrix_private.rs filter(): ruma's ignore_all() is {"types": []}.
-  const filter = JSON.stringify({
-    presence: { types: [] },
-    room: { timeline: { not_rooms: [roomId], limit: 50 }, ephemeral: { types: [] } },
+  return {
+    from, first, page_timeout: sent.timeout ?? null,
+    long: { ...sent, timeout: String(LONG_POLL_MS) }, idle: { ...sent, timeout: '0' },
+  };
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function pause(ms, signal) {
+  return new Promise((resolve) => {
+    if (signal.aborted || ms <= 0) return resolve();
+    const done = () => { clearTimeout(t); signal.removeEventListener('abort', done); resolve(); };
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
   });
-  const q = { filter, set_presence: 'offline', timeout: '30000', use_state_after: 'true' };
-  return { from: 'built like matrix_private.rs (the page was not recorded)', first: q, loop: q };
 }
 
 /**
- * A guest's private-message sync: the first sync with the chat's query, then
- * long-polls with `since`. Counts responses and those that carried the
- * bridged room (the filter should leave it out).
+ * A guest's private-message sync: the first sync with the chat's query,
+ * then, with `since`, either long-polls back to back (`idleMs` 0) or, as
+ * the chat when private messages are not in use, waits `offsetMs` once and
+ * then syncs with timeout=0 every `idleMs`. Counts responses, those that
+ * carried the bridged room (the filter should leave it out), and how long
+ * each took.
  */
-function privateSyncLoop(base, guest, roomId, query, signal) {
-  const stats = { syncs: 0, with_bridged: 0, errors: 0 };
+function privateSyncLoop(base, guest, roomId, query, signal, { idleMs = 0, offsetMs = 0 } = {}) {
+  const stats = { syncs: 0, with_bridged: 0, errors: 0, took: [] };
+  const loop = idleMs ? query.idle : query.long;
   let markReady;
   const ready = new Promise((r) => { markReady = r; });
   const done = (async () => {
     let since = null;
     while (!signal.aborted) {
-      const q = new URLSearchParams(since === null ? query.first : { ...query.loop, since });
+      const q = new URLSearchParams(since === null ? query.first : { ...loop, since });
+      const t0 = now();
       let r;
       try {
         r = await call(base, 'GET', `/_matrix/client/v3/sync?${q}`, { token: guest.token, signal, timeoutMs: 120000 });
@@ -169,12 +213,15 @@ function privateSyncLoop(base, guest, roomId, query, signal) {
         continue;
       }
       if (r.status !== 200) { stats.errors++; await sleep(200); continue; }
-      if (since === null) markReady();
+      const first = since === null;
+      if (first) markReady();
       else {
         stats.syncs++;
+        stats.took.push(now() - t0);
         if (r.body.rooms?.join?.[roomId]?.timeline?.events?.length) stats.with_bridged++;
       }
       since = r.body.next_batch;
+      if (idleMs) await pause(first ? offsetMs : idleMs, signal);
     }
     markReady();
     return stats;
@@ -196,32 +243,50 @@ async function relayFeedRun(ctx) {
   return record;
 }
 
-/** C. The feed, and each guest's private-message sync beside it (as the chat with private messages). */
-async function feedPrivateSyncRun(ctx, recorded) {
+/**
+ * C. The feed, and each guest's private-message sync beside it: `idle`
+ * (timeout=0 every 20 s, staggered: the chat with private messages not in
+ * use) or long-polling (the worst case: every chatter with private
+ * messages in use).
+ */
+async function feedPrivateSyncRun(ctx, recorded, idle) {
   const { synapse, guests, knobs } = ctx;
   const n = guests.length;
   const roomId = synapse.seeded.room_id;
   const query = privateQuery(recorded, roomId);
+  const name = idle ? 'feed+private-idle' : 'feed+private-long-poll';
   const record = {
-    name: 'feed+private-sync', reads: 'relay websocket feed + the chat\'s private /sync', receivers: n, complete: false,
-    sync_query_from: query.from, sync_query: query.loop,
+    name, receivers: n, complete: false,
+    reads: idle
+      ? `relay websocket feed + the chat's private /sync when idle (timeout=0, then ${IDLE_POLL_MS / 1000} s, staggered)`
+      : 'relay websocket feed + the chat\'s private /sync long-polled (as if every chatter had a private conversation open)',
+    sync_query_from: query.from, sync_query: idle ? query.idle : query.long, page_sent_timeout: query.page_timeout,
+    ...(idle ? { idle_poll_ms: IDLE_POLL_MS } : {}),
   };
-  log(`feed+private-sync: ${n} feed sockets and ${n} private /sync long-polls (${query.from}), ${knobs.rate_per_s} msg/s for ${knobs.seconds} s`);
+  log(`${name}: ${n} feed sockets and ${n} private /syncs (${idle ? `timeout=0 every ${IDLE_POLL_MS} ms` : 'long-polls'}; ${query.from}), ${knobs.rate_per_s} msg/s for ${knobs.seconds} s`);
   const d = deliveries();
   const sockets = await openFeeds(ctx, d);
-  const count = (loops, k) => loops.reduce((s, l) => s + l.stats[k], 0);
-  const stats = await withSyncs(ctx, record, (g, signal) => privateSyncLoop(synapse.base, g, roomId, query, signal),
+  const count = (loops, k) => loops.reduce((s, l) => s + (k === 'took' ? l.stats.took.length : l.stats[k]), 0);
+  let tookFrom = [];
+  const stats = await withSyncs(ctx, record,
+    (g, signal) => privateSyncLoop(synapse.base, g, roomId, query, signal,
+      idle ? { idleMs: IDLE_POLL_MS, offsetMs: (guests.indexOf(g) * IDLE_POLL_MS) / n } : {}),
     async (loops) => {
       const before = count(loops, 'syncs');
       const bridgedBefore = count(loops, 'with_bridged');
-      await measure(ctx, record, d, 'chatC');
+      tookFrom = loops.map((l) => l.stats.took.length);
+      await measure(ctx, record, d, idle ? 'chatI' : 'chatC');
       record.sync_responses_in_run = count(loops, 'syncs') - before;
       record.sync_responses_with_bridged_room = count(loops, 'with_bridged') - bridgedBefore;
+      const took = loops.flatMap((l, i) => l.stats.took.slice(tookFrom[i]));
+      const q = ms(took);
+      record.sync_call_p50_ms = q.p50_ms ?? null;
+      record.sync_call_p99_ms = q.p99_ms ?? null;
     });
   for (const ws of sockets) ws.terminate();
   const sum = (k) => stats.reduce((s, x) => s + x[k], 0);
   Object.assign(record, { syncs: sum('syncs'), sync_errors: sum('errors') });
-  log(`feed+private-sync: ${JSON.stringify({ ...record, sync_query: undefined })}`);
+  log(`${name}: ${JSON.stringify({ ...record, sync_query: undefined })}`);
   return record;
 }
 
@@ -242,8 +307,8 @@ async function directSyncRun(ctx) {
 }
 
 /**
- * Part 4: registers the chatters, then the relay-feed, feed+private-sync
- * and direct-sync runs; fills report.chatters. `cleanups` gets what must
+ * Part 4: registers the chatters, then the relay-feed, feed+private-idle,
+ * feed+private-long-poll and direct-sync runs; fills report.chatters. `cleanups` gets what must
  * stop on a way out. The private sync replays report.private.sync_requests
  * (part 5) when there.
  */
@@ -282,6 +347,7 @@ export async function chattersRun(stack, report, knobs, cleanups) {
 
   const ctx = { synapse, relay, pids, guests, knobs, cleanups };
   section.runs.push(await relayFeedRun(ctx));
-  section.runs.push(await feedPrivateSyncRun(ctx, report.private?.sync_requests));
+  section.runs.push(await feedPrivateSyncRun(ctx, report.private?.sync_requests, true));
+  section.runs.push(await feedPrivateSyncRun(ctx, report.private?.sync_requests, false));
   section.runs.push(await directSyncRun(ctx));
 }

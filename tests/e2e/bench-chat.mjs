@@ -64,7 +64,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { cleanup(); proc
 process.on('exit', cleanup);
 // A hard bound on the whole benchmark, whatever happens.
 const budget = 600 + JOINS * 60 + (POSTS * POST_EVERY_MS) / 1000 + DRAIN_S + PRIVATE_RUNS * 240
-  + 3 * SETUP_S + 3 * (SECONDS + DRAIN_S + 10);
+  + 4 * SETUP_S + 4 * (SECONDS + DRAIN_S + 10);
 setTimeout(() => { log(`gave up after ${Math.round(budget)} s`); process.exit(1); }, budget * 1000).unref();
 
 /** PIDs of this process's direct children (from /proc). */
