@@ -9,10 +9,10 @@ import { createRequire } from 'node:module';
 import { call, sleep } from './matrix.mjs';
 import { api } from './harness.mjs';
 import {
-  startChatStack, viewer as newViewer, part, waitForLines, openChat, say, shot,
+  startChatStack, viewer as newViewer, part, waitForLines, openChat, joinAsGuest, say, shot,
 } from './chat-harness.mjs';
 import {
-  PASSWORD, member as newMember, storedTypes as stored, shownRoom, notice, acceptInvite,
+  PASSWORD, member as newMember, storedTypes as stored, shownRoom, notice, acceptInvite, openConversation,
 } from './private-harness.mjs';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -173,9 +173,7 @@ test('a DJ who is live gets no private messages: new conversations refused, mess
 test('a guest who wants to message privately keeps their name first, then the conversation starts', async () => {
   const guest = await newViewer(stack);
   await openChat(guest.page);
-  await part(guest.page, 'chat-name').fill('Gus');
-  await part(guest.page, 'chat-join-button').click();
-  await part(guest.page, 'chat-input').waitFor({ timeout: 30000 });
+  await joinAsGuest(guest.page, 'Gus', { rules: false });
   await ann.page.locator('chyron-chat [part~="chat-channel"]', { hasText: 'demo' }).click();
   await say(ann.page, 'public hello from ann');
   const line = guest.page.locator('chyron-chat [part~="chat-line"]', { hasText: 'public hello from ann' });
@@ -204,7 +202,7 @@ test('while captions show, the Chat button counts private messages waiting; the 
   };
   await part(ann.page, 'chat-close').click();
   await part(ann.page, 'chat-open').waitFor();
-  await openConversationOf(ben.page, 'ann');
+  await openConversation(ben.page, 'ann');
   await say(ben.page, 'are you still at the stage?');
   await ann.page.waitForFunction(() => document.querySelector('chyron-chat').shadowRoot
     .querySelector('[part~="chat-open"]')?.getAttribute('data-unread') === '1', null, { timeout: 30000 });
@@ -231,9 +229,7 @@ test('while captions show, the Chat button counts private messages waiting; the 
 test('a guest can receive a private conversation and answer it', async () => {
   const hal = await newViewer(stack);
   await openChat(hal.page);
-  await part(hal.page, 'chat-name').fill('Hal');
-  await part(hal.page, 'chat-join-button').click();
-  await part(hal.page, 'chat-input').waitFor({ timeout: 30000 });
+  await joinAsGuest(hal.page, 'Hal', { rules: false });
   await say(hal.page, 'hal says hi');
   await ann.page.locator('chyron-chat [part~="chat-channel"]', { hasText: 'demo' }).click();
   const line = ann.page.locator('chyron-chat [part~="chat-line"]', { hasText: 'hal says hi' });
@@ -247,9 +243,3 @@ test('a guest can receive a private conversation and answer it', async () => {
   await waitForLines(ann.page, (l) => l.some((x) => x.body === 'thanks!'), 'the guest\'s answer', 30000);
   await hal.context.close();
 });
-
-async function openConversationOf(page, title) {
-  await part(page, 'chat-private-tab').click();
-  await page.locator('chyron-chat [part~="chat-conversation"]', { hasText: title }).filter({ hasNotText: ' and ' }).click();
-  await part(page, 'chat-conversation-head').waitFor();
-}

@@ -24,7 +24,8 @@ fn now() -> f64 {
     js_sys::Date::now()
 }
 
-async fn sleep(ms: u32) {
+/// A pause in an async task (the browser's setTimeout).
+pub(super) async fn sleep(ms: u32) {
     gloo_timers::future::TimeoutFuture::new(ms).await;
 }
 

@@ -3,8 +3,8 @@
 //! chat holds messages to them (shown as held, sent by themselves when the
 //! show is over) and refuses new conversations with them meanwhile.
 
+use super::actions::sleep;
 use super::app::App;
-use super::private::sleep;
 use crate::private;
 use chyron_protocol::LiveDj;
 use leptos::prelude::*;
@@ -13,11 +13,15 @@ use leptos::prelude::*;
 const HOLD_POLL_MS: u32 = 10_000;
 
 impl App {
+    /// The DJs live now on any channel, as the directory last said.
+    fn live_djs(&self) -> Vec<LiveDj> {
+        self.channels
+            .with_untracked(|c| c.iter().flat_map(|i| i.live.iter().cloned()).collect())
+    }
+
     /// Someone in private conversation `key` who is a live DJ now.
     fn live_in(&self, key: &str) -> Option<String> {
-        let live: Vec<LiveDj> = self
-            .channels
-            .with_untracked(|c| c.iter().flat_map(|i| i.live.iter().cloned()).collect());
+        let live = self.live_djs();
         self.private
             .with_untracked(|p| p.get(key)?.live_member(&live))
     }
@@ -65,10 +69,10 @@ impl App {
     /// The name of a live DJ among `users`, asking the relay first.
     pub(super) async fn live_among(&self, users: &[String]) -> Option<String> {
         self.refresh_directory().await;
-        let live: Vec<LiveDj> = self
-            .channels
-            .with_untracked(|c| c.iter().flat_map(|i| i.live.iter().cloned()).collect());
-        let dj = live.into_iter().find(|dj| users.contains(&dj.user_id))?;
+        let dj = self
+            .live_djs()
+            .into_iter()
+            .find(|dj| users.contains(&dj.user_id))?;
         Some(dj.name.unwrap_or_else(|| private::short_name(&dj.user_id)))
     }
 }

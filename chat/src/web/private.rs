@@ -4,6 +4,7 @@
 //! and what the viewer does: message someone, start a group or their
 //! notes, answer invites, block and unblock, leave.
 
+use super::actions::sleep;
 use super::app::{session, App, Screen};
 use super::storage::{self, keys};
 use super::tab_lock;
@@ -44,10 +45,6 @@ const MAX_PAUSE_MS: u32 = 30_000;
 thread_local! {
     /// Stops the running sync loop (signing out, another session).
     static SYNC: RefCell<Option<AbortHandle>> = const { RefCell::new(None) };
-}
-
-pub(super) async fn sleep(ms: u32) {
-    gloo_timers::future::TimeoutFuture::new(ms).await;
 }
 
 /// An empty timeline for a private room: its events are numbered by time

@@ -9,28 +9,39 @@ use crate::matrix_private::MAX_INVITES;
 use crate::private::{Conversation, Kind};
 use leptos::prelude::*;
 
+/// Unread lines of private conversation `room_id` (tracked: the view
+/// updates with it).
+fn conversation_unread(app: App, room_id: &str) -> usize {
+    let me = app.my_id();
+    app.prefs.with(|prefs| {
+        app.timelines.with(|t| {
+            t.get(room_id).map_or(0, |t| {
+                app.private
+                    .with(|p| t.unread_count(prefs.read.get(room_id), &me, &p.blocked))
+            })
+        })
+    })
+}
+
 /// Unread private lines plus invites waiting: the count on the tab and on
 /// the captions' Chat button. The conversation on screen counts while the
 /// chat is closed only.
 pub fn private_unread(app: App) -> usize {
-    let me = app.my_id();
     let shown = app.open.get().then(|| app.current.get());
-    app.private.with(|p| {
-        let invites = p.invites().len();
-        let lines: usize = app.prefs.with(|prefs| {
-            app.timelines.with(|t| {
-                p.list()
-                    .iter()
-                    .filter(|c| shown.as_deref() != Some(c.room_id.as_str()))
-                    .filter_map(|c| {
-                        let t = t.get(&c.room_id)?;
-                        Some(t.unread_count(prefs.read.get(&c.room_id), &me, &p.blocked))
-                    })
-                    .sum()
-            })
-        });
-        invites + lines
-    })
+    let (invites, rooms) = app.private.with(|p| {
+        let rooms: Vec<String> = p
+            .list()
+            .iter()
+            .map(|c| c.room_id.clone())
+            .filter(|r| shown.as_deref() != Some(r.as_str()))
+            .collect();
+        (p.invites().len(), rooms)
+    });
+    invites
+        + rooms
+            .iter()
+            .map(|r| conversation_unread(app, r))
+            .sum::<usize>()
 }
 
 /// The "Private" tab (signed-in viewers only).
@@ -139,15 +150,7 @@ fn conversation_row(app: App, (room_id, title, notes, alone): Summary) -> impl I
     let unread = {
         let room_id = room_id.clone();
         move || {
-            let me = app.my_id();
-            let n = app.prefs.with(|p| {
-                app.timelines.with(|t| {
-                    t.get(&room_id).map_or(0, |t| {
-                        app.private
-                            .with(|b| t.unread_count(p.read.get(&room_id), &me, &b.blocked))
-                    })
-                })
-            });
+            let n = conversation_unread(app, &room_id);
             (n > 0).then(|| view! { <span part="chat-unread-count" class="count" aria-label=format!("{n} unread")>{n.min(99)}</span> })
         }
     };
