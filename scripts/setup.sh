@@ -162,7 +162,8 @@ else
     die "$WASM_OPT is missing after npm ci: is binaryen in tests/e2e/package.json?"
 fi
 
-# Browsers for the in-browser and end-to-end tests, brotli for the build.
+# Browsers for the in-browser and end-to-end tests, brotli for the build,
+# redis-server for the cluster tests.
 step "apt packages" "apt-get (as root or through sudo) and the Debian archive"
 need_apt=()
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
@@ -170,8 +171,11 @@ need_apt=()
 command -v brotli >/dev/null || need_apt+=(brotli)
 # Emoji in screenshots render as emoji, as on viewers' machines.
 [ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || need_apt+=(fonts-noto-color-emoji)
+# Redis for the relay's clustered mode: its tests start throwaway servers
+# (scripts/redis.sh) and fail without one.
+command -v redis-server >/dev/null || need_apt+=(redis-server)
 if [ ${#need_apt[@]} -eq 0 ]; then
-    present "apt packages (chromium, chromium-driver: chromedriver, brotli, fonts-noto-color-emoji)"
+    present "apt packages (chromium, chromium-driver: chromedriver, brotli, fonts-noto-color-emoji, redis-server)"
 elif plan "apt packages ($(printf '%s, ' "${need_apt[@]}" | sed 's/chromium-driver/&: chromedriver/; s/, $//'))" \
     "apt-get install ${need_apt[*]}" "~3 min"; then
     SUDO=""

@@ -75,6 +75,9 @@ impl FromRequestParts<AppState> for Authed {
     }
 }
 
+/// Seconds a client is told to wait when the cluster's Redis is unreachable.
+pub const RETRY_AFTER_SECS: u64 = 2;
+
 /// Maps a hub failure to the HTTP error.
 pub fn hub_error(e: HubError) -> ApiError {
     match e {
@@ -82,6 +85,16 @@ pub fn hub_error(e: HubError) -> ApiError {
             ApiError::not_found("no such message (unknown id, or already deleted)")
         }
         HubError::InvalidChannel(why) => ApiError::invalid_field(why.to_string()),
+        HubError::Unavailable(why) => {
+            tracing::warn!("append refused: {why}");
+            let mut e = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the cluster's Redis cannot be reached; nothing was posted; retry in a moment",
+            );
+            e.retry_after = Some(RETRY_AFTER_SECS);
+            e
+        }
         other => ApiError::internal("append", other),
     }
 }

@@ -2,11 +2,13 @@
 
 use crate::store::StoreError;
 use chyron_protocol::{Media, Message, ServerFrame, Source};
+use serde::{Deserialize, Serialize};
 
 /// What happens to a channel. `P` is the post: a [`NewPost`] as the API asks
 /// for it ([`Action`]), a full [`Message`] once the hub has given it an id and
 /// a time (what the store applies). One enum, so the two can never disagree.
-#[derive(Debug, Clone)]
+/// Serialized (as an [`Entry`]) into a clustered channel's Redis history.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Change<P> {
     /// A new message.
     Post(P),
@@ -44,7 +46,7 @@ pub enum Change<P> {
 pub type Action = Change<NewPost>;
 
 /// A message as posted, before it has an id and a time.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NewPost {
     /// Display name.
     pub sender: String,
@@ -75,6 +77,63 @@ pub struct Origin {
     /// The sender's avatar content URI there (`mxc://…`), recorded so the
     /// relay's avatar route may fetch it; never sent to viewers.
     pub avatar: Option<String>,
+}
+
+/// An event before its seq is known: everything its frame holds but the
+/// seq and what derives from it (the message id, the thumbnail route). In
+/// clustered mode this is what Redis stores and publishes; every node numbers
+/// it the same way ([`Entry::numbered`]), so every node sends the same frame.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Entry {
+    /// When the relay accepted it (the message's `ts`), fixed before ordering
+    /// so every node shows the same time.
+    pub ts: i64,
+    /// The change as asked for.
+    pub action: Action,
+    /// Whether the attachment gets the relay's thumbnail route (its source
+    /// is known: a bridged attachment).
+    pub thumbnail: bool,
+    /// A Matrix message's own event id (the full chat matches its posts and
+    /// edits by it).
+    pub event_id: Option<String>,
+}
+
+impl Entry {
+    /// The entry for `action`, arriving from `origin` (a Matrix event) if any.
+    pub fn new(action: Action, origin: Option<&Origin>) -> Entry {
+        let matrix = matches!(&action, Change::Post(p) if p.source == Source::Matrix);
+        Entry {
+            ts: now_ms(),
+            thumbnail: origin.is_some_and(|o| o.media.is_some()),
+            event_id: origin.filter(|_| matrix).map(|o| o.id.clone()),
+            action,
+        }
+    }
+
+    /// The change as event `seq` of `channel`: a post gets id `m{seq}`.
+    pub fn numbered(self, channel: &str, seq: u64) -> Change<Message> {
+        let (ts, thumbnail, event_id) = (self.ts, self.thumbnail, self.event_id);
+        self.action.map_post(|p| Message {
+            id: format!("m{seq}"),
+            sender: p.sender,
+            sender_id: p.sender_id,
+            body: p.body,
+            ts,
+            edited: false,
+            source: p.source,
+            html: p.html,
+            // An attachment whose source the relay knows gets its thumbnail
+            // route (served only while this message is visible).
+            media: p.media.map(|mut m| {
+                if thumbnail {
+                    m.thumbnail = Some(format!("/media/{channel}/m{seq}/thumbnail"));
+                }
+                m
+            }),
+            avatar: p.avatar,
+            event_id,
+        })
+    }
 }
 
 impl<P> Change<P> {
@@ -162,6 +221,10 @@ pub enum HubError {
     /// Storage failed.
     #[error("{0}")]
     Store(StoreError),
+    /// The shared log (Redis, in clustered mode) cannot be reached: nothing
+    /// was ordered; the caller may retry (the API answers `503`).
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     /// Serialization or task failure (a bug).
     #[error("internal: {0}")]
     Internal(String),

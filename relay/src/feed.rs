@@ -177,10 +177,8 @@ async fn prepare(
             return Err(e);
         }
     }
-    let ch = hub
-        .channel(channel)
-        .await
-        .map_err(|e| ApiError::internal("feed channel", e))?;
+    // In clustered mode a channel not in memory needs Redis: `503` without it.
+    let ch = hub.channel(channel).await.map_err(crate::api::hub_error)?;
     let limit = query.limit.unwrap_or(state.config.limits.history);
     let resume = query.since.map(|since| (query.epoch.clone(), since));
     let sub = hub

@@ -7,21 +7,29 @@
 //! snapshot is serialized after the lock is released (`hub/start.rs`). A channel's
 //! broadcast queue is allocated on its first append ([`Fanout`]).
 
-pub use crate::event::{now_ms, random_bytes, Action, Appended, Change, HubError, NewPost, Origin};
+pub use crate::event::{
+    now_ms, random_bytes, Action, Appended, Change, Entry, HubError, NewPost, Origin,
+};
 use crate::metrics::Metrics;
 use crate::store::{self, Store};
 use axum::extract::ws::Utf8Bytes;
-use chyron_protocol::{BridgeState, Message, ServerFrame, Source};
+use chyron_protocol::{BridgeState, Message, ServerFrame};
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, Notify};
 
+mod append;
 mod channels;
 mod fanout;
+mod log;
+mod remote;
 mod start;
+use append::{Ctx, Extra};
 use channels::Channels;
 pub use channels::{sweep_idle, SWEEP_EVERY};
 pub use fanout::Fanout;
+pub use log::Log;
+pub use remote::follow;
 
 /// Largest snapshot a viewer may ask for (`limit`), and the size of the
 /// cached list of newest visible messages.
@@ -60,6 +68,8 @@ pub struct Hub {
     bridge_state: Mutex<std::collections::HashMap<String, BridgeState>>,
     /// Wakes the bridge's outbox sender when a change is queued.
     outbox: Notify,
+    /// Who numbers events: this process, or Redis for a cluster of relays.
+    log: Log,
 }
 
 /// One channel's live state.
@@ -112,6 +122,23 @@ impl Hub {
             bridged,
             bridge_state: Mutex::new(std::collections::HashMap::new()),
             outbox: Notify::new(),
+            log: Log::Local,
+        }
+    }
+
+    /// The hub with events numbered by `log` (Redis, in clustered mode).
+    pub fn with_log(mut self, log: Log) -> Hub {
+        self.log = log;
+        self
+    }
+
+    /// What appends and applies need, for a task of its own.
+    fn ctx(&self) -> Ctx {
+        Ctx {
+            store: self.store.clone(),
+            metrics: self.metrics.clone(),
+            limits: self.limits,
+            log: self.log.clone(),
         }
     }
 
@@ -215,8 +242,8 @@ impl Hub {
         if let Some(channel) = self.channels.get(name) {
             return Ok(channel);
         }
-        let bridged = self.is_bridged(name);
-        let load = || channels::load(&self.store, self.limits, name, bridged);
+        let (bridged, ctx) = (self.is_bridged(name), self.ctx());
+        let load = || channels::load(&ctx, name, bridged);
         let channel = self.channels.get_or_load(name, load).await?;
         // Counted on loads and sweeps only, not on every lookup.
         self.metrics.channels_loaded.set(self.channels.len() as i64);
@@ -235,16 +262,27 @@ impl Hub {
         if self.channels.len() < self.limits.max_channels {
             return true;
         }
-        let left = self.channels.drop_unused().await;
-        self.metrics.channels_loaded.set(left as i64);
-        left < self.limits.max_channels
+        let swept = self.channels.drop_unused().await;
+        self.unwatch(&swept.dropped).await;
+        self.metrics.channels_loaded.set(swept.left as i64);
+        swept.left < self.limits.max_channels
+    }
+
+    /// In clustered mode, stops hearing the events of channels dropped here.
+    async fn unwatch(&self, dropped: &[String]) {
+        if let Some(cluster) = self.log.cluster() {
+            for name in dropped {
+                cluster.unwatch(name).await;
+            }
+        }
     }
 
     /// Drops channels idle since the last sweep (see [`channels`]); call it
     /// every [`SWEEP_EVERY`], as [`sweep_idle`] does.
     pub async fn sweep(&self) {
-        let left = self.channels.sweep().await;
-        self.metrics.channels_loaded.set(left as i64);
+        let swept = self.channels.sweep().await;
+        self.unwatch(&swept.dropped).await;
+        self.metrics.channels_loaded.set(swept.left as i64);
     }
 
     /// Appends one event to `channel`, durably, then broadcasts it. Runs to
@@ -264,15 +302,14 @@ impl Hub {
         origin: Option<Origin>,
     ) -> Result<Appended, HubError> {
         let ch = self.channel(channel).await?;
-        let (store, metrics, limits) = (self.store.clone(), self.metrics.clone(), self.limits);
+        let ctx = self.ctx();
         // Changes made here (not from Matrix) go to the bridged room too.
         let outbox = origin.is_none() && self.is_bridged(channel);
-        let appended = tokio::spawn(async move {
-            ch.append(&store, &metrics, limits, action, origin, outbox)
-                .await
-        })
-        .await
-        .map_err(|e| HubError::Internal(e.to_string()))??;
+        let entry = Entry::new(action, origin.as_ref());
+        let extra = Extra { origin, outbox };
+        let appended = tokio::spawn(async move { ch.append(&ctx, entry, extra).await })
+            .await
+            .map_err(|e| HubError::Internal(e.to_string()))??;
         if outbox {
             self.outbox.notify_one();
         }
@@ -284,85 +321,6 @@ impl Channel {
     /// The channel's name.
     pub fn name(&self) -> &str {
         &self.name
-    }
-
-    async fn append(
-        &self,
-        store: &Store,
-        metrics: &Metrics,
-        limits: HubLimits,
-        action: Action,
-        origin: Option<Origin>,
-        outbox: bool,
-    ) -> Result<Appended, HubError> {
-        let mut st = self.state.lock().await;
-        let seq = st.head + 1;
-        let change = action.map_post(|p| Message {
-            id: format!("m{seq}"),
-            sender: p.sender,
-            sender_id: p.sender_id,
-            body: p.body,
-            ts: now_ms(),
-            edited: false,
-            source: p.source,
-            html: p.html,
-            // An attachment whose source the relay knows gets its thumbnail
-            // route (served only while this message is visible).
-            media: p.media.map(|mut m| {
-                if origin.as_ref().is_some_and(|o| o.media.is_some()) {
-                    m.thumbnail = Some(format!("/media/{}/m{seq}/thumbnail", self.name));
-                }
-                m
-            }),
-            avatar: p.avatar,
-            // A Matrix message's origin is its event id (the full chat
-            // matches its own posts and edits by it).
-            event_id: origin
-                .as_ref()
-                .filter(|_| p.source == Source::Matrix)
-                .map(|o| o.id.clone()),
-        });
-        let frame = change.frame(seq);
-        let kind = change.kind();
-        let posted = match &change {
-            Change::Post(message) => Some(message.clone()),
-            _ => None,
-        };
-        let text = serde_json::to_string(&frame).map_err(|e| HubError::Internal(e.to_string()))?;
-        let (name, epoch, stored) = (self.name.clone(), st.epoch.clone(), text.clone());
-        let removed = store
-            .call(move |c| {
-                store::apply(
-                    c,
-                    &name,
-                    &epoch,
-                    seq,
-                    &stored,
-                    &change,
-                    origin.as_ref(),
-                    outbox,
-                )
-            })
-            .await?;
-        let bytes = Utf8Bytes::from(text);
-        st.head = seq;
-        st.ring.push_back((seq, bytes.clone()));
-        while st.ring.len() > limits.resume_buffer {
-            st.ring.pop_front();
-        }
-        st.recent = None;
-        st.initial = None;
-        metrics.event(kind);
-        // Someone writes here now: the full queue (viewers of the one-slot
-        // queue rejoin after the head it grew at, i.e. from this event).
-        self.tx.grow(limits.broadcast_capacity, seq - 1);
-        // No receivers is fine: nobody is watching.
-        let _ = self.tx.send(bytes);
-        Ok(Appended {
-            seq,
-            message: posted,
-            removed,
-        })
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod bridge;
+pub mod cluster;
 pub mod config;
 pub mod directory;
 pub mod error;
@@ -77,6 +78,16 @@ fn quota(per_second: u32, burst: u32) -> Quota {
 impl AppState {
     /// State over an opened store; `shutdown` turns `true` when feeds must close.
     pub fn new(config: Config, store: Store, shutdown: watch::Receiver<bool>) -> AppState {
+        AppState::with_log(config, store, hub::Log::Local, shutdown)
+    }
+
+    /// [`AppState::new`] with events numbered by `log` (clustered mode).
+    pub fn with_log(
+        config: Config,
+        store: Store,
+        log: hub::Log,
+        shutdown: watch::Receiver<bool>,
+    ) -> AppState {
         let metrics = Arc::new(Metrics::default());
         let l = &config.limits;
         let limits = HubLimits {
@@ -98,7 +109,7 @@ impl AppState {
         let per_address = Arc::new(PerAddress::new(l, metrics.unsent_bytes.clone()));
         AppState {
             live: Arc::new(live::LiveDjs::new(store.clone())),
-            hub: Arc::new(Hub::new(store, limits, metrics.clone(), bridged)),
+            hub: Arc::new(Hub::new(store, limits, metrics.clone(), bridged).with_log(log)),
             metrics,
             api_limiter: Arc::new(api_limiter),
             hook_limiter: Arc::new(hook_limiter),
@@ -213,7 +224,22 @@ pub async fn run(
     let (stop_tx, stop_rx) = watch::channel(false);
     let matrix = config.matrix.clone();
     let data_dir = config.data_dir.clone();
-    let state = AppState::new(config, store, stop_rx.clone());
+    let (log, heard) = match &config.redis {
+        None => (hub::Log::Local, None),
+        Some(url) => {
+            let keep = config.limits.resume_buffer;
+            let (cluster, heard) = cluster::Cluster::connect(&url.0, keep, stop_rx.clone())
+                .await
+                .map_err(|e| {
+                    std::io::Error::other(format!("connecting to Redis (--redis): {e}"))
+                })?;
+            tracing::info!("clustered mode: events numbered by Redis");
+            (hub::Log::Redis(cluster), Some(heard))
+        }
+    };
+    let state = AppState::with_log(config, store, log, stop_rx.clone());
+    // Events other nodes append, as Redis pub/sub brings them.
+    let follower = heard.map(|heard| tokio::spawn(hub::follow(state.hub.clone(), heard)));
     let bridge = matrix.map(|m| {
         tracing::info!(
             homeserver = %m.homeserver,
@@ -249,5 +275,9 @@ pub async fn run(
         let _ = task.await;
     }
     let _ = sweeper.await;
+    if let Some(task) = follower {
+        // Ends once the pub/sub connection (stopped above) drops its sender.
+        let _ = task.await;
+    }
     served
 }

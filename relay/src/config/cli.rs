@@ -83,6 +83,10 @@ pub struct Cli {
     /// Bytes being written to all feeds together [default: 134217728].
     #[arg(long, env = "CHYRON_MAX_UNSENT_BYTES")]
     pub max_unsent_bytes: Option<u32>,
+    /// Redis URL (redis://host:port/db or redis+unix:///path); setting it
+    /// runs this relay as one node of a cluster sharing that Redis [default: off].
+    #[arg(long, env = "CHYRON_REDIS")]
+    pub redis: Option<String>,
     /// Matrix homeserver URL; setting it turns the Matrix bridge on [default: off].
     #[arg(long, env = "CHYRON_MATRIX_HOMESERVER")]
     pub matrix_homeserver: Option<String>,

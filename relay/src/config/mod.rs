@@ -9,7 +9,7 @@ mod values;
 
 pub use cli::Cli;
 
-pub use values::{check_http_url, ApiToken, Limits};
+pub use values::{check_http_url, ApiToken, Limits, RedisUrl};
 
 use crate::bridge;
 use crate::bridge::config::{MatrixConfig, MatrixInput, Secret};
@@ -55,6 +55,8 @@ struct FileConfig {
     allowed_origins: Option<Vec<String>>,
     /// Same as `--public-url`.
     public_url: Option<String>,
+    /// Same as `--redis` (the file suits a URL with a password).
+    redis: Option<String>,
     /// One API token (the file is the only place besides the environment).
     api_token: Option<String>,
     /// Several API tokens, e.g. one per integration, rate limited separately.
@@ -138,6 +140,9 @@ pub struct Config {
     pub matrix: Option<MatrixConfig>,
     /// The channels offered to the full chat (`GET /chat/channels`).
     pub chat: chat::ChatConfig,
+    /// Redis, in clustered mode: it numbers every channel's events for all
+    /// the relays sharing it (`None`: this relay alone, SQLite).
+    pub redis: Option<RedisUrl>,
 }
 
 impl Default for Config {
@@ -152,6 +157,7 @@ impl Default for Config {
             limits: Limits::default(),
             matrix: None,
             chat: chat::ChatConfig::default(),
+            redis: None,
         }
     }
 }
@@ -222,6 +228,12 @@ impl Config {
                     ConfigError(format!("`public_url` ({}): {url:?} {why}", from(by_flag)))
                 })?;
             config.public_url = Some(trimmed.to_string());
+        }
+        if let Some((url, by_flag)) = pick(cli.redis, file.redis) {
+            // The URL is not repeated: it may hold a password.
+            crate::cluster::check_url(&url)
+                .map_err(|why| ConfigError(format!("`redis` ({}): {why}", from(by_flag))))?;
+            config.redis = Some(RedisUrl(url));
         }
         let tokens = env_token
             .into_iter()

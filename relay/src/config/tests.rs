@@ -237,3 +237,31 @@ fn hostile_client_limits_from_flags_env_and_file() {
     let e = resolve_err(&["--header-read-timeout-secs", "0"], None);
     assert!(e.contains("`header_read_timeout_secs`"), "{e}");
 }
+
+#[test]
+fn redis_url_is_checked_and_never_printed() {
+    let _g = ENV_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    assert_eq!(Config::resolve(parse(&[]), None).unwrap().redis, None);
+    for good in ["redis://127.0.0.1:6379/0", "redis+unix:///run/redis.sock"] {
+        let c = Config::resolve(parse(&["--redis", good]), None).unwrap();
+        assert_eq!(c.redis, Some(RedisUrl(good.into())));
+    }
+    let f = file("redis = \"redis://:hunter2@10.0.0.5:6379\"\n");
+    let c = Config::resolve(parse(&["--config", f.path().to_str().unwrap()]), None).unwrap();
+    assert!(c.redis.is_some());
+    assert!(
+        !format!("{c:?}").contains("hunter2"),
+        "the password stays out of logs"
+    );
+    for bad in [
+        "localhost:6379",
+        "http://127.0.0.1:6379",
+        "rediss://h:6379",
+        "redis://h:notaport",
+    ] {
+        let e = resolve_err(&["--redis", bad], None);
+        assert!(e.contains("`redis` (flag or environment)"), "{bad}: {e}");
+    }
+    let e = resolve_err(&[], Some("redis = \"redis://:hunter2@h:x\"\n"));
+    assert!(e.contains("`redis` (file") && !e.contains("hunter2"), "{e}");
+}

@@ -24,6 +24,16 @@ impl std::fmt::Debug for ApiToken {
     }
 }
 
+/// A Redis URL (`--redis`); it may hold a password, so it is never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisUrl(pub String);
+
+impl std::fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RedisUrl(<redacted>)")
+    }
+}
+
 /// Numeric limits; each protects the relay or its viewers from one abuse.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {

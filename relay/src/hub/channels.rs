@@ -7,8 +7,9 @@
 //! so a channel is never loaded twice, and never from a read that an append
 //! on a live copy could overtake: there is no live copy while it is loaded.
 
-use super::{random_bytes, Channel, ChannelState, Fanout, Hub, HubError, HubLimits};
-use crate::store::{self, Store};
+use super::append::Ctx;
+use super::{random_bytes, Channel, ChannelState, Fanout, Hub, HubError};
+use crate::store;
 use axum::extract::ws::Utf8Bytes;
 use std::collections::HashMap;
 use std::future::Future;
@@ -42,15 +43,34 @@ pub async fn sweep_idle(hub: Arc<Hub>, mut shutdown: watch::Receiver<bool>) {
 /// events yet; stored with its first event), head and resume ring. Its live
 /// queue has one slot until its first append ([`Fanout`]), or its full size
 /// at once if it is `bridged`.
-pub(super) async fn load(
-    store: &Store,
-    limits: HubLimits,
-    name: &str,
-    bridged: bool,
-) -> Result<Channel, HubError> {
+pub(super) async fn load(ctx: &Ctx, name: &str, bridged: bool) -> Result<Channel, HubError> {
+    let Some(cluster) = ctx.log.cluster() else {
+        return load_local(ctx, name, bridged).await;
+    };
+    // Subscribed first, so no event published after Redis's head was read
+    // is missed; then caught up to that head.
+    cluster.watch(name).await.map_err(super::log::unavailable)?;
+    let joined = async {
+        let channel = load_local(ctx, name, bridged).await?;
+        let mut st = channel.state.lock().await;
+        ctx.join(cluster, &channel, &mut st).await?;
+        drop(st);
+        Ok(channel)
+    };
+    let channel = joined.await;
+    if channel.is_err() {
+        cluster.unwatch(name).await;
+    }
+    channel
+}
+
+/// Loads channel `name` from this node's SQLite alone.
+async fn load_local(ctx: &Ctx, name: &str, bridged: bool) -> Result<Channel, HubError> {
+    let limits = ctx.limits;
     let epoch = hex::encode(random_bytes::<8>()?);
     let (owned, keep) = (name.to_string(), limits.resume_buffer as u64);
-    let (epoch, head, events) = store
+    let (epoch, head, events) = ctx
+        .store
         .call(move |c| {
             let (epoch, head) = store::load_channel(c, &owned)?.unwrap_or((epoch, 0));
             let events = store::events_after(c, &owned, head.saturating_sub(keep))?;
@@ -84,6 +104,17 @@ pub(super) struct Channels {
     map: Mutex<HashMap<String, Loaded>>,
     /// Held while a channel is loaded and while idle ones are dropped.
     loading: tokio::sync::Mutex<()>,
+}
+
+/// What a sweep left and dropped; no channel loads until it is dropped, so
+/// the dropped ones are unwatched before one of them can be loaded again.
+pub(super) struct Swept<'a> {
+    /// How many channels are still loaded.
+    pub left: usize,
+    /// The names of the channels dropped.
+    pub dropped: Vec<String>,
+    /// The load lock, held until the caller is done with `dropped`.
+    _loading: tokio::sync::MutexGuard<'a, ()>,
 }
 
 struct Loaded {
@@ -132,6 +163,21 @@ impl Channels {
         Ok(channel)
     }
 
+    /// The loaded channel `name`, waiting for a load of it under way; `None`
+    /// if it is not loaded. Does not mark it used (an event is no viewer).
+    pub(super) async fn settled(&self, name: &str) -> Option<Arc<Channel>> {
+        if let Some(loaded) = self.lock().get(name) {
+            return Some(loaded.channel.clone());
+        }
+        let _loading = self.loading.lock().await;
+        self.lock().get(name).map(|l| l.channel.clone())
+    }
+
+    /// Every loaded channel.
+    pub(super) fn all(&self) -> Vec<Arc<Channel>> {
+        self.lock().values().map(|l| l.channel.clone()).collect()
+    }
+
     /// Those of `names` that are loaded (for a broadcast to their viewers).
     pub(super) fn loaded<'a>(&self, names: impl Iterator<Item = &'a String>) -> Vec<Arc<Channel>> {
         let map = self.lock();
@@ -144,25 +190,38 @@ impl Channels {
     /// still are, marks the other unused ones. Unused: no viewer receives
     /// its frames and nothing holds it (no feed, append or subscribe in
     /// flight). Returns how many channels are still loaded.
-    pub(super) async fn sweep(&self) -> usize {
-        let _loading = self.loading.lock().await;
-        let mut map = self.lock();
-        map.retain(|_, loaded| {
+    pub(super) async fn sweep(&self) -> Swept<'_> {
+        self.drop_where(|loaded| {
             let unused = unused(&loaded.channel);
             let drop = unused && loaded.idle;
             loaded.idle = unused;
-            !drop
-        });
-        map.len()
+            drop
+        })
+        .await
     }
 
     /// Drops every channel nobody uses now (at the cap of loaded channels,
-    /// without waiting for sweeps); returns how many are still loaded.
-    pub(super) async fn drop_unused(&self) -> usize {
-        let _loading = self.loading.lock().await;
+    /// without waiting for sweeps).
+    pub(super) async fn drop_unused(&self) -> Swept<'_> {
+        self.drop_where(|loaded| unused(&loaded.channel)).await
+    }
+
+    async fn drop_where(&self, mut drop: impl FnMut(&mut Loaded) -> bool) -> Swept<'_> {
+        let loading = self.loading.lock().await;
         let mut map = self.lock();
-        map.retain(|_, loaded| !unused(&loaded.channel));
-        map.len()
+        let mut dropped = Vec::new();
+        map.retain(|name, loaded| {
+            let gone = drop(loaded);
+            if gone {
+                dropped.push(name.clone());
+            }
+            !gone
+        });
+        Swept {
+            left: map.len(),
+            dropped,
+            _loading: loading,
+        }
     }
 
     /// Whether `name` is loaded (without marking it used).

@@ -15,6 +15,10 @@ use axum::extract::ws::Utf8Bytes;
 use std::sync::{Mutex, MutexGuard};
 use tokio::sync::broadcast::{self, error::SendError};
 
+/// [`Fanout::grown_at`] after a [`Fanout::restart`]: past every head, so no
+/// rejoin resumes from it.
+pub const RESTARTED: u64 = u64::MAX;
+
 /// The queue, and whether it is the full one yet.
 pub struct Fanout {
     /// Guarded so [`Fanout::grow`] can swap the queue in place.
@@ -80,6 +84,20 @@ impl Fanout {
             inner.tx = broadcast::channel(capacity.max(1)).0;
             inner.grown_at = Some(head);
         }
+    }
+
+    /// Replaces the queue with a new full one whose viewers cannot resume:
+    /// receivers of the old one see `Closed`, and their rejoin gives them a
+    /// fresh snapshot (the channel's history here changed under them: a new
+    /// epoch, or a hole this node cannot fill). Call it under the channel's
+    /// lock.
+    pub fn restart(&self, capacity: usize) {
+        let mut inner = self.lock();
+        if inner.tx.receiver_count() == 0 {
+            return; // nobody to restart (a channel being loaded)
+        }
+        inner.tx = broadcast::channel(capacity.max(1)).0;
+        inner.grown_at = Some(RESTARTED);
     }
 
     /// Where a receiver of the one-slot queue resumes (the head when it

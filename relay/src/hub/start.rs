@@ -6,6 +6,7 @@
 //! event) and serialized after the lock is released, so big snapshots for
 //! many viewers never hold up appends.
 
+use super::fanout::RESTARTED;
 use super::{resumable, store, Channel, ChannelState, Hub, HubError, Subscription, MAX_SNAPSHOT};
 use axum::extract::ws::Utf8Bytes;
 use chyron_protocol::{Message, ServerFrame, Snapshot, SnapshotReason};
@@ -69,11 +70,11 @@ impl Hub {
                     SnapshotReason::ResumeUnavailable,
                 ),
                 Start::Regrown => {
+                    // After a restart (`Fanout::restart`) nothing resumes.
                     let since = channel.tx.grown_at().unwrap_or(st.head);
-                    (
-                        resumable(&st, Some(st.epoch.as_str()), since).then_some(since),
-                        SnapshotReason::Lagged,
-                    )
+                    let resume =
+                        since != RESTARTED && resumable(&st, Some(st.epoch.as_str()), since);
+                    (resume.then_some(since), SnapshotReason::Lagged)
                 }
                 Start::Snapshot(reason) => (None, reason),
             };

@@ -8,6 +8,7 @@ pub mod avatars;
 pub mod identity;
 pub mod live;
 mod outbox;
+pub mod replica;
 mod webhooks;
 
 pub use outbox::{dequeue_outbox, next_outbox, outbox_len, OutboxEntry, OutboxKind};
@@ -262,15 +263,7 @@ pub fn apply(
     if outbox {
         outbox::enqueue(&tx, channel, seq, change)?;
     }
-    tx.execute(
-        "INSERT INTO events (channel, seq, frame) VALUES (?1, ?2, ?3)",
-        params![channel, seq as i64, frame],
-    )?;
-    tx.execute(
-        "INSERT INTO channels (name, epoch, head_seq) VALUES (?1, ?2, ?3)
-         ON CONFLICT (name) DO UPDATE SET head_seq = excluded.head_seq",
-        params![channel, epoch, seq as i64],
-    )?;
+    replica::insert_event(&tx, channel, epoch, seq, frame)?;
     tx.commit()?;
     Ok(affected)
 }

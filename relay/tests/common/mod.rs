@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod matrix;
+pub mod redis_server;
 
 use chyron_protocol::{ServerFrame, Snapshot};
 use chyron_relay::config::{ApiToken, Config};
