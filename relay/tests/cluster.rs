@@ -70,14 +70,11 @@ async fn a_post_to_one_node_reaches_viewers_of_the_other_with_the_same_seq() {
     // A second viewer on B shares B's one subscription.
     let mut again_b = b.feed("/feed/demo").await;
     next_snapshot(&mut again_b).await;
-    let mut conn = redis.connection().await;
-    let subs: Vec<(String, u64)> = redis::cmd("PUBSUB")
-        .arg("NUMSUB")
-        .arg("chyron:{demo}:events")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    assert_eq!(subs[0].1, 2, "one subscription per node");
+    assert_eq!(
+        subscribers(&redis, "demo").await,
+        2,
+        "one subscription per node"
+    );
 
     assert_eq!(b.post("demo", "Bo", "from b").await["seq"], 2);
     assert_eq!(a.post("demo", "Ann", "from a").await["seq"], 3);
@@ -97,6 +94,7 @@ async fn concurrent_posts_through_both_nodes_are_gap_free_and_seen_alike() {
     next_snapshot(&mut on_a).await;
     next_snapshot(&mut on_b).await;
     let (writers, each) = (8, 25);
+    let began = std::time::Instant::now();
     let mut tasks = Vec::new();
     for w in 0..writers {
         let url = if w % 2 == 0 { a.url("") } else { b.url("") };
@@ -123,6 +121,10 @@ async fn concurrent_posts_through_both_nodes_are_gap_free_and_seen_alike() {
     }
     acked.sort();
     let total = writers * each;
+    eprintln!(
+        "{total} posts through two nodes by {writers} writers: {:.0} posts/s",
+        total as f64 / began.elapsed().as_secs_f64()
+    );
     let seqs: Vec<u64> = acked.iter().map(|(s, _)| *s).collect();
     assert_eq!(
         seqs,
@@ -275,5 +277,60 @@ async fn a_flushed_redis_gives_the_channel_a_new_epoch() {
     assert_eq!(
         (snap.reason, snap.epoch),
         (SnapshotReason::ResumeUnavailable, new[0].clone())
+    );
+}
+
+/// Redis's count of subscribers to `channel`'s events.
+async fn subscribers(redis: &Redis, channel: &str) -> u64 {
+    let mut conn = redis.connection().await;
+    let subs: Vec<(String, u64)> = redis::cmd("PUBSUB")
+        .arg("NUMSUB")
+        .arg(format!("chyron:{{{channel}}}:events"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    subs[0].1
+}
+
+#[tokio::test]
+async fn a_node_unsubscribes_from_channels_it_drops() {
+    use chyron_relay::cluster::Cluster;
+    use chyron_relay::hub::{Hub, HubLimits, Log};
+    let redis = Redis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (_stop, stopped) = tokio::sync::watch::channel(false);
+    let (cluster, heard) = Cluster::connect(&redis.url, 16, stopped).await.unwrap();
+    let limits = HubLimits {
+        history: 50,
+        resume_buffer: 16,
+        broadcast_capacity: 16,
+        max_channels: 8,
+    };
+    let store = chyron_relay::store::Store::open(dir.path()).unwrap();
+    let hub = Hub::new(store, limits, Default::default(), Default::default());
+    let hub = std::sync::Arc::new(hub.with_log(Log::Redis(cluster)));
+    tokio::spawn(chyron_relay::hub::follow(hub.clone(), heard));
+    let ch = hub.channel("quiet").await.unwrap();
+    let viewer = hub.subscribe(&ch, None, 50).await.unwrap();
+    assert_eq!(subscribers(&redis, "quiet").await, 1, "subscribed on load");
+    drop((viewer, ch));
+    hub.sweep().await;
+    assert_eq!(
+        subscribers(&redis, "quiet").await,
+        1,
+        "one idle sweep keeps it"
+    );
+    hub.sweep().await;
+    assert!(!hub.is_loaded("quiet"));
+    assert_eq!(
+        subscribers(&redis, "quiet").await,
+        0,
+        "unsubscribed when dropped"
+    );
+    hub.channel("quiet").await.unwrap();
+    assert_eq!(
+        subscribers(&redis, "quiet").await,
+        1,
+        "subscribed again on reload"
     );
 }
