@@ -334,3 +334,31 @@ async fn a_node_unsubscribes_from_channels_it_drops() {
         "subscribed again on reload"
     );
 }
+
+#[tokio::test]
+async fn events_missed_while_pubsub_was_down_are_filled_in_order() {
+    let redis = Redis::start();
+    let (a, b) = two_nodes(&redis, |_| {}).await;
+    a.post("gap", "Ann", "one").await;
+    let mut on_b = b.feed("/feed/gap").await;
+    next_snapshot(&mut on_b).await;
+    // Cut every pub/sub connection (Redis stays up); post before B's comes
+    // back (it waits 100 ms first): B hears nothing of these two.
+    let mut conn = redis.connection().await;
+    let killed: u64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("pubsub")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(killed, 2, "one pub/sub connection per node");
+    assert_eq!(a.post("gap", "Ann", "two").await["seq"], 2);
+    assert_eq!(a.post("gap", "Ann", "three").await["seq"], 3);
+    for (seq, body) in [(2, "two"), (3, "three")] {
+        assert_eq!(message(next_frame(&mut on_b).await), (seq, body.into()));
+    }
+    a.post("gap", "Ann", "four").await;
+    assert_eq!(message(next_frame(&mut on_b).await), (4, "four".into()));
+    assert_quiet(&mut on_b).await;
+}
