@@ -4,10 +4,12 @@
   'use strict';
   var ATTRS = ['channel', 'server', 'lines', 'fade', 'position', 'placement'];
   var script = document.currentScript;
-  // The origin + directory embed.js came from, without a trailing slash.
+  // The origin + directory embed.js came from, without a trailing slash; an
+  // inline copy (the relay's overlay page) names it in data-base.
   var base = '';
   try {
-    base = new URL('.', (script && script.src) || location.href).href.replace(/\/$/, '');
+    var from = script && script.getAttribute('data-base');
+    base = new URL(from || '.', from ? location.href : (script && script.src) || location.href).href.replace(/\/$/, '');
   } catch (e) {
     console.error('chyron: cannot tell where embed.js came from', e);
     return;

@@ -42,6 +42,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tower_http::compression::CompressionLayer;
 
 /// Everything handlers share. Cheap to clone.
 #[derive(Clone)]
@@ -151,7 +152,11 @@ pub fn app(state: AppState) -> Router {
         .merge(anonymous)
         .route("/api/{*rest}", any(api_not_found))
         .route("/feed/{channel}", get(feed::handler))
-        .route("/overlay/{channel}", get(pages::overlay))
+        // The page carries embed.js inline: brotli makes that ~1.3 KB.
+        .route(
+            "/overlay/{channel}",
+            get(pages::overlay).layer(CompressionLayer::new().br(true).gzip(true)),
+        )
         .route("/healthz", get(pages::healthz))
         .route("/metrics", get(pages::metrics))
         .fallback_service(statics)

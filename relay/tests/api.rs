@@ -312,7 +312,9 @@ async fn pages_health_metrics_and_assets() {
         .unwrap();
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();
-    assert!(html.contains("<script src=\"/embed.js\" async></script>"));
+    // dist/embed.js runs inline, loading the widget from the site root.
+    assert!(html.contains("<script data-base=\"/\">customElements.define('x', class {});"));
+    assert!(!html.contains("src=\"/embed.js\""));
     assert!(
         html.contains(
             r#"<chyron-chat channel="demo" placement="overlay" lines="3" position="bottom-left">"#

@@ -207,6 +207,24 @@ test('the OBS overlay page is transparent', async () => {
   await context.close();
 });
 
+test('the OBS overlay page runs embed.js inline: no embed.js request, module and wasm fetched once each', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const log = watchConsole(page);
+  const fetched = [];
+  page.on('request', (r) => fetched.push(new URL(r.url()).pathname));
+  const res = await page.goto(`${relay.url}/overlay/inline?fade=60`);
+  assert.equal(res.headers()['content-encoding'], 'br', 'the page (with embed.js in it) is compressed');
+  await post(relay, 'inline', 'Ada', 'inlined');
+  await waitForCaptions(page, (c) => c.some((l) => l.body === 'inlined'));
+  const count = (path) => fetched.filter((p) => p === path).length;
+  assert.equal(count('/embed.js'), 0, fetched.join(' '));
+  assert.equal(count('/chyron_bg.wasm'), 1, fetched.join(' '));
+  assert.equal(count('/chyron.js'), 1, fetched.join(' '));
+  assert.deepEqual([...log.errors, ...log.pageErrors, ...log.warnings.filter((l) => /preload/i.test(l))], []);
+  await context.close();
+});
+
 test('captionTexts sees nothing before the widget mounts (guards the harness)', async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
