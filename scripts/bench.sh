@@ -10,10 +10,11 @@
 # latency during each, beside a baseline), and the full chat (the chat
 # module's size, open → panel and join → composer in Chromium, post →
 # confirmed line, and Synapse's CPU with 200 chatters reading through the
-# relay's feed vs. each long-polling /sync).
+# relay's feed vs. each long-polling /sync), and clustered mode (viewers
+# split across two relay nodes sharing one Redis, beside one relay alone).
 # Prints the figures and writes bench/out/*.json and bench/out/REPORT.md.
 #
-# Usage: scripts/bench.sh [all|fanout|matrix|chat|hostile]     (default all)
+# Usage: scripts/bench.sh [all|fanout|matrix|chat|hostile|cluster] (default all)
 #   fanout: only the fan-out figures, the relay beside a plain Node.js `ws`
 #           broadcast server (bench/ws-baseline, `npm ci` there on first use)
 #           under the same client, alternating, FANOUT_RUNS times each
@@ -34,12 +35,23 @@
 #   hostile: only the hostile-clients figures (builds only the relay and the
 #           benchmark; ~2 min). Knobs: HOSTILE_SECONDS (10 per attack),
 #           HOSTILE_ARGS (more chyron-bench-hostile flags, e.g. "--slow 3000").
+#   cluster: only the clustered-mode figures (not part of all; builds only the
+#           relay and the benchmark; ~2.5 min a run): a throwaway Redis
+#           (scripts/redis.sh), two release relays sharing it, CLUSTER_VIEWERS
+#           (10000) websocket viewers split across them in viewer processes
+#           of ≤ 15,000 sockets, CLUSTER_RATE (20) msg/s for CLUSTER_SECONDS
+#           (60) posted through the nodes in turn; beside it the same load on
+#           one relay without Redis (CLUSTER_SINGLE=0 skips it); CLUSTER_RUNS
+#           (2) rounds of cluster then single, each run in at most 10 min,
+#           into bench/out/cluster-RATE-*.json;
+#           CLUSTER_VIA_NODE0=1 adds a cluster run with every post through
+#           node 0 (node 1's viewers get every message through Redis only).
 # Binaries go to $CARGO_TARGET_DIR (default ./target).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 MODE=${1:-all}
-case "$MODE" in all | fanout | matrix | chat | hostile) ;; *) echo "usage: $0 [all|fanout|matrix|chat|hostile]" >&2; exit 2 ;; esac
+case "$MODE" in all | fanout | matrix | chat | hostile | cluster) ;; *) echo "usage: $0 [all|fanout|matrix|chat|hostile|cluster]" >&2; exit 2 ;; esac
 VIEWERS=${VIEWERS:-1000}
 RATE=${RATE:-50}
 SECONDS_=${SECONDS_:-10}
@@ -51,7 +63,7 @@ export CHYRON_RELAY_BIN=$BIN/chyron-relay CHYRON_SYNAPSE_VENV=${CHYRON_SYNAPSE_V
 # 1,000 websocket viewers or /sync long-polls, on both ends of loopback.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-if [ "$MODE" = hostile ] || [ "$MODE" = fanout ]; then
+if [ "$MODE" = hostile ] || [ "$MODE" = fanout ] || [ "$MODE" = cluster ]; then
     cargo build --release -p chyron-relay -p chyron-bench
 elif [ "$MODE" = all ] || [ ! -f dist/embed.js ] || { [ "$MODE" = chat ] && [ ! -f dist/chat/chyron-chat.js ]; }; then
     bash scripts/build.sh
@@ -100,6 +112,37 @@ if [ "$MODE" = all ] || [ "$MODE" = hostile ]; then
     # shellcheck disable=SC2086 # HOSTILE_ARGS is a list of flags
     "$BIN/chyron-bench-hostile" --seconds "${HOSTILE_SECONDS:-10}" --relay "$BIN/chyron-relay" \
         --out bench/out/hostile.json ${HOSTILE_ARGS:-} >/dev/null
+fi
+
+if [ "$MODE" = cluster ]; then
+    command -v redis-server >/dev/null || { echo "[bench] cluster needs redis-server: run scripts/setup.sh" >&2; exit 1; }
+    # One throwaway Redis for all runs (each run uses a channel of its own),
+    # stopped by its PID however this script ends.
+    redis_dir=$(mktemp -d "${TMPDIR:-/tmp}/chyron-bench-redis.XXXXXX")
+    trap 'bash scripts/redis.sh stop "$redis_dir"; rm -rf "$redis_dir"' EXIT
+    redis_url=$(bash scripts/redis.sh start "$redis_dir")
+    cluster() { # nodes out label [flags]: one run; the benchmark kills its relays and viewer processes when it ends
+        local redis=()
+        if [ "$1" -gt 1 ]; then redis=(--redis "$redis_url" --redis-pidfile "$redis_dir/redis.pid"); fi
+        timeout 600 "$BIN/chyron-bench-cluster" --nodes "$1" "${redis[@]}" --relay "$BIN/chyron-relay" \
+            --viewers "${CLUSTER_VIEWERS:-10000}" --rate "${CLUSTER_RATE:-20}" --seconds "${CLUSTER_SECONDS:-60}" \
+            --label "$3" --out "$2" "${@:4}" >/dev/null
+    }
+    # Files per rate (cluster-R-…), so runs at another CLUSTER_RATE stay.
+    at="bench/out/cluster-${CLUSTER_RATE:-20}"
+    rm -f "$at"-*.json
+    for run in $(seq 1 "${CLUSTER_RUNS:-2}"); do
+        echo "[bench] cluster run $run: ${CLUSTER_VIEWERS:-10000} viewers on 2 relays + Redis, ${CLUSTER_RATE:-20} msg/s for ${CLUSTER_SECONDS:-60}s"
+        cluster 2 "$at-2nodes-$run.json" "run $run"
+        if [ "${CLUSTER_SINGLE:-1}" != 0 ]; then
+            echo "[bench] cluster run $run, beside it: the same viewers on 1 relay without Redis"
+            cluster 1 "$at-1node-$run.json" "run $run"
+        fi
+    done
+    if [ "${CLUSTER_VIA_NODE0:-0}" = 1 ]; then
+        echo "[bench] cluster, every post through node 0"
+        cluster 2 "$at-2nodes-via0.json" "via node 0" --post-node 0
+    fi
 fi
 
 if [ "$MODE" = all ] || [ "$MODE" = matrix ]; then

@@ -91,12 +91,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Server::Node => Relay::start_node(&args.node, &args.node_script, TOKEN).await?,
     };
     let report = run(&args, &server).await?;
-    let json = serde_json::to_string_pretty(&report)?;
-    println!("{json}");
-    if let Some(dir) = std::path::Path::new(&args.out).parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(&args.out, json)?;
+    chyron_bench::save_report(&args.out, &report)?;
     Ok(())
 }
 

@@ -32,6 +32,11 @@ pub struct Options {
     pub extra: Vec<String>,
     /// Drop the relay's log (under attack it logs every refused accept).
     pub quiet: bool,
+    /// Write the relay's log to this file instead of the benchmark's stderr.
+    pub log_file: Option<PathBuf>,
+    /// Kill the relay if the benchmark dies first (killed, timed out), so no
+    /// relay outlives a run.
+    pub die_with_parent: bool,
 }
 
 /// Relays started by this process, so each gets its own data directory.
@@ -78,8 +83,16 @@ impl Relay {
                 });
             }
         }
+        if options.die_with_parent {
+            die_with_parent(&mut command);
+        }
         command.args(&options.extra).env("RUST_LOG", "warn");
-        Relay::spawn(command, token, data, options.quiet).await
+        let log = match (&options.log_file, options.quiet) {
+            (Some(path), _) => Stdio::from(std::fs::File::create(path)?),
+            (None, true) => Stdio::null(),
+            (None, false) => Stdio::inherit(),
+        };
+        Relay::spawn(command, token, data, log).await
     }
 
     /// Starts the Node.js `ws` baseline, `node script --listen 127.0.0.1:0`:
@@ -89,24 +102,21 @@ impl Relay {
         let data = data_dir()?;
         let mut command = Command::new(node);
         command.arg(script).args(["--listen", "127.0.0.1:0"]);
-        Relay::spawn(command, token, data, false).await
+        Relay::spawn(command, token, data, Stdio::inherit()).await
     }
 
-    /// Runs `command` with the API token until it prints `listening on URL`.
+    /// Runs `command` with the API token until it prints `listening on URL`;
+    /// its log (stderr) goes to `log`.
     async fn spawn(
         mut command: Command,
         token: &str,
         data: PathBuf,
-        quiet: bool,
+        log: Stdio,
     ) -> std::io::Result<Relay> {
         let mut child = command
             .env("CHYRON_API_TOKEN", token)
             .stdout(Stdio::piped())
-            .stderr(if quiet {
-                Stdio::null()
-            } else {
-                Stdio::inherit()
-            })
+            .stderr(log)
             .kill_on_drop(true)
             .spawn()?;
         let stdout = child.stdout.take().expect("piped stdout");
@@ -159,6 +169,18 @@ impl Relay {
     /// CPU time the relay process used so far (user + system).
     pub fn cpu(&self) -> std::time::Duration {
         self.child.id().map_or(std::time::Duration::ZERO, cpu_time)
+    }
+}
+
+/// Makes the process `command` starts receive SIGKILL when the thread that
+/// starts it (the benchmark's main thread) ends, however it ends.
+pub fn die_with_parent(command: &mut Command) {
+    // SAFETY: between fork and exec only prctl, async-signal-safe, runs.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
     }
 }
 
