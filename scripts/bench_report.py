@@ -392,7 +392,7 @@ system over first post → last result, % of one core; all processes share the 2
     for r in runs:
         nodes = r["relays"]
         own, other = r["latency_posted_on_own_node"], r["latency_posted_on_other_node"]
-        other_p99 = f"{other['p99_ms']:.1f}" if other["deliveries"] else "—"
+        other_p99 = ms_(other["p99_ms"]) if other["deliveries"] else "—"
         redis = r.get("redis_server")
         dead = [str(n["node"]) for n in nodes if not n["alive_at_end"]]
         checks = (f"{r['gaps']} / {r['missing_seqs']} / {r['duplicates'] + r['duplicate_messages']} / {r['lagged_resyncs']}"
@@ -404,10 +404,10 @@ system over first post → last result, % of one core; all processes share the 2
         cpu_relays = " / ".join(f"{n['cpu_pct']:.0f}" for n in nodes)
         cpu_redis = f"{redis['cpu_pct']:.1f} %" if redis else "—"
         cpu_clients = " / ".join(f"{c['cpu_pct']:.0f}" for c in r["viewer_clients"])
-        print(f"| {r['label'] or '—'} | {where} | {r['viewers']:,} × {r['messages']:,} at {r['rate_per_s']}/s | "
+        print(f"| {r['label'] or '—'}, {r['rate_per_s']} msg/s | {where} | {r['viewers']:,} × {r['messages']:,} at {r['rate_per_s']}/s | "
               f"{r['deliveries']:,} / {r['expected_deliveries']:,} | "
-              f"{r['latency_ms_p50']:.1f} / {r['latency_ms_p99']:.1f} / {r['latency_ms_max']:.1f} | "
-              f"{own['p99_ms']:.1f} / {other_p99} | {checks} | {per_viewer} KiB ({split} viewers) | {cpu_relays} % | "
+              f"{ms_(r['latency_ms_p50'])} / {ms_(r['latency_ms_p99'])} / {ms_(r['latency_ms_max'])} | "
+              f"{ms_(own['p99_ms'])} / {other_p99} | {checks} | {per_viewer} KiB ({split} viewers) | {cpu_relays} % | "
               f"{cpu_redis} | {cpu_clients} % (poster {r['poster_cpu_pct']:.0f} %) | "
               f"{r['posts_failed']} | {r['loadavg_start'][0]:.1f} → {r['loadavg_end'][0]:.1f} |")
     print("\n| run | nodes | viewers connected in | relay RSS idle → connected → peak (per node) | Redis RSS peak | post call p50 / p99 | relay log: warnings / pub/sub reconnects (per node) |")
@@ -416,9 +416,9 @@ system over first post → last result, % of one core; all processes share the 2
         rss = " / ".join(f"{n['rss_kib_idle'] / 1024:.1f} → {n['rss_kib_connected'] / 1024:.1f} → {n['rss_kib_peak'] / 1024:.1f} MiB" for n in r["relays"])
         redis = r.get("redis_server")
         redis_rss = f"{redis['rss_kib_peak'] / 1024:.1f} MiB" if redis else "—"
-        logs = " / ".join(f"{n.get('log_warnings', '?')} / {n.get('pubsub_reconnects', '?')}" for n in r["relays"])
-        print(f"| {r['label'] or '—'} | {r['nodes']} | {r['connect_seconds']:.1f} s | {rss} | "
-              f"{redis_rss} | {r['post_call_ms_p50']:.1f} / {r['post_call_ms_p99']:.1f} ms | {logs} |")
+        logs = "; ".join(f"node {n['node']}: {n.get('log_warnings', '?')} / {n.get('pubsub_reconnects', '?')}" for n in r["relays"])
+        print(f"| {r['label'] or '—'}, {r['rate_per_s']} msg/s | {r['nodes']} | {r['connect_seconds']:.1f} s | {rss} | "
+              f"{redis_rss} | {ms_(r['post_call_ms_p50'])} / {ms_(r['post_call_ms_p99'])} ms | {logs} |")
 
 
 def cluster_order(p):
