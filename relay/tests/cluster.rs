@@ -362,3 +362,38 @@ async fn events_missed_while_pubsub_was_down_are_filled_in_order() {
     assert_eq!(message(next_frame(&mut on_b).await), (4, "four".into()));
     assert_quiet(&mut on_b).await;
 }
+
+/// Connections Redis has accepted since it started.
+async fn connections_received(conn: &mut redis::aio::MultiplexedConnection) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("stats")
+        .query_async(conn)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("total_connections_received:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_subscribed_node_keeps_its_pubsub_connection_through_its_pings() {
+    let redis = Redis::start();
+    let (_a, b) = two_nodes(&redis, |_| {}).await;
+    let mut viewer = b.feed("/feed/pinged").await;
+    next_snapshot(&mut viewer).await;
+    assert_eq!(subscribers(&redis, "pinged").await, 1);
+    let mut conn = redis.connection().await;
+    let before = connections_received(&mut conn).await;
+    // Three pings and more: a ping answer the node misreads would make it
+    // reconnect after each one.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    assert_eq!(
+        connections_received(&mut conn).await,
+        before,
+        "no reconnects"
+    );
+    assert_eq!(subscribers(&redis, "pinged").await, 1);
+}

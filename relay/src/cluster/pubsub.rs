@@ -183,7 +183,9 @@ async fn session(
                 }
             }
             None => {
-                super::timed(sink.ping::<String>()).await?;
+                // A subscribed connection answers `["pong", ""]`, not
+                // `PONG`: any answer in time will do.
+                super::timed(sink.ping::<redis::Value>()).await?;
             }
         }
     }
