@@ -42,7 +42,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tower_http::compression::CompressionLayer;
 
 /// Everything handlers share. Cheap to clone.
 #[derive(Clone)]
@@ -155,7 +154,7 @@ pub fn app(state: AppState) -> Router {
         // The page carries embed.js inline: brotli makes that ~1.3 KB.
         .route(
             "/overlay/{channel}",
-            get(pages::overlay).layer(CompressionLayer::new().br(true).gzip(true)),
+            get(pages::overlay).layer(pages::compression()),
         )
         .route("/healthz", get(pages::healthz))
         .route("/metrics", get(pages::metrics))

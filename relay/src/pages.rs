@@ -30,8 +30,13 @@ pub fn static_files(dist: &FsPath) -> Router {
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("no-cache"),
             ))
-            .layer(CompressionLayer::new().br(true).gzip(true)),
+            .layer(compression()),
     )
+}
+
+/// Brotli or gzip, as the browser accepts: for `dist/` and the overlay page.
+pub fn compression() -> CompressionLayer {
+    CompressionLayer::new().br(true).gzip(true)
 }
 
 /// Overlay query parameters copied to the element; nothing else is.
