@@ -145,6 +145,9 @@ test('block: the blocked person\'s new messages and invites never reach the scre
 });
 
 test('a DJ who is live gets no private messages: new conversations refused, messages held until the show ends', async () => {
+  // The page has the channel list in its HTTP cache from just before the DJ
+  // went live (the relay lets browsers keep it 5 s): the chat must ask anyway.
+  await ann.page.evaluate((url) => fetch(`${url}/chat/channels`).then((r) => r.text()), stack.relay.url);
   const live = await api(stack.relay, 'PUT', '/api/v1/channels/demo/live', { user_id: ben.id, live: true, name: 'DJ Ben' });
   assert.equal(live.status, 200, JSON.stringify(live.body));
   // A new conversation with the DJ is refused, with the reason.

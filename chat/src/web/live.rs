@@ -5,6 +5,7 @@
 
 use super::actions::sleep;
 use super::app::App;
+use super::directory::{fetch, Freshness};
 use crate::private;
 use chyron_protocol::LiveDj;
 use leptos::prelude::*;
@@ -33,8 +34,8 @@ impl App {
         if !key.starts_with('!') {
             return;
         }
-        // Who is live changes during the show: ask now (the answer is at
-        // most a few seconds old), not what the page loaded with.
+        // Who is live changes during the show: ask the relay now, not what
+        // the page loaded with.
         self.refresh_directory().await;
         let mut held = false;
         while let Some(name) = self.live_in(key) {
@@ -57,9 +58,11 @@ impl App {
         }
     }
 
-    /// Reads the relay's channel list again (who is live changes).
+    /// Reads the relay's channel list again, past the browser's cache (who
+    /// is live changes). If the relay cannot be asked, the last list stands.
     async fn refresh_directory(&self) {
-        if let Ok(directory) = super::directory::fetch(&self.server.get_value()).await {
+        let server = self.server.get_value();
+        if let Ok(directory) = fetch(&server, Freshness::Now).await {
             if self.channels.with_untracked(|c| *c != directory.channels) {
                 self.channels.set(directory.channels);
             }

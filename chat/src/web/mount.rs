@@ -102,7 +102,7 @@ pub fn mount_chat(
 fn start(app: App, wanted: String) {
     let server = app.server.get_value();
     spawn_local(async move {
-        match directory::fetch(&server).await {
+        match directory::fetch(&server, directory::Freshness::Cached).await {
             Ok(directory) => {
                 let stored = storage::get(keys::CHANNEL);
                 let has = |c: &str| directory.channels.iter().any(|i| i.channel == c);
