@@ -8,6 +8,7 @@
 //! has too many bytes unsent is closed, so what one client holds in the relay
 //! stays bounded.
 
+use crate::client::ClientAddr;
 use crate::error::{check_channel, ApiError, ApiPath};
 use crate::hub::MAX_SNAPSHOT;
 use crate::limits;
@@ -15,12 +16,12 @@ pub use crate::limits::{ConnGuard, ConnLimiter};
 use crate::AppState;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use chyron_protocol::limits::MAX_CLIENT_FRAME_BYTES;
 use futures_util::StreamExt;
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::time::Duration;
 
 mod viewer;
@@ -109,12 +110,12 @@ fn origin_allowed(allowed: &[String], headers: &HeaderMap) -> bool {
 pub async fn handler(
     State(state): State<AppState>,
     ApiPath(channel): ApiPath<String>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    match prepare(&state, &channel, peer, &headers, raw.as_deref(), ws).await {
+    match prepare(&state, &channel, client, &headers, raw.as_deref(), ws).await {
         Ok(res) => res,
         Err(e) => e.into_response(),
     }
@@ -123,7 +124,7 @@ pub async fn handler(
 async fn prepare(
     state: &AppState,
     channel: &str,
-    peer: SocketAddr,
+    client: IpAddr,
     headers: &HeaderMap,
     raw: Option<&str>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
@@ -146,7 +147,6 @@ async fn prepare(
         )
     })?;
     let max = state.config.limits.max_connections_per_ip;
-    let client = limits::client(peer);
     let Some(guard) = state.conns.try_acquire(client, max) else {
         state.metrics.rejected("per_ip_limit");
         let mut e = ApiError::rate_limited(5);

@@ -6,10 +6,11 @@
 //! address, or an IPv6 /64 (one host usually holds a whole /64, so counting
 //! single IPv6 addresses would give it billions of quotas).
 
+use crate::client::ClientAddr;
 use crate::config::Limits;
 use crate::error::ApiError;
 use crate::AppState;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -61,10 +62,10 @@ impl PerAddress {
     }
 }
 
-/// The client address that limits count: IPv4 as it is (also when it
-/// arrives IPv4-mapped), IPv6 cut to its /64 prefix.
-pub fn client(peer: SocketAddr) -> IpAddr {
-    match peer.ip() {
+/// The address limits count for a client at `ip`: IPv4 as it is (also
+/// when it arrives IPv4-mapped), IPv6 cut to its /64 prefix.
+pub fn bucket(ip: IpAddr) -> IpAddr {
+    match ip {
         IpAddr::V4(v4) => IpAddr::V4(v4),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => IpAddr::V4(v4),
@@ -74,6 +75,12 @@ pub fn client(peer: SocketAddr) -> IpAddr {
             }
         },
     }
+}
+
+/// The address limits count for a socket's `peer` (no proxy in between;
+/// requests use [`crate::client::ClientAddr`], which knows about proxies).
+pub fn client(peer: SocketAddr) -> IpAddr {
+    bucket(peer.ip())
 }
 
 /// Seconds until a keyed limiter lets `ip` through again, or `None` if it
@@ -91,11 +98,11 @@ pub fn check(limiter: &DefaultKeyedRateLimiter<IpAddr>, ip: IpAddr) -> Option<u6
 /// `429` JSON error with `Retry-After`.
 pub async fn anonymous(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     req: Request,
     next: Next,
 ) -> Response {
-    match check(&state.per_address.anonymous, client(peer)) {
+    match check(&state.per_address.anonymous, client) {
         None => next.run(req).await,
         Some(secs) => {
             state.metrics.refused("anonymous_rate");

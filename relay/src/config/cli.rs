@@ -87,6 +87,11 @@ pub struct Cli {
     /// runs this relay as one node of a cluster sharing that Redis [default: off].
     #[arg(long, env = "CHYRON_REDIS")]
     pub redis: Option<String>,
+    /// Load balancers or proxies in front of this relay, comma separated
+    /// addresses or CIDR ranges: a request from one of them counts against
+    /// the client address it recorded in X-Forwarded-For [default: none].
+    #[arg(long, env = "CHYRON_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Option<Vec<String>>,
     /// Matrix homeserver URL; setting it turns the Matrix bridge on [default: off].
     #[arg(long, env = "CHYRON_MATRIX_HOMESERVER")]
     pub matrix_homeserver: Option<String>,

@@ -57,6 +57,8 @@ struct FileConfig {
     public_url: Option<String>,
     /// Same as `--redis` (the file suits a URL with a password).
     redis: Option<String>,
+    /// Same as `--trusted-proxies`.
+    trusted_proxies: Option<Vec<String>>,
     /// One API token (the file is the only place besides the environment).
     api_token: Option<String>,
     /// Several API tokens, e.g. one per integration, rate limited separately.
@@ -143,6 +145,8 @@ pub struct Config {
     /// Redis, in clustered mode: it numbers every channel's events for all
     /// the relays sharing it (`None`: this relay alone, SQLite).
     pub redis: Option<RedisUrl>,
+    /// Proxies whose `X-Forwarded-For` names the client ([`crate::client`]).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for Config {
@@ -158,6 +162,7 @@ impl Default for Config {
             matrix: None,
             chat: chat::ChatConfig::default(),
             redis: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -234,6 +239,11 @@ impl Config {
             crate::cluster::check_url(&url)
                 .map_err(|why| ConfigError(format!("`redis` ({}): {why}", from(by_flag))))?;
             config.redis = Some(RedisUrl(url));
+        }
+        if let Some((list, by_flag)) = pick(cli.trusted_proxies, file.trusted_proxies) {
+            config.trusted_proxies = values::parse_proxies(&list).map_err(|why| {
+                ConfigError(format!("`trusted_proxies` ({}): {why}", from(by_flag)))
+            })?;
         }
         let tokens = env_token
             .into_iter()

@@ -265,3 +265,29 @@ fn redis_url_is_checked_and_never_printed() {
     let e = resolve_err(&[], Some("redis = \"redis://:hunter2@h:x\"\n"));
     assert!(e.contains("`redis` (file") && !e.contains("hunter2"), "{e}");
 }
+
+#[test]
+fn trusted_proxies_take_addresses_and_ranges_and_refuse_the_rest() {
+    let _g = ENV_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    assert!(Config::resolve(parse(&[]), None)
+        .unwrap()
+        .trusted_proxies
+        .is_empty());
+    let c = Config::resolve(
+        parse(&["--trusted-proxies", "10.0.0.0/8,192.0.2.7, fd00::1/64"]),
+        None,
+    )
+    .unwrap();
+    let shown: Vec<String> = c.trusted_proxies.iter().map(|n| n.to_string()).collect();
+    assert_eq!(shown, ["10.0.0.0/8", "192.0.2.7/32", "fd00::/64"]);
+    let f = file("trusted_proxies = [\"127.0.0.1\"]\n");
+    let c = Config::resolve(parse(&["--config", f.path().to_str().unwrap()]), None).unwrap();
+    assert_eq!(c.trusted_proxies.len(), 1);
+    for bad in ["10.0.0.0/33", "proxy.example", "10.0.0.1:80", "*"] {
+        let e = Config::resolve(parse(&["--trusted-proxies", bad]), None).unwrap_err();
+        assert!(
+            e.0.contains("trusted_proxies") && e.0.contains(bad),
+            "{bad}: {e}"
+        );
+    }
+}

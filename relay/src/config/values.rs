@@ -34,6 +34,20 @@ impl std::fmt::Debug for RedisUrl {
     }
 }
 
+/// The `trusted_proxies` entries: addresses (one host) or CIDR ranges.
+pub fn parse_proxies(list: &[String]) -> Result<Vec<ipnet::IpNet>, String> {
+    list.iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map(|net| net.trunc())
+                .map_err(|_| format!("{s:?} is not an address or a range like 10.0.0.0/8"))
+        })
+        .collect()
+}
+
 /// Numeric limits; each protects the relay or its viewers from one abuse.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
