@@ -50,7 +50,7 @@ sed 's/^/[check-setup]   | /' "$out"
 
 # Every tool is named.
 for name in wasm32-unknown-unknown trunk wasm-bindgen-cli wasm-opt binaryen chromium chromedriver \
-    brotli fonts-noto-color-emoji redis-server playwright-core terser ws Synapse; do
+    brotli fonts-noto-color-emoji redis-server postgresql playwright-core terser ws Synapse; do
     grep -qw -- "$name" "$out" || fail "the dry run does not name $name"
 done
 

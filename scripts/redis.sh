@@ -7,11 +7,14 @@
 #                                the relay's URL (redis+unix://DIR/redis.sock)
 #   scripts/redis.sh stop DIR    stop the one started in DIR (by its PID)
 #
+# REDIS_APPENDFSYNC=always|everysec: persistence instead, an append-only
+# file in DIR with that fsync policy, read again by the next start in DIR.
+#
 # redis-server comes from Debian's redis-server package (scripts/setup.sh).
 set -euo pipefail
 
 usage() {
-    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 [ $# -eq 2 ] || usage
@@ -31,10 +34,19 @@ start)
         exit 1
     fi
     rm -f "$sock" "$pidfile"
+    persist=(--appendonly no)
+    case "${REDIS_APPENDFSYNC:-}" in
+    "") ;;
+    always | everysec) persist=(--appendonly yes --appendfsync "$REDIS_APPENDFSYNC") ;;
+    *)
+        echo "[redis] REDIS_APPENDFSYNC must be always or everysec, not '$REDIS_APPENDFSYNC'" >&2
+        exit 2
+        ;;
+    esac
     # Not daemonized: started in the background here, detached from this
     # shell's output; redis writes the PID file itself.
     nohup redis-server --port 0 --unixsocket "$sock" --unixsocketperm 700 \
-        --save '' --appendonly no --daemonize no --pidfile "$pidfile" \
+        --save '' "${persist[@]}" --daemonize no --pidfile "$pidfile" \
         --dir "$dir" --logfile "$dir/redis.log" >/dev/null 2>&1 &
     for _ in $(seq 100); do
         if [ -S "$sock" ] && [ -s "$pidfile" ] && redis-cli -s "$sock" ping 2>/dev/null | grep -q PONG; then

@@ -163,7 +163,7 @@ else
 fi
 
 # Browsers for the in-browser and end-to-end tests, brotli for the build,
-# redis-server for the cluster tests.
+# redis-server and postgresql for the cluster tests.
 step "apt packages" "apt-get (as root or through sudo) and the Debian archive"
 need_apt=()
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
@@ -174,8 +174,13 @@ command -v brotli >/dev/null || need_apt+=(brotli)
 # Redis for the relay's clustered mode: its tests start throwaway servers
 # (scripts/redis.sh) and fail without one.
 command -v redis-server >/dev/null || need_apt+=(redis-server)
+# PostgreSQL for the clustered mode's durable history: its tests start
+# throwaway clusters (scripts/postgres.sh), with initdb and pg_ctl from
+# Debian's postgresql package (not on PATH: /usr/lib/postgresql/*/bin).
+command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 ||
+    need_apt+=(postgresql)
 if [ ${#need_apt[@]} -eq 0 ]; then
-    present "apt packages (chromium, chromium-driver: chromedriver, brotli, fonts-noto-color-emoji, redis-server)"
+    present "apt packages (chromium, chromium-driver: chromedriver, brotli, fonts-noto-color-emoji, redis-server, postgresql)"
 elif plan "apt packages ($(printf '%s, ' "${need_apt[@]}" | sed 's/chromium-driver/&: chromedriver/; s/, $//'))" \
     "apt-get install ${need_apt[*]}" "~3 min"; then
     SUDO=""

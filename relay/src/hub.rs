@@ -21,6 +21,7 @@ use tokio::sync::{broadcast, Notify};
 mod append;
 mod channels;
 mod fanout;
+mod history;
 mod log;
 mod remote;
 mod start;
@@ -70,6 +71,8 @@ pub struct Hub {
     outbox: Notify,
     /// Who numbers events: this process, or Redis for a cluster of relays.
     log: Log,
+    /// PostgreSQL, the cluster's durable history (`--database`), if any.
+    durable: Option<Arc<crate::durable::Durable>>,
 }
 
 /// One channel's live state.
@@ -123,12 +126,20 @@ impl Hub {
             bridge_state: Mutex::new(std::collections::HashMap::new()),
             outbox: Notify::new(),
             log: Log::Local,
+            durable: None,
         }
     }
 
     /// The hub with events numbered by `log` (Redis, in clustered mode).
     pub fn with_log(mut self, log: Log) -> Hub {
         self.log = log;
+        self
+    }
+
+    /// The hub with events written behind to, and history read from,
+    /// `durable` (PostgreSQL, in clustered mode).
+    pub fn with_durable(mut self, durable: Option<Arc<crate::durable::Durable>>) -> Hub {
+        self.durable = durable;
         self
     }
 
@@ -139,6 +150,7 @@ impl Hub {
             metrics: self.metrics.clone(),
             limits: self.limits,
             log: self.log.clone(),
+            durable: self.durable.clone(),
         }
     }
 
@@ -306,7 +318,11 @@ impl Hub {
         // Changes made here (not from Matrix) go to the bridged room too.
         let outbox = origin.is_none() && self.is_bridged(channel);
         let entry = Entry::new(action, origin.as_ref());
-        let extra = Extra { origin, outbox };
+        let extra = Extra {
+            origin,
+            outbox,
+            write_behind: true,
+        };
         let appended = tokio::spawn(async move { ch.append(&ctx, entry, extra).await })
             .await
             .map_err(|e| HubError::Internal(e.to_string()))??;

@@ -11,6 +11,7 @@ pub mod client;
 pub mod cluster;
 pub mod config;
 pub mod directory;
+pub mod durable;
 pub mod error;
 pub mod event;
 pub mod feed;
@@ -79,14 +80,16 @@ fn quota(per_second: u32, burst: u32) -> Quota {
 impl AppState {
     /// State over an opened store; `shutdown` turns `true` when feeds must close.
     pub fn new(config: Config, store: Store, shutdown: watch::Receiver<bool>) -> AppState {
-        AppState::with_log(config, store, hub::Log::Local, shutdown)
+        AppState::with_log(config, store, hub::Log::Local, None, shutdown)
     }
 
-    /// [`AppState::new`] with events numbered by `log` (clustered mode).
+    /// [`AppState::new`] with events numbered by `log` (clustered mode) and
+    /// written behind to `durable` (PostgreSQL, `--database`).
     pub fn with_log(
         config: Config,
         store: Store,
         log: hub::Log,
+        durable: Option<Arc<durable::Durable>>,
         shutdown: watch::Receiver<bool>,
     ) -> AppState {
         let metrics = Arc::new(Metrics::default());
@@ -110,7 +113,11 @@ impl AppState {
         let per_address = Arc::new(PerAddress::new(l, metrics.unsent_bytes.clone()));
         AppState {
             live: Arc::new(live::LiveDjs::new(store.clone())),
-            hub: Arc::new(Hub::new(store, limits, metrics.clone(), bridged).with_log(log)),
+            hub: Arc::new(
+                Hub::new(store, limits, metrics.clone(), bridged)
+                    .with_log(log)
+                    .with_durable(durable),
+            ),
             metrics,
             api_limiter: Arc::new(api_limiter),
             hook_limiter: Arc::new(hook_limiter),
@@ -242,7 +249,20 @@ pub async fn run(
             (hub::Log::Redis(cluster), Some(heard))
         }
     };
-    let state = AppState::with_log(config, store, log, stop_rx.clone());
+    // The durable history (`--database`), written behind by a task of its own.
+    let durable = match (&config.database, log.cluster()) {
+        (Some(url), Some(cluster)) => {
+            let durable = durable::Durable::connect(&url.0).await.map_err(|e| {
+                std::io::Error::other(format!("connecting to PostgreSQL (--database): {e}"))
+            })?;
+            let writer = durable::writer::run(durable.clone(), cluster.clone(), stop_rx.clone());
+            tracing::info!("events written behind to postgresql");
+            Some((durable, tokio::spawn(writer)))
+        }
+        _ => None,
+    };
+    let handle = durable.as_ref().map(|(d, _)| d.clone());
+    let state = AppState::with_log(config, store, log, handle, stop_rx.clone());
     // Events other nodes append, as Redis pub/sub brings them.
     let follower = heard.map(|heard| tokio::spawn(hub::follow(state.hub.clone(), heard)));
     let bridge = matrix.map(|m| {
@@ -283,6 +303,10 @@ pub async fn run(
     if let Some(task) = follower {
         // Ends once the pub/sub connection (stopped above) drops its sender.
         let _ = task.await;
+    }
+    if let Some((_, writer)) = durable {
+        // Writes what is still queued, then ends (stop was sent above).
+        let _ = writer.await;
     }
     served
 }

@@ -5,8 +5,7 @@ mod common;
 use chyron_protocol::{ServerFrame, SnapshotReason};
 use common::*;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 #[tokio::test]
 async fn restart_keeps_epoch_and_seq() {
@@ -36,35 +35,10 @@ async fn restart_keeps_epoch_and_seq() {
     second.stop().await;
 }
 
-/// Starts the real binary; returns it and the address it printed.
-fn spawn_relay(data: &std::path::Path) -> (std::process::Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chyron-relay"))
-        .args(["--listen", "127.0.0.1:0", "--data"])
-        .arg(data)
-        .arg("--dist")
-        .arg(data)
-        .env("CHYRON_API_TOKEN", TOKEN)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("chyron-relay listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
-    (child, addr)
-}
-
 #[tokio::test]
 async fn kill_9_loses_nothing_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, addr) = spawn_relay(dir.path());
+    let (mut child, addr) = spawn_relay(dir.path(), &[]);
     let c = http();
     let mut acked = Vec::new();
     for i in 1..=20 {
@@ -85,7 +59,7 @@ async fn kill_9_loses_nothing_acknowledged() {
     child.kill().unwrap(); // SIGKILL, right after the last 2xx
     child.wait().unwrap();
 
-    let (mut child, addr) = spawn_relay(dir.path());
+    let (mut child, addr) = spawn_relay(dir.path(), &[]);
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/feed/demo?limit=200"))
         .await
         .unwrap();

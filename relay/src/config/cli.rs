@@ -92,6 +92,11 @@ pub struct Cli {
     /// the client address it recorded in X-Forwarded-For [default: none].
     #[arg(long, env = "CHYRON_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Option<Vec<String>>,
+    /// PostgreSQL URL (postgres://user@host/db or postgres:///db?host=/socket/dir),
+    /// clustered mode only (needs --redis): every node writes the events it
+    /// applies there, behind, and reads history Redis no longer holds [default: off].
+    #[arg(long, env = "CHYRON_DATABASE")]
+    pub database: Option<String>,
     /// Matrix homeserver URL; setting it turns the Matrix bridge on [default: off].
     #[arg(long, env = "CHYRON_MATRIX_HOMESERVER")]
     pub matrix_homeserver: Option<String>,

@@ -9,7 +9,7 @@ mod values;
 
 pub use cli::Cli;
 
-pub use values::{check_http_url, ApiToken, Limits, RedisUrl};
+pub use values::{check_http_url, ApiToken, DatabaseUrl, Limits, RedisUrl};
 
 use crate::bridge;
 use crate::bridge::config::{MatrixConfig, MatrixInput, Secret};
@@ -59,6 +59,8 @@ struct FileConfig {
     redis: Option<String>,
     /// Same as `--trusted-proxies`.
     trusted_proxies: Option<Vec<String>>,
+    /// Same as `--database` (the file suits a URL with a password).
+    database: Option<String>,
     /// One API token (the file is the only place besides the environment).
     api_token: Option<String>,
     /// Several API tokens, e.g. one per integration, rate limited separately.
@@ -147,6 +149,9 @@ pub struct Config {
     pub redis: Option<RedisUrl>,
     /// Proxies whose `X-Forwarded-For` names the client ([`crate::client`]).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// PostgreSQL, in clustered mode only: the durable history all the
+    /// nodes share, written behind (`None`: Redis's recent history only).
+    pub database: Option<DatabaseUrl>,
 }
 
 impl Default for Config {
@@ -163,6 +168,7 @@ impl Default for Config {
             chat: chat::ChatConfig::default(),
             redis: None,
             trusted_proxies: Vec::new(),
+            database: None,
         }
     }
 }
@@ -244,6 +250,17 @@ impl Config {
             config.trusted_proxies = values::parse_proxies(&list).map_err(|why| {
                 ConfigError(format!("`trusted_proxies` ({}): {why}", from(by_flag)))
             })?;
+        }
+        if let Some((url, by_flag)) = pick(cli.database, file.database) {
+            let key = format!("`database` ({})", from(by_flag));
+            crate::durable::check_url(&url).map_err(|why| ConfigError(format!("{key}: {why}")))?;
+            if config.redis.is_none() {
+                return Err(ConfigError(format!(
+                    "{key} needs `redis` too: PostgreSQL is the shared history of clustered \
+                     mode (--redis URL); a single relay keeps its history in SQLite under --data"
+                )));
+            }
+            config.database = Some(DatabaseUrl(url));
         }
         let tokens = env_token
             .into_iter()

@@ -291,3 +291,43 @@ fn trusted_proxies_take_addresses_and_ranges_and_refuse_the_rest() {
         );
     }
 }
+
+#[test]
+fn database_url_is_checked_needs_redis_and_is_never_printed() {
+    let _g = ENV_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let redis = ["--redis", "redis://127.0.0.1:6379/0"];
+    assert_eq!(Config::resolve(parse(&redis), None).unwrap().database, None);
+    for good in [
+        "postgres://chyron:pw@127.0.0.1:5432/chyron",
+        "postgresql:///postgres?host=/tmp/pg&user=postgres",
+    ] {
+        let c =
+            Config::resolve(parse(&[&redis[..], &["--database", good]].concat()), None).unwrap();
+        assert_eq!(c.database, Some(DatabaseUrl(good.into())));
+    }
+    let e = resolve_err(&["--database", "postgres://h/db"], None);
+    assert!(
+        e.contains("`database` (flag or environment) needs `redis`"),
+        "{e}"
+    );
+    let f = file("redis = \"redis://h:6379\"\ndatabase = \"postgres://u:hunter2@h/db\"\n");
+    let c = Config::resolve(parse(&["--config", f.path().to_str().unwrap()]), None).unwrap();
+    assert!(c.database.is_some() && !format!("{c:?}").contains("hunter2"));
+    for bad in [
+        "mysql://h/db",
+        "h:5432",
+        "postgres://h:notaport/db",
+        "postgres://h/db?sslmode=require",
+    ] {
+        let e = resolve_err(&[&redis[..], &["--database", bad]].concat(), None);
+        assert!(
+            e.contains("`database` (flag or environment): "),
+            "{bad}: {e}"
+        );
+    }
+    let e = resolve_err(&[], Some("database = \"postgres://u:hunter2@h:x/db\"\n"));
+    assert!(
+        e.contains("`database` (file") && !e.contains("hunter2"),
+        "{e}"
+    );
+}

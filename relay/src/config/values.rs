@@ -48,6 +48,17 @@ pub fn parse_proxies(list: &[String]) -> Result<Vec<ipnet::IpNet>, String> {
         .collect()
 }
 
+/// A PostgreSQL URL (`--database`); it may hold a password, so it is never
+/// printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(pub String);
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DatabaseUrl(<redacted>)")
+    }
+}
+
 /// Numeric limits; each protects the relay or its viewers from one abuse.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {

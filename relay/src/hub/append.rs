@@ -1,9 +1,11 @@
 //! Appending: an event is numbered by the channel's [`Log`], then applied
 //! the same way in both modes: serialized once, committed to SQLite, pushed
-//! to the resume ring and broadcast, all under the channel's lock.
+//! to the resume ring and broadcast, all under the channel's lock; with
+//! `--database`, then queued to be written behind to PostgreSQL.
 
 use super::log::Log;
 use super::{Channel, ChannelState, Fanout, HubLimits};
+use crate::durable::{Durable, Row};
 use crate::event::{Appended, Change, Entry, HubError, Origin};
 use crate::metrics::Metrics;
 use crate::store::{self, replica, Store, StoreError};
@@ -22,6 +24,8 @@ pub(super) struct Ctx {
     pub limits: HubLimits,
     /// Who numbers events.
     pub log: Log,
+    /// The shared durable history, in clustered mode with `--database`.
+    pub durable: Option<Arc<Durable>>,
 }
 
 /// How an event is applied besides its change.
@@ -30,6 +34,8 @@ pub(super) struct Extra {
     pub origin: Option<Origin>,
     /// Whether to queue it for the bridged Matrix room.
     pub outbox: bool,
+    /// Whether to write it behind to PostgreSQL (not when read from there).
+    pub write_behind: bool,
 }
 
 impl Extra {
@@ -37,6 +43,13 @@ impl Extra {
     pub const REMOTE: Extra = Extra {
         origin: None,
         outbox: false,
+        write_behind: true,
+    };
+
+    /// An event read from PostgreSQL: there already.
+    pub const DURABLE: Extra = Extra {
+        write_behind: false,
+        ..Extra::REMOTE
     };
 }
 
@@ -117,6 +130,10 @@ impl Ctx {
         entry: Entry,
         extra: Extra,
     ) -> Result<Appended, HubError> {
+        let behind = match (&self.durable, extra.write_behind) {
+            (Some(durable), true) => Some((durable.clone(), entry.ts, to_json(&entry)?)),
+            _ => None,
+        };
         let change = entry.numbered(name, seq);
         let frame = change.frame(seq);
         let kind = change.kind();
@@ -127,7 +144,7 @@ impl Ctx {
         let text = serde_json::to_string(&frame).map_err(|e| HubError::Internal(e.to_string()))?;
         let (owned, epoch, stored) = (name.to_string(), st.epoch.clone(), text.clone());
         let strict = self.log.strict();
-        let Extra { origin, outbox } = extra;
+        let Extra { origin, outbox, .. } = extra;
         let removed = self
             .store
             .call(move |c| {
@@ -140,6 +157,15 @@ impl Ctx {
                 }
             })
             .await?;
+        if let Some((durable, ts, entry)) = behind {
+            durable.write(Row {
+                channel: name.to_string(),
+                epoch: st.epoch.clone(),
+                seq,
+                entry,
+                ts,
+            });
+        }
         let bytes = Utf8Bytes::from(text);
         st.head = seq;
         st.ring.push_back((seq, bytes.clone()));
@@ -160,4 +186,8 @@ impl Ctx {
             removed,
         })
     }
+}
+
+fn to_json(entry: &Entry) -> Result<String, HubError> {
+    serde_json::to_string(entry).map_err(|e| HubError::Internal(e.to_string()))
 }

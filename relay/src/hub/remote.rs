@@ -6,7 +6,9 @@
 //! head + 1 (pub/sub lost some while a connection was down) is preceded by
 //! the missing ones from the channel's Redis stream, so viewers never see a
 //! gap or a duplicate. An event of another epoch (Redis lost the channel)
-//! resets the channel here: its viewers take a fresh snapshot.
+//! resets the channel here: its viewers take a fresh snapshot. What the
+//! stream no longer holds is read from PostgreSQL when there is one
+//! (`history.rs`).
 
 use super::append::{Ctx, Extra};
 use super::{Channel, ChannelState, Fanout, Hub, HubError};
@@ -98,9 +100,10 @@ impl Ctx {
             .await
             .map_err(super::log::unavailable)?;
         // No head in Redis: a new channel (or one Redis lost, found out at
-        // its next event); what this node holds stands until then.
+        // its next event); what this node holds stands until then, or what
+        // PostgreSQL holds if this node holds nothing.
         let Some((epoch, seq)) = head else {
-            return Ok(());
+            return self.restore(ch, st).await;
         };
         if epoch != st.epoch || seq < st.head {
             self.reset(&ch.name, &ch.tx, st, epoch).await?;
@@ -108,9 +111,11 @@ impl Ctx {
         self.fill(&ch.name, &ch.tx, st, seq).await
     }
 
-    /// Applies the events in `(head, upto]` from the channel's Redis stream.
-    /// If the stream no longer holds them all, this node's record has a hole:
-    /// the ring restarts after it, and viewers take a fresh snapshot.
+    /// Applies the events in `(head, upto]` from the channel's Redis stream,
+    /// those older than the stream from PostgreSQL (the newest
+    /// `resume_buffer` of them). If the two do not hold them all, this
+    /// node's record has a hole: the ring restarts after it, and viewers take
+    /// a fresh snapshot.
     pub(super) async fn fill(
         &self,
         name: &str,
@@ -128,19 +133,47 @@ impl Ctx {
             .history(name, &st.epoch, st.head, upto)
             .await
             .map_err(super::log::unavailable)?;
-        if events.first().map(|(seq, _)| *seq) != Some(st.head + 1) {
-            tracing::warn!(
-                channel = name,
-                from = st.head + 1,
-                upto,
-                "events no longer in Redis's history; viewers get a snapshot"
-            );
+        let first = events.first().map_or(upto + 1, |(seq, _)| *seq);
+        let older = self.older(name, &st.epoch, st.head, first).await;
+        self.apply_run(name, tx, st, older, events, upto).await
+    }
+
+    /// Applies `older` (from PostgreSQL) then `newer` (from Redis), which
+    /// should start at head + 1 and end at `upto` (see [`Ctx::fill`]).
+    pub(super) async fn apply_run(
+        &self,
+        name: &str,
+        tx: &Fanout,
+        st: &mut ChannelState,
+        older: Vec<(u64, String)>,
+        newer: Vec<(u64, String)>,
+        upto: u64,
+    ) -> Result<(), HubError> {
+        let first = older.first().or(newer.first()).map(|(seq, _)| *seq);
+        if first != Some(st.head + 1) {
+            let (from, held) = (st.head + 1, st.head > 0);
+            if held {
+                tracing::warn!(
+                    channel = name,
+                    from,
+                    upto,
+                    "events no longer held; viewers get a snapshot"
+                );
+            } else {
+                tracing::info!(channel = name, from, upto, "older events not loaded here");
+            }
             st.ring.clear();
             tx.restart(self.limits.broadcast_capacity);
         }
-        for (seq, entry) in events {
-            let entry = parse(&entry)?;
-            self.apply(name, tx, st, seq, entry, Extra::REMOTE).await?;
+        for (events, durable) in [(older, true), (newer, false)] {
+            for (seq, entry) in events {
+                let extra = if durable {
+                    Extra::DURABLE
+                } else {
+                    Extra::REMOTE
+                };
+                self.apply(name, tx, st, seq, parse(&entry)?, extra).await?;
+            }
         }
         if st.head < upto {
             // The stream lost its newest events (evicted): go on from `upto`
@@ -176,6 +209,6 @@ impl Ctx {
     }
 }
 
-fn parse(entry: &str) -> Result<Entry, HubError> {
+pub(super) fn parse(entry: &str) -> Result<Entry, HubError> {
     serde_json::from_str(entry).map_err(|e| HubError::Internal(format!("event from Redis: {e}")))
 }

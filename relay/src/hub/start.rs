@@ -64,11 +64,18 @@ impl Hub {
         let (first, rx) = {
             let mut st = channel.state.lock().await;
             let rx = channel.tx.subscribe();
+            // Older than the ring: from PostgreSQL, if it holds it all.
+            let mut durable = None;
             let (since, reason) = match start {
-                Start::Resume(epoch, since) => (
-                    resumable(&st, epoch.as_deref(), since).then_some(since),
-                    SnapshotReason::ResumeUnavailable,
-                ),
+                Start::Resume(epoch, since) => {
+                    let held = resumable(&st, epoch.as_deref(), since);
+                    if !held {
+                        durable = self
+                            .resume_durable(channel, &st, epoch.as_deref(), since)
+                            .await;
+                    }
+                    (held.then_some(since), SnapshotReason::ResumeUnavailable)
+                }
                 Start::Regrown => {
                     // After a restart (`Fanout::restart`) nothing resumes.
                     let since = channel.tx.grown_at().unwrap_or(st.head);
@@ -78,9 +85,10 @@ impl Hub {
                 }
                 Start::Snapshot(reason) => (None, reason),
             };
-            let first = match since {
-                Some(since) => First::Frames(after(&st, since)),
-                None => self.plan(channel, &mut st, reason, limit).await?,
+            let first = match (since, durable) {
+                (Some(since), _) => First::Frames(after(&st, since)),
+                (None, Some(frames)) => First::Frames(frames),
+                (None, None) => self.plan(channel, &mut st, reason, limit).await?,
             };
             (first, rx)
         };

@@ -2,7 +2,9 @@
 #![allow(dead_code)]
 
 pub mod matrix;
+pub mod postgres_server;
 pub mod redis_server;
+pub mod service;
 
 use chyron_protocol::{ServerFrame, Snapshot};
 use chyron_relay::config::{ApiToken, Config};
@@ -257,4 +259,55 @@ pub async fn normal_viewer_gets_captions(server: &Server, channel: &str) {
             break;
         }
     }
+}
+
+/// Sends SIGKILL to `pid` and waits (5 s at most) until it is gone or a
+/// zombie: it had no chance to flush or say goodbye.
+pub fn kill9(pid: u32) {
+    let _ = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status();
+    for _ in 0..100 {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => return,
+            Ok(stat)
+                if stat
+                    .rsplit(')')
+                    .next()
+                    .is_some_and(|s| s.trim_start().starts_with('Z')) =>
+            {
+                return
+            }
+            Ok(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+    panic!("PID {pid} still alive 5 s after SIGKILL");
+}
+
+/// The relay binary as a child process on `127.0.0.1:0` with its data in
+/// `data` and `args` besides; the process and the address it printed.
+pub fn spawn_relay(data: &std::path::Path, args: &[&str]) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_chyron-relay"))
+        .args(["--listen", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .arg("--dist")
+        .arg(data)
+        .args(args)
+        .env("CHYRON_API_TOKEN", TOKEN)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("chyron-relay listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    (child, addr)
 }

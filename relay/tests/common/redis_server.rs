@@ -1,55 +1,48 @@
 //! A throwaway redis-server for the cluster tests, started and stopped by
 //! `scripts/redis.sh` (unix socket in a temporary directory, no
-//! persistence, stopped by its PID). Without redis-server the tests fail,
-//! saying how to install it; they never skip.
+//! persistence unless asked, stopped by its PID).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use super::service::Service;
 
 /// A running redis-server; stopped when dropped.
 pub struct Redis {
-    /// Its directory: socket, PID file, log.
-    dir: tempfile::TempDir,
+    /// The server and its directory.
+    service: Service,
     /// The relay's `--redis` URL for it.
     pub url: String,
-}
-
-fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/redis.sh")
-}
-
-fn run(cmd: &str, dir: &Path) -> String {
-    let out = Command::new("bash")
-        .arg(script())
-        .arg(cmd)
-        .arg(dir)
-        .output()
-        .expect("run scripts/redis.sh");
-    assert!(
-        out.status.success(),
-        "scripts/redis.sh {cmd} failed: {}\nThe cluster tests need a real redis-server \
-         (Debian package redis-server; scripts/setup.sh installs it).",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 impl Redis {
     /// Starts one.
     pub fn start() -> Redis {
-        let dir = tempfile::Builder::new().prefix("redis").tempdir().unwrap();
-        let url = run("start", dir.path());
-        Redis { dir, url }
+        Redis::start_persistent(None)
     }
 
-    /// Stops it (by its PID); its data is gone.
+    /// Starts one that keeps an append-only file with this `appendfsync`
+    /// (`always`, `everysec`), or nothing (`None`).
+    pub fn start_persistent(appendfsync: Option<&'static str>) -> Redis {
+        let env = vec![("REDIS_APPENDFSYNC", appendfsync.unwrap_or("").to_string())];
+        let (service, url) = Service::start("redis", env);
+        Redis { service, url }
+    }
+
+    /// Stops it (by its PID); without persistence its data is gone.
     pub fn stop(&self) {
-        run("stop", self.dir.path());
+        self.service.run("stop");
     }
 
-    /// Starts it again, empty, at the same URL.
+    /// Starts it again at the same URL: empty, or from its append-only file.
     pub fn restart(&self) {
-        assert_eq!(run("start", self.dir.path()), self.url);
+        assert_eq!(self.service.run("start"), self.url);
+    }
+
+    /// Kills it with SIGKILL (no shutdown, no last fsync) and waits until
+    /// it is gone.
+    pub fn kill9(&self) {
+        let pidfile = self.service.dir.path().join("redis.pid");
+        let pid = std::fs::read_to_string(&pidfile).unwrap();
+        super::kill9(pid.trim().parse().unwrap());
+        let _ = std::fs::remove_file(pidfile);
     }
 
     /// A connection of its own, for looking at and breaking Redis's state.
@@ -59,15 +52,5 @@ impl Redis {
             .get_multiplexed_async_connection()
             .await
             .unwrap()
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg(script())
-            .arg("stop")
-            .arg(self.dir.path())
-            .status();
     }
 }
