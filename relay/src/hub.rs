@@ -143,6 +143,11 @@ impl Hub {
         self
     }
 
+    /// What the PostgreSQL writer did, with `--database`.
+    pub fn durable_stats(&self) -> Option<crate::durable::Stats> {
+        self.durable.as_ref().map(|d| d.stats())
+    }
+
     /// What appends and applies need, for a task of its own.
     fn ctx(&self) -> Ctx {
         Ctx {

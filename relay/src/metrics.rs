@@ -39,6 +39,10 @@ pub struct Metrics {
     /// Bytes of frames being written to feed sockets now (bounded per client
     /// address by `max_unsent_bytes_per_ip`).
     pub unsent_bytes: Gauge,
+    /// The PostgreSQL writer's figures (`--database`), by `what`: rows
+    /// `queued` now, `written`, insert `failures`, rows `overflowed` past
+    /// the backlog's bound, events `missed` for good: alert on the last.
+    pub durable: Family<Label, Gauge>,
 }
 
 impl Default for Metrics {
@@ -56,6 +60,12 @@ impl Default for Metrics {
         let refused = Family::<Label, Counter>::default();
         let connections = Gauge::default();
         let unsent_bytes = Gauge::default();
+        let durable = Family::<Label, Gauge>::default();
+        registry.register(
+            "durable",
+            "PostgreSQL write-behind, by what: queued, written, failures, overflowed, missed",
+            durable.clone(),
+        );
         registry.register(
             "unsent_bytes",
             "Bytes of frames being written to feed sockets",
@@ -108,6 +118,7 @@ impl Default for Metrics {
             refused,
             connections,
             unsent_bytes,
+            durable,
             viewers,
             frames_sent,
             events,
@@ -154,6 +165,20 @@ impl Metrics {
         self.http_requests
             .get_or_create(&vec![("class", class)])
             .inc();
+    }
+
+    /// Takes the PostgreSQL writer's figures (before encoding).
+    pub fn durable(&self, s: crate::durable::Stats) {
+        for (what, n) in [
+            ("queued", s.queued as u64),
+            ("written", s.written),
+            ("failures", s.failures),
+            ("overflowed", s.overflowed),
+            ("missed", s.missed),
+        ] {
+            let gauge = self.durable.get_or_create(&vec![("what", what)]);
+            gauge.set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
     }
 
     /// The Prometheus text exposition.

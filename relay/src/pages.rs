@@ -113,6 +113,9 @@ pub async fn healthz() -> Json<serde_json::Value> {
 
 /// `GET /metrics`: Prometheus text.
 pub async fn metrics(State(state): State<AppState>) -> Response {
+    if let Some(stats) = state.hub.durable_stats() {
+        state.metrics.durable(stats);
+    }
     (
         [(
             header::CONTENT_TYPE,
