@@ -7,16 +7,24 @@
 # through the relay's HTTP API (chatter.py). Prints the URLs to open and how to
 # join the room. Ctrl-C stops everything it started, by PID.
 #
-# Usage: scripts/demo.sh [--check] [--no-build]
+# Usage: scripts/demo.sh [--check] [--no-build] [--cluster]
 #   --check     non-interactive: start everything (free ports, a fresh
 #               temporary directory), wait until a line a Matrix chatter sent
 #               reaches the relay's feed (ws://ADDR/feed/demo), print it, stop
 #               everything. Exit 0, or 1 with the reason and the logs' tails
 #               after CHYRON_DEMO_CHECK_TIMEOUT seconds (default 90).
 #   --no-build  use what scripts/build.sh built already (scripts/test.sh).
+#   --cluster   clustered mode: two relays (ADDR and ADDR2, data in
+#               DATA/node1 and DATA/node2) sharing one Redis (DATA/redis,
+#               scripts/redis.sh) and one PostgreSQL (DATA/postgres,
+#               scripts/postgres.sh); the page is served by either. The
+#               Matrix bridge runs on the first only. With --check, a line
+#               posted through the second must reach PostgreSQL and the
+#               first's feed too.
 #
 # Environment:
 #   CHYRON_DEMO_ADDR          the relay's address (127.0.0.1:8080; --check: a free port)
+#   CHYRON_DEMO_ADDR2         --cluster: the second relay's (127.0.0.1:8081; --check: a free port)
 #   CHYRON_DEMO_DATA          the relay's data (.data/demo); Synapse's is DATA/synapse
 #   CHYRON_DEMO_MATRIX=0      standalone: no homeserver, only the API chatter
 #   CHYRON_DEMO_SYNAPSE_PORT  Synapse's loopback port (18008; --check: a free port)
@@ -26,11 +34,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-CHECK=0 BUILD=1
+CHECK=0 BUILD=1 CLUSTER=0
 for arg in "$@"; do
     case $arg in
         --check) CHECK=1 ;;
         --no-build) BUILD=0 ;;
+        --cluster) CLUSTER=1 ;;
         -h | --help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "demo.sh: unknown argument $arg (try --help)" >&2; exit 2 ;;
     esac
@@ -57,6 +66,7 @@ answers() { # URL: does anything answer there?
 pids=()
 synapse_dir=""
 tmp=""
+redis_dir="" pg_dir=""
 stop_all() {
     local status=$? pid
     trap - EXIT INT TERM
@@ -71,6 +81,8 @@ stop_all() {
         wait "$pid" 2>/dev/null
     done
     [ -n "$synapse_dir" ] && bash scripts/synapse/stop.sh "$synapse_dir"
+    [ -n "$redis_dir" ] && bash scripts/redis.sh stop "$redis_dir"
+    [ -n "$pg_dir" ] && bash scripts/postgres.sh stop "$pg_dir"
     if [ -n "$tmp" ]; then
         if [ "$status" -eq 0 ]; then
             rm -rf "$tmp"
@@ -95,7 +107,11 @@ RELAY=${CHYRON_RELAY_BIN:-${CARGO_TARGET_DIR:-target}/release/chyron-relay}
 
 if [ "$CHECK" = 1 ]; then
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/chyron-demo-check.XXXXXX")
+    # PostgreSQL runs as its own user when started by root: it must be able
+    # to pass through (not list) this directory.
+    [ "$CLUSTER" = 1 ] && chmod 711 "$tmp"
     ADDR=${CHYRON_DEMO_ADDR:-127.0.0.1:$(free_port)}
+    ADDR2=${CHYRON_DEMO_ADDR2:-127.0.0.1:$(free_port)}
     DATA=$tmp/relay
     SYNAPSE_PORT=${CHYRON_DEMO_SYNAPSE_PORT:-$(free_port)}
     TIMEOUT=${CHYRON_DEMO_CHECK_TIMEOUT:-90}
@@ -103,6 +119,7 @@ if [ "$CHECK" = 1 ]; then
         die "--check needs Node and tests/e2e's npm packages; scripts/setup.sh installs them"
 else
     ADDR=${CHYRON_DEMO_ADDR:-127.0.0.1:8080}
+    ADDR2=${CHYRON_DEMO_ADDR2:-127.0.0.1:8081}
     DATA=${CHYRON_DEMO_DATA:-.data/demo}
     SYNAPSE_PORT=${CHYRON_DEMO_SYNAPSE_PORT:-18008}
 fi
@@ -112,6 +129,9 @@ DATA=$(cd "$DATA" && pwd)
 # homeserver (and stop it on exit).
 if answers "http://$ADDR/healthz"; then
     die "something already serves http://$ADDR (another demo?); stop it, or set CHYRON_DEMO_ADDR"
+fi
+if [ "$CLUSTER" = 1 ] && answers "http://$ADDR2/healthz"; then
+    die "something already serves http://$ADDR2 (another demo?); stop it, or set CHYRON_DEMO_ADDR2"
 fi
 
 # A token for this demo only; a real deployment sets its own.
@@ -168,20 +188,44 @@ if [ "$CHECK" = 1 ]; then
 else
     exec 3>&2 4>&2
 fi
-say "starting the relay on http://$ADDR"
 # matrix-sdk logs every sync at info: a line every few seconds, hiding the rest.
 export RUST_LOG=${RUST_LOG:-info,matrix_sdk=warn,matrix_sdk_base=warn}
-env "${relay_env[@]}" "$RELAY" --config scripts/demo.toml --listen "$ADDR" --data "$DATA" --dist dist >&3 2>&3 4>&- &
-relay_pid=$!
-pids+=("$relay_pid")
-for _ in $(seq 150); do
-    kill -0 "$relay_pid" 2>/dev/null || break
-    answers "http://$ADDR/healthz" && break
-    sleep 0.1
-done
-if ! kill -0 "$relay_pid" 2>/dev/null || ! answers "http://$ADDR/healthz"; then
-    [ "$CHECK" = 1 ] && tail -n 20 "$relay_log" >&2
-    die "the relay did not come up on http://$ADDR (see its log above)"
+cluster_args=()
+if [ "$CLUSTER" = 1 ]; then
+    redis_dir=$DATA/redis pg_dir=$DATA/postgres
+    say "starting Redis ($redis_dir) and PostgreSQL ($pg_dir)"
+    REDIS_URL=$(bash scripts/redis.sh start "$redis_dir") || die "Redis did not start (see above)"
+    PG_URL=$(bash scripts/postgres.sh start "$pg_dir") || die "PostgreSQL did not start (see above)"
+    cluster_args=(--redis "$REDIS_URL" --database "$PG_URL")
+fi
+# start_relay ADDR DATA [VAR=VALUE...]: a relay with the demo's settings (and
+# the cluster's), up once it answers /healthz.
+relay_pid=""
+start_relay() {
+    local addr=$1 data=$2 pid
+    shift 2
+    say "starting the relay on http://$addr"
+    env "$@" "$RELAY" --config scripts/demo.toml --listen "$addr" --data "$data" --dist dist \
+        "${cluster_args[@]}" >&3 2>&3 4>&- &
+    pid=$!
+    pids+=("$pid")
+    [ -n "$relay_pid" ] || relay_pid=$pid
+    for _ in $(seq 150); do
+        kill -0 "$pid" 2>/dev/null || break
+        answers "http://$addr/healthz" && break
+        sleep 0.1
+    done
+    if ! kill -0 "$pid" 2>/dev/null || ! answers "http://$addr/healthz"; then
+        [ "$CHECK" = 1 ] && tail -n 20 "$relay_log" >&2
+        die "the relay did not come up on http://$addr (see its log above)"
+    fi
+}
+if [ "$CLUSTER" = 1 ]; then
+    # The bridge on the first node only (one Matrix link per cluster).
+    start_relay "$ADDR" "$DATA/node1" "${relay_env[@]}"
+    start_relay "$ADDR2" "$DATA/node2"
+else
+    start_relay "$ADDR" "$DATA" "${relay_env[@]}"
 fi
 
 if [ "$MATRIX" = 1 ]; then
@@ -194,10 +238,20 @@ else
     python3 scripts/chatter.py "http://$ADDR" demo >&4 2>&4 3>&- &
     pids+=($!)
 fi
+if [ "$CLUSTER" = 1 ]; then
+    # API lines through the second node too, which viewers of either see.
+    python3 scripts/chatter.py "http://$ADDR2" demo --pace 8,15 >&4 2>&4 3>&- &
+    pids+=($!)
+fi
 
 if [ "$CHECK" = 1 ]; then
     say "waiting up to $TIMEOUT s for a Matrix chatter's line on ws://$ADDR/feed/demo"
     if node tests/e2e/feed-watch.mjs "ws://$ADDR/feed/demo" "$TIMEOUT" 3>&- 4>&-; then
+        if [ "$CLUSTER" = 1 ]; then
+            say "checking the cluster: a line posted through http://$ADDR2"
+            python3 scripts/cluster_check.py "http://$ADDR2" "ws://$ADDR/feed/demo" "$PG_URL" 3>&- 4>&- ||
+                die "cluster check failed (relay log: $relay_log)"
+        fi
         say "check passed: Matrix chatters → Synapse → relay bridge → feed"
         exit 0
     fi
@@ -230,12 +284,21 @@ MSG
 else
     cat <<MSG
 
-  Chyron demo is running (standalone: no Matrix homeserver).
+  Chyron demo is running (no Matrix homeserver).
     stream page:  http://$ADDR/
     OBS overlay:  http://$ADDR/overlay/demo
     post a line:  curl -H "Authorization: Bearer $CHYRON_API_TOKEN" -H 'Content-Type: application/json' \\
                     -d '{"sender":"you","body":"hello"}' http://$ADDR/api/v1/channels/demo/messages
   Ctrl-C stops it.
+
+MSG
+fi
+if [ "$CLUSTER" = 1 ]; then
+    cat <<MSG
+  Clustered: a second relay serves the same channels on http://$ADDR2/ (same
+  lines, same seqs; the Matrix bridge runs on the first only); Redis at
+  $REDIS_URL, PostgreSQL (every event, written behind) at
+  $PG_URL.
 
 MSG
 fi

@@ -63,6 +63,10 @@ start)
         }
         chown postgres "$dir"
         chmod 700 "$dir"
+        runuser -u postgres -- test -x "$dir" || {
+            echo "[postgres] the postgres user cannot reach $dir: a directory above it is closed to others (chmod o+x it, or pick another DIR)" >&2
+            exit 1
+        }
     fi
     if [ ! -f "$data/PG_VERSION" ]; then
         # --no-sync: initdb's own files only; the server runs with fsync on.

@@ -54,3 +54,6 @@ echo "[test] end to end: relay + widget + Chromium"
 echo "[test] the demo: Synapse, the relay bridged to it, Matrix chatters (demo.sh --check)"
 # Free ports and a temporary directory: a running demo is not disturbed.
 bash scripts/demo.sh --check --no-build
+
+echo "[test] the clustered demo: two relays, Redis, PostgreSQL (demo.sh --cluster --check)"
+bash scripts/demo.sh --check --no-build --cluster

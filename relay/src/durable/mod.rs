@@ -60,6 +60,7 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(2);
 /// The table, created by the first node that connects (under an advisory
 /// lock, so two nodes starting together do not race).
 const SCHEMA: &str = "
+SET client_min_messages = warning;
 BEGIN;
 SELECT pg_advisory_xact_lock(7262730011);
 CREATE TABLE IF NOT EXISTS chyron_events (
