@@ -87,13 +87,10 @@ pub fn hub_error(e: HubError) -> ApiError {
         HubError::InvalidChannel(why) => ApiError::invalid_field(why.to_string()),
         HubError::Unavailable(why) => {
             tracing::warn!("append refused: {why}");
-            let mut e = ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
+            ApiError::unavailable(
                 "the cluster's Redis cannot be reached; nothing was posted; retry in a moment",
-            );
-            e.retry_after = Some(RETRY_AFTER_SECS);
-            e
+                RETRY_AFTER_SECS,
+            )
         }
         other => ApiError::internal("append", other),
     }

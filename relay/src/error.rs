@@ -65,6 +65,14 @@ impl ApiError {
         e
     }
 
+    /// `503 unavailable` with `Retry-After: secs`: a shared service (the
+    /// cluster's Redis) is unreachable; nothing was changed.
+    pub fn unavailable(message: impl Into<String>, secs: u64) -> Self {
+        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message);
+        e.retry_after = Some(secs);
+        e
+    }
+
     /// `500 internal`: details go to the log, not to the client.
     pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
         tracing::error!("{context}: {err}");

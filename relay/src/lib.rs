@@ -21,6 +21,7 @@ pub mod limits;
 pub mod live;
 pub mod metrics;
 pub mod pages;
+pub mod records;
 pub mod serve;
 pub mod store;
 pub mod webhooks;
@@ -68,6 +69,9 @@ pub struct AppState {
     pub chat_rooms: Arc<directory::ChatRooms>,
     /// The DJs marked live per channel (`…/live`, `GET /chat/channels`).
     pub live: Arc<live::LiveDjs>,
+    /// Redis, in clustered mode: it orders events and keeps the records every
+    /// node must agree on (webhooks, live marks, bridged rooms, shared limits).
+    pub cluster: Option<Arc<cluster::Cluster>>,
     /// Becomes `true` when the relay shuts down, so feeds close.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -111,8 +115,10 @@ impl AppState {
             l.webhook_rate_limit_burst,
         ));
         let per_address = Arc::new(PerAddress::new(l, metrics.unsent_bytes.clone()));
+        let cluster = log.cluster().cloned();
         AppState {
-            live: Arc::new(live::LiveDjs::new(store.clone())),
+            live: Arc::new(live::LiveDjs::new(store.clone(), cluster.clone())),
+            cluster,
             hub: Arc::new(
                 Hub::new(store, limits, metrics.clone(), bridged)
                     .with_log(log)
@@ -265,6 +271,11 @@ pub async fn run(
     let state = AppState::with_log(config, store, log, handle, stop_rx.clone());
     // Events other nodes append, as Redis pub/sub brings them.
     let follower = heard.map(|heard| tokio::spawn(hub::follow(state.hub.clone(), heard)));
+    // The bridged rooms this node joins, for every node's directory.
+    let rooms_sharer = state.cluster.clone().map(|cluster| {
+        let rooms = state.chat_rooms.clone();
+        tokio::spawn(directory::share_rooms(rooms, cluster, stop_rx.clone()))
+    });
     let bridge = matrix.map(|m| {
         tracing::info!(
             homeserver = %m.homeserver,
@@ -300,6 +311,9 @@ pub async fn run(
         let _ = task.await;
     }
     let _ = sweeper.await;
+    if let Some(task) = rooms_sharer {
+        let _ = task.await;
+    }
     if let Some(task) = follower {
         // Ends once the pub/sub connection (stopped above) drops its sender.
         let _ = task.await;

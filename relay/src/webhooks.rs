@@ -6,7 +6,8 @@
 use crate::api::{hub_error, Authed};
 use crate::error::{check_channel, decode_json, ApiError, ApiPath};
 use crate::hub::{now_ms, random_bytes, Action, NewPost};
-use crate::store::{self, Webhook};
+use crate::records;
+use crate::store::Webhook;
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -42,10 +43,6 @@ struct CreateBody {
     name: Option<String>,
 }
 
-fn err500(e: store::StoreError) -> ApiError {
-    ApiError::internal("webhook store", e)
-}
-
 async fn create(
     _auth: Authed,
     State(state): State<AppState>,
@@ -72,12 +69,7 @@ async fn create(
         created_at: now_ms(),
         revoked: false,
     };
-    state
-        .hub
-        .store()
-        .call(move |c| store::insert_webhook(c, &hook))
-        .await
-        .map_err(err500)?;
+    records::insert_webhook(&state, hook).await?;
     let base = match &state.config.public_url {
         Some(url) => url.clone(),
         None => {
@@ -99,12 +91,7 @@ async fn list(
     ApiPath(channel): ApiPath<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     check_channel(&channel)?;
-    let hooks = state
-        .hub
-        .store()
-        .call(move |c| store::list_webhooks(c, &channel))
-        .await
-        .map_err(err500)?;
+    let hooks = records::list_webhooks(&state, channel).await?;
     let shown: Vec<_> = hooks
         .into_iter()
         .map(|w| json!({"id": w.id, "name": w.name, "channel": w.channel, "created_at": w.created_at}))
@@ -118,12 +105,7 @@ async fn revoke(
     ApiPath((channel, id)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     check_channel(&channel)?;
-    let revoked = state
-        .hub
-        .store()
-        .call(move |c| store::revoke_webhook(c, &channel, &id))
-        .await
-        .map_err(err500)?;
+    let revoked = records::revoke_webhook(&state, channel, id).await?;
     if revoked {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -153,13 +135,8 @@ pub async fn hook(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let unknown = || ApiError::not_found("no such webhook");
-    let lookup = id.clone();
-    let hook = state
-        .hub
-        .store()
-        .call(move |c| store::get_webhook(c, &lookup))
-        .await
-        .map_err(err500)?
+    let hook = records::get_webhook(&state, id.clone())
+        .await?
         .ok_or_else(unknown)?;
     let presented: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
     if !bool::from(presented.ct_eq(&hook.secret_sha256)) || hook.revoked {

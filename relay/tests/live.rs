@@ -16,16 +16,6 @@ fn public(c: &mut Config) {
     c.limits.anonymous_rate_limit_burst = 1000;
 }
 
-async fn put_live(relay: &Server, channel: &str, body: Value) -> reqwest::Response {
-    http()
-        .put(relay.url(&format!("/api/v1/channels/{channel}/live")))
-        .bearer_auth(TOKEN)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
-
 /// `PUT …/live` answered 200; the channel's live DJs it returned.
 async fn mark(relay: &Server, channel: &str, body: Value) -> Vec<LiveDj> {
     let res = put_live(relay, channel, body).await;

@@ -126,6 +126,28 @@ impl Server {
     }
 }
 
+/// `PUT /api/v1/channels/{channel}/live` with `body`, the token's answer.
+pub async fn put_live(relay: &Server, channel: &str, body: Value) -> reqwest::Response {
+    http()
+        .put(relay.url(&format!("/api/v1/channels/{channel}/live")))
+        .bearer_auth(TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// An authorized `GET` of `path`, its JSON.
+pub async fn get_json(relay: &Server, path: &str) -> Value {
+    let res = http()
+        .get(relay.url(path))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    res.json().await.unwrap()
+}
+
 pub fn http() -> reqwest::Client {
     reqwest::Client::new()
 }

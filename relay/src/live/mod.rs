@@ -3,27 +3,24 @@
 //! `GET /chat/channels` shows them ([`chyron_protocol::ChannelInfo::live`]),
 //! and the full chat holds new private messages to them until the show ends.
 //!
-//! Each mark is committed to SQLite ([`crate::store::live`]) before it is
-//! acknowledged, so a relay restarted mid-show keeps the DJ live. A copy in
-//! memory, read from the store on first use, answers the directory.
+//! Each mark is committed ([`marks`]: to SQLite, or to Redis in clustered
+//! mode) before it is acknowledged, so a relay restarted mid-show keeps the
+//! DJ live.
+
+mod marks;
+
+pub use marks::{LiveDjs, LiveError, LiveMap};
 
 use crate::api::Authed;
 use crate::error::{check_channel, ApiError, ApiJson, ApiPath};
-use crate::event::now_ms;
-use crate::store::live::{load_live, set_live, unset_live};
-use crate::store::{Store, StoreError};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::put;
 use axum::{Json, Router};
-use chyron_protocol::{is_disguising, validate_sender, InvalidInput, LiveDj};
-use rusqlite::Connection;
+use chyron_protocol::{is_disguising, validate_sender, InvalidInput};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use tokio::sync::OnceCell;
 
 /// Most DJs live at once on one channel: a show has a few, and the cap keeps
 /// what a token holder can make every directory answer carry small.
@@ -31,150 +28,6 @@ pub const MAX_LIVE_PER_CHANNEL: usize = 16;
 
 /// Longest Matrix user id, in bytes (the Matrix spec's limit).
 pub const MAX_USER_ID_BYTES: usize = 255;
-
-/// Channel → its live DJs, longest live first.
-type LiveMap = HashMap<String, Vec<LiveDj>>;
-
-/// The live DJs of every channel: the store's records and a copy in memory.
-pub struct LiveDjs {
-    /// Where marks are committed; its one connection also serializes changes,
-    /// so the cap check, the write and the copy agree.
-    store: Store,
-    /// The copy in memory, read from the store on first use (so building
-    /// the state touches no disk).
-    copy: OnceCell<Arc<RwLock<LiveMap>>>,
-}
-
-/// Why a change was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum LiveError {
-    /// The channel has [`MAX_LIVE_PER_CHANNEL`] live DJs already.
-    #[error("the channel already has {MAX_LIVE_PER_CHANNEL} live DJs")]
-    Full,
-    /// SQLite failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl LiveDjs {
-    /// Live DJs kept in `store`; nothing is read until first used.
-    pub fn new(store: Store) -> LiveDjs {
-        LiveDjs {
-            store,
-            copy: OnceCell::new(),
-        }
-    }
-
-    async fn loaded(&self) -> Result<Arc<RwLock<LiveMap>>, StoreError> {
-        let copy = self
-            .copy
-            .get_or_try_init(|| async {
-                let mut map = LiveMap::new();
-                for (channel, dj) in self.store.call(load_live).await? {
-                    map.entry(channel).or_default().push(dj);
-                }
-                Ok::<_, StoreError>(Arc::new(RwLock::new(map)))
-            })
-            .await?;
-        Ok(copy.clone())
-    }
-
-    /// Every channel's live DJs.
-    pub async fn all(&self) -> Result<LiveMap, StoreError> {
-        let copy = self.loaded().await?;
-        let map = copy.read().unwrap_or_else(|e| e.into_inner());
-        Ok(map.clone())
-    }
-
-    /// `channel`'s live DJs, longest live first.
-    pub async fn list(&self, channel: &str) -> Result<Vec<LiveDj>, StoreError> {
-        Ok(self.all().await?.remove(channel).unwrap_or_default())
-    }
-
-    /// Marks `user_id` live on `channel` as `name`; a DJ live already keeps
-    /// their `since`. Returns the channel's live DJs after the change.
-    pub async fn start(
-        &self,
-        channel: &str,
-        user_id: &str,
-        name: Option<String>,
-    ) -> Result<Vec<LiveDj>, LiveError> {
-        let user_id = user_id.to_string();
-        self.change(channel, move |conn, channel, current| {
-            let old = current.iter().find(|d| d.user_id == user_id);
-            if old.is_none() && current.len() >= MAX_LIVE_PER_CHANNEL {
-                return Ok(None);
-            }
-            let dj = LiveDj {
-                since: old.map_or_else(now_ms, |d| d.since),
-                user_id,
-                name,
-            };
-            if old != Some(&dj) {
-                set_live(conn, channel, &dj)?;
-            }
-            let mut next: Vec<LiveDj> = without(current, &dj.user_id);
-            next.push(dj);
-            next.sort_by(|a, b| (a.since, &a.user_id).cmp(&(b.since, &b.user_id)));
-            Ok(Some(next))
-        })
-        .await
-    }
-
-    /// Marks `user_id` no longer live on `channel` (nothing if they were
-    /// not). Returns the channel's live DJs after the change.
-    pub async fn stop(&self, channel: &str, user_id: &str) -> Result<Vec<LiveDj>, LiveError> {
-        let user_id = user_id.to_string();
-        self.change(channel, move |conn, channel, current| {
-            if current.iter().any(|d| d.user_id == user_id) {
-                unset_live(conn, channel, &user_id)?;
-            }
-            Ok(Some(without(current, &user_id)))
-        })
-        .await
-    }
-
-    /// Runs `f` (given the channel's live DJs, it writes the store and
-    /// returns the new list, or `None` when the channel is full) on the
-    /// store's thread, then updates the copy there too: a request cancelled
-    /// meanwhile cannot leave the copy behind the store.
-    async fn change<F>(&self, channel: &str, f: F) -> Result<Vec<LiveDj>, LiveError>
-    where
-        F: FnOnce(&mut Connection, &str, &[LiveDj]) -> Result<Option<Vec<LiveDj>>, StoreError>
-            + Send
-            + 'static,
-    {
-        let copy = self.loaded().await?;
-        let channel = channel.to_string();
-        let next = self
-            .store
-            .call(move |conn| {
-                let current = {
-                    let map = copy.read().unwrap_or_else(|e| e.into_inner());
-                    map.get(&channel).cloned().unwrap_or_default()
-                };
-                let Some(next) = f(conn, &channel, &current)? else {
-                    return Ok(None);
-                };
-                let mut map = copy.write().unwrap_or_else(|e| e.into_inner());
-                if next.is_empty() {
-                    map.remove(&channel);
-                } else {
-                    map.insert(channel, next.clone());
-                }
-                Ok(Some(next))
-            })
-            .await?;
-        next.ok_or(LiveError::Full)
-    }
-}
-
-fn without(list: &[LiveDj], user_id: &str) -> Vec<LiveDj> {
-    list.iter()
-        .filter(|d| d.user_id != user_id)
-        .cloned()
-        .collect()
-}
 
 /// Checks a Matrix user id: `@localpart:server`, at most 255 bytes, the
 /// localpart printable ASCII, the server a host name, IPv4 or `[IPv6]`
@@ -304,7 +157,8 @@ fn public_channel(state: &AppState, channel: &str) -> Result<(), ApiError> {
     )))
 }
 
-fn live_error(e: LiveError) -> ApiError {
+/// A refused or failed change as the API answers it.
+pub fn live_error(e: LiveError) -> ApiError {
     match e {
         LiveError::Full => ApiError::new(
             StatusCode::CONFLICT,
@@ -315,6 +169,7 @@ fn live_error(e: LiveError) -> ApiError {
             ),
         ),
         LiveError::Store(e) => ApiError::internal("live store", e),
+        LiveError::Cluster(e) => crate::records::cluster_err(e),
     }
 }
 
@@ -345,10 +200,9 @@ async fn list(
 ) -> Result<Json<Value>, ApiError> {
     public_channel(&state, &channel)?;
     let live = state.live.list(&channel).await;
-    let live = live.map_err(|e| live_error(e.into()))?;
+    let live = live.map_err(live_error)?;
     Ok(Json(json!({"channel": channel, "live": live})))
 }
 
 #[cfg(test)]
-#[path = "live_tests.rs"]
 mod tests;

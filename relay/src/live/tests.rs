@@ -1,6 +1,7 @@
 //! Unit tests of `live`: input checks, idempotence, the cap, a reopen.
 
 use super::*;
+use crate::store::Store;
 
 #[test]
 fn plausible_user_ids_pass() {
@@ -76,7 +77,7 @@ fn names_are_sender_names_that_cannot_disguise() {
 #[tokio::test]
 async fn marks_are_idempotent_capped_and_survive_a_reopen() {
     let dir = tempfile::tempdir().unwrap();
-    let live = LiveDjs::new(Store::open(dir.path()).unwrap());
+    let live = LiveDjs::new(Store::open(dir.path()).unwrap(), None);
     let first = live.start("demo", "@a:hs", None).await.unwrap();
     let again = live.start("demo", "@a:hs", None).await.unwrap();
     assert_eq!(
@@ -111,6 +112,6 @@ async fn marks_are_idempotent_capped_and_survive_a_reopen() {
         "an empty channel is dropped"
     );
     drop(live);
-    let reopened = LiveDjs::new(Store::open(dir.path()).unwrap());
+    let reopened = LiveDjs::new(Store::open(dir.path()).unwrap(), None);
     assert_eq!(reopened.all().await.unwrap(), before);
 }
