@@ -258,9 +258,12 @@ pub async fn run(
     // The durable history (`--database`), written behind by a task of its own.
     let durable = match (&config.database, log.cluster()) {
         (Some(url), Some(cluster)) => {
-            let durable = durable::Durable::connect(&url.0).await.map_err(|e| {
-                std::io::Error::other(format!("connecting to PostgreSQL (--database): {e}"))
-            })?;
+            let bound = durable::writer::MAX_BACKLOG_BYTES;
+            let durable = durable::Durable::connect(&url.0, bound)
+                .await
+                .map_err(|e| {
+                    std::io::Error::other(format!("connecting to PostgreSQL (--database): {e}"))
+                })?;
             let writer = durable::writer::run(durable.clone(), cluster.clone(), stop_rx.clone());
             tracing::info!("events written behind to postgresql");
             Some((durable, tokio::spawn(writer)))

@@ -313,3 +313,50 @@ async fn a_postgres_outage_keeps_the_chat_going_and_the_backlog_is_written_after
         batches.iter().max().unwrap(),
     );
 }
+
+#[tokio::test]
+async fn past_the_backlog_bound_events_come_from_redis_or_are_counted_missed() {
+    use chyron_relay::cluster::Cluster;
+    use chyron_relay::durable::{writer, Durable, Row};
+    let (redis, pg) = (Redis::start(), Postgres::start());
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    // Redis's stream keeps the newest 4 events.
+    let (cluster, _heard) = Cluster::connect(&redis.url, 4, stop.clone()).await.unwrap();
+    let roomy = Durable::connect(&pg.url, writer::MAX_BACKLOG_BYTES)
+        .await
+        .unwrap();
+    let full = Durable::connect(&pg.url, 1).await.unwrap();
+    for i in 1..=10u64 {
+        let entry = format!("{{\"ts\": {}}}", 1000 + i);
+        let (epoch, seq) = cluster.publish("bound", "ep", &entry).await.unwrap();
+        let row = Row {
+            channel: "bound".into(),
+            epoch,
+            seq,
+            entry,
+            ts: 1000 + i as i64,
+        };
+        // Another node wrote 1 and 2; this one could queue nothing.
+        if i <= 2 {
+            roomy.write(row.clone());
+        }
+        full.write(row);
+    }
+    assert_eq!((full.stats().queued, full.stats().overflowed), (0, 10));
+    tokio::spawn(writer::run(roomy.clone(), cluster.clone(), stop.clone()));
+    assert_eq!(wait_rows(&pg, "bound", 2, 5).await.len(), 2);
+    tokio::spawn(writer::run(full.clone(), cluster.clone(), stop));
+    // 7..=10 from Redis's stream; 3..=6 are in neither: missed, counted.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while full.stats().missed == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let seqs: Vec<u64> = wait_rows(&pg, "bound", 6, 5)
+        .await
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
+    assert_eq!(seqs, [1, 2, 7, 8, 9, 10]);
+    assert_eq!((full.stats().missed, full.stats().written), (4, 4));
+    let _ = stop_tx.send(true);
+}

@@ -124,15 +124,16 @@ pub struct Durable {
 
 impl Durable {
     /// Connects to `url` once (so a wrong URL or a database that is down
-    /// fails at start) and creates the table if it is missing.
-    pub async fn connect(url: &str) -> Result<Arc<Durable>, DurableError> {
+    /// fails at start) and creates the table if it is missing. The backlog
+    /// holds at most `backlog_bytes` of rows ([`writer::MAX_BACKLOG_BYTES`]).
+    pub async fn connect(url: &str, backlog_bytes: usize) -> Result<Arc<Durable>, DurableError> {
         let config = url
             .parse()
             .map_err(|e: tokio_postgres::Error| DurableError::Unavailable(e.to_string()))?;
         let durable = Durable {
             config,
             client: tokio::sync::Mutex::new(None),
-            backlog: writer::Backlog::default(),
+            backlog: writer::Backlog::new(backlog_bytes),
         };
         let client = durable.client().await?;
         timed(client.batch_execute(SCHEMA)).await?;

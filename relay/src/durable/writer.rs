@@ -82,19 +82,20 @@ pub struct Stats {
 }
 
 /// The queue between the hub and [`run`].
-#[derive(Default)]
 pub(super) struct Backlog {
     /// Rows, ranges and counters, together.
     inner: Mutex<Inner>,
     /// Wakes [`run`] when a row is queued.
     wake: Notify,
+    /// Bytes of queued rows at most ([`MAX_BACKLOG_BYTES`] but in tests).
+    limit: usize,
 }
 
 #[derive(Default)]
 struct Inner {
     /// Rows in the order applied.
     rows: VecDeque<Row>,
-    /// Their [`Row::size`] summed, held under [`MAX_BACKLOG_BYTES`].
+    /// Their [`Row::size`] summed, held under [`Backlog::limit`].
     bytes: usize,
     /// Seqs not queued (backlog full), per channel and epoch: first, last.
     behind: BTreeMap<(String, String), (u64, u64)>,
@@ -103,6 +104,15 @@ struct Inner {
 }
 
 impl Backlog {
+    /// An empty queue holding at most `limit` bytes of rows.
+    pub(super) fn new(limit: usize) -> Backlog {
+        Backlog {
+            inner: Mutex::default(),
+            wake: Notify::new(),
+            limit,
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -139,11 +149,12 @@ impl Durable {
     /// bound the row is remembered as a range, caught up from Redis later.
     pub fn write(&self, row: Row) {
         let mut inner = self.backlog.lock();
-        if inner.bytes + row.size() > MAX_BACKLOG_BYTES {
+        let limit = self.backlog.limit;
+        if inner.bytes + row.size() > limit {
             if inner.behind.is_empty() {
                 tracing::warn!(
-                    "postgresql backlog full ({MAX_BACKLOG_BYTES} bytes): further events are \
-                     caught up from Redis's stream when postgresql is back"
+                    "postgresql backlog full ({limit} bytes): further events are caught up \
+                     from Redis's stream when postgresql is back"
                 );
             }
             inner.stats.overflowed += 1;
