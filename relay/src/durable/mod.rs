@@ -112,12 +112,24 @@ async fn timed<T>(
     }
 }
 
+/// How long after a failed connection attempt the next one is made.
+const RECONNECT_AFTER: Duration = Duration::from_millis(500);
+
+/// The connection and when connecting last failed.
+#[derive(Default)]
+struct Slot {
+    /// The live connection, if any.
+    client: Option<Arc<Client>>,
+    /// When the last attempt to connect failed (none since a success).
+    failed_at: Option<std::time::Instant>,
+}
+
 /// One node's handle on the shared PostgreSQL.
 pub struct Durable {
     /// Where to connect, parsed once.
     config: tokio_postgres::Config,
     /// The connection, replaced by a new one after it broke.
-    client: tokio::sync::Mutex<Option<Arc<Client>>>,
+    client: tokio::sync::Mutex<Slot>,
     /// Rows applied here and not yet written.
     backlog: writer::Backlog,
 }
@@ -132,7 +144,7 @@ impl Durable {
             .map_err(|e: tokio_postgres::Error| DurableError::Unavailable(e.to_string()))?;
         let durable = Durable {
             config,
-            client: tokio::sync::Mutex::new(None),
+            client: tokio::sync::Mutex::new(Slot::default()),
             backlog: writer::Backlog::new(backlog_bytes),
         };
         let client = durable.client().await?;
@@ -141,20 +153,37 @@ impl Durable {
     }
 
     /// The live connection, connecting again if it broke.
+    /// Within [`RECONNECT_AFTER`] of a failed attempt it fails at once, so a
+    /// viewer's read never waits on a database known to be down.
     async fn client(&self) -> Result<Arc<Client>, DurableError> {
         let mut slot = self.client.lock().await;
-        if let Some(client) = slot.as_ref().filter(|c| !c.is_closed()) {
+        if let Some(client) = slot.client.as_ref().filter(|c| !c.is_closed()) {
             return Ok(client.clone());
         }
-        *slot = None;
-        let (client, conn) = timed(self.config.connect(NoTls)).await?;
+        slot.client = None;
+        if slot
+            .failed_at
+            .is_some_and(|t| t.elapsed() < RECONNECT_AFTER)
+        {
+            return Err(DurableError::Unavailable(
+                "down (connecting failed just now)".into(),
+            ));
+        }
+        let (client, conn) = match timed(self.config.connect(NoTls)).await {
+            Ok(connected) => connected,
+            Err(e) => {
+                slot.failed_at = Some(std::time::Instant::now());
+                return Err(e);
+            }
+        };
+        slot.failed_at = None;
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 tracing::warn!("postgresql connection: {e}");
             }
         });
         let client = Arc::new(client);
-        *slot = Some(client.clone());
+        slot.client = Some(client.clone());
         Ok(client)
     }
 
