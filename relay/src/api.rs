@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{post, put};
 use axum::{Json, Router};
 use chyron_protocol::{validate_body, validate_sender, validate_sender_id, Source};
-use governor::clock::{Clock, DefaultClock};
 use serde::Deserialize;
 use serde_json::json;
 use subtle::ConstantTimeEq;
@@ -67,9 +66,9 @@ impl FromRequestParts<AppState> for Authed {
                 ApiError::unauthorized("invalid API token")
             }
         })?;
-        if let Err(not_until) = state.api_limiter.check_key(&token_index) {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            return Err(ApiError::rate_limited(wait.as_secs().max(1)));
+        let cluster = state.cluster.as_deref();
+        if let Some(secs) = state.api_limiter.check(cluster, &token_index).await {
+            return Err(ApiError::rate_limited(secs));
         }
         Ok(Authed { token_index })
     }

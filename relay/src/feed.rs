@@ -11,7 +11,6 @@
 use crate::client::ClientAddr;
 use crate::error::{check_channel, ApiError, ApiPath};
 use crate::hub::MAX_SNAPSHOT;
-use crate::limits;
 pub use crate::limits::{ConnGuard, ConnLimiter};
 use crate::AppState;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -157,7 +156,8 @@ async fn prepare(
     if !hub.is_loaded(channel) {
         // A channel not in memory costs a load: counted per address, and
         // refused when every loaded channel is in use.
-        if let Some(secs) = limits::check(&state.per_address.channel_loads, client) {
+        let loads = &state.per_address.channel_loads;
+        if let Some(secs) = loads.check(state.cluster.as_deref(), &client).await {
             state.metrics.rejected("channel_loads");
             let mut e = ApiError::rate_limited(secs.max(1));
             e.message = format!(

@@ -21,6 +21,7 @@ pub mod limits;
 pub mod live;
 pub mod metrics;
 pub mod pages;
+pub mod quota;
 pub mod records;
 pub mod serve;
 pub mod store;
@@ -32,15 +33,14 @@ use crate::feed::ConnLimiter;
 use crate::hub::{Hub, HubLimits};
 use crate::limits::PerAddress;
 use crate::metrics::Metrics;
+use crate::quota::Limiter;
 use crate::store::Store;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::Router;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::future::Future;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -56,9 +56,9 @@ pub struct AppState {
     /// Counters and gauges for `/metrics`.
     pub metrics: Arc<Metrics>,
     /// Chat API request rate per token index.
-    pub api_limiter: Arc<DefaultKeyedRateLimiter<usize>>,
+    pub api_limiter: Arc<Limiter<usize>>,
     /// Webhook post rate per webhook id.
-    pub hook_limiter: Arc<DefaultKeyedRateLimiter<String>>,
+    pub hook_limiter: Arc<Limiter<String>>,
     /// Feed connections per client IP.
     pub conns: Arc<ConnLimiter>,
     /// Anonymous requests, channel loads and unsent feed bytes per client IP.
@@ -74,11 +74,6 @@ pub struct AppState {
     pub cluster: Option<Arc<cluster::Cluster>>,
     /// Becomes `true` when the relay shuts down, so feeds close.
     pub shutdown: watch::Receiver<bool>,
-}
-
-fn quota(per_second: u32, burst: u32) -> Quota {
-    let nz = |n: u32| NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
-    Quota::per_second(nz(per_second)).allow_burst(nz(burst))
 }
 
 impl AppState {
@@ -109,11 +104,14 @@ impl AppState {
             .iter()
             .flat_map(|m| m.rooms.iter().map(|r| r.channel.clone()))
             .collect();
-        let api_limiter = RateLimiter::keyed(quota(l.rate_limit_per_second, l.rate_limit_burst));
-        let hook_limiter = RateLimiter::keyed(quota(
+        let second = Duration::from_secs(1);
+        let api_limiter = Limiter::new("api", l.rate_limit_per_second, second, l.rate_limit_burst);
+        let hook_limiter = Limiter::new(
+            "hook",
             l.webhook_rate_limit_per_second,
+            second,
             l.webhook_rate_limit_burst,
-        ));
+        );
         let per_address = Arc::new(PerAddress::new(l, metrics.unsent_bytes.clone()));
         let cluster = log.cluster().cloned();
         AppState {

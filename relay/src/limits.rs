@@ -9,43 +9,46 @@
 use crate::client::ClientAddr;
 use crate::config::Limits;
 use crate::error::ApiError;
+use crate::quota::Limiter;
 use crate::AppState;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use prometheus_client::metrics::gauge::Gauge;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The per-address limiters, built from [`Limits`].
 pub struct PerAddress {
     /// Requests to `/hooks/…` and `/media/…` per client address.
-    pub anonymous: DefaultKeyedRateLimiter<IpAddr>,
+    pub anonymous: Limiter<IpAddr>,
     /// Loads of channels that were not in memory, per client address.
-    pub channel_loads: DefaultKeyedRateLimiter<IpAddr>,
+    pub channel_loads: Limiter<IpAddr>,
     /// Bytes being written to each address's feeds.
     pub unsent: Arc<UnsentBytes>,
-}
-
-fn nz(n: u32) -> NonZeroU32 {
-    NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)
 }
 
 impl PerAddress {
     /// Limiters with the configured quotas, all empty; unsent bytes are
     /// totalled in `unsent_gauge`.
     pub fn new(l: &Limits, unsent_gauge: Gauge) -> PerAddress {
-        let anonymous = Quota::per_second(nz(l.anonymous_rate_limit_per_second))
-            .allow_burst(nz(l.anonymous_rate_limit_burst));
-        let loads =
-            Quota::per_minute(nz(l.channel_loads_per_minute)).allow_burst(nz(l.channel_load_burst));
+        let second = Duration::from_secs(1);
+        let minute = Duration::from_secs(60);
         PerAddress {
-            anonymous: RateLimiter::keyed(anonymous),
-            channel_loads: RateLimiter::keyed(loads),
+            anonymous: Limiter::new(
+                "anonymous",
+                l.anonymous_rate_limit_per_second,
+                second,
+                l.anonymous_rate_limit_burst,
+            ),
+            channel_loads: Limiter::new(
+                "loads",
+                l.channel_loads_per_minute,
+                minute,
+                l.channel_load_burst,
+            ),
             unsent: Arc::new(UnsentBytes::new(
                 l.max_unsent_bytes_per_ip as usize,
                 l.max_unsent_bytes as usize,
@@ -83,16 +86,6 @@ pub fn client(peer: SocketAddr) -> IpAddr {
     bucket(peer.ip())
 }
 
-/// Seconds until a keyed limiter lets `ip` through again, or `None` if it
-/// lets it through now (and counts it).
-pub fn check(limiter: &DefaultKeyedRateLimiter<IpAddr>, ip: IpAddr) -> Option<u64> {
-    use governor::clock::{Clock, DefaultClock};
-    limiter.check_key(&ip).err().map(|not_until| {
-        let wait = not_until.wait_time_from(DefaultClock::default().now());
-        wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
-    })
-}
-
 /// Middleware in front of the anonymous endpoints: each client address gets
 /// its quota before any handler (and its database work) runs; over it, a
 /// `429` JSON error with `Retry-After`.
@@ -102,7 +95,8 @@ pub async fn anonymous(
     req: Request,
     next: Next,
 ) -> Response {
-    match check(&state.per_address.anonymous, client) {
+    let cluster = state.cluster.as_deref();
+    match state.per_address.anonymous.check(cluster, &client).await {
         None => next.run(req).await,
         Some(secs) => {
             state.metrics.refused("anonymous_rate");
@@ -350,20 +344,5 @@ mod tests {
         assert!(p.allow(t) && p.allow(t));
         assert!(!p.allow(t + Duration::from_secs(9)));
         assert!(p.allow(t + Duration::from_secs(10)), "a new window");
-    }
-
-    #[test]
-    fn check_counts_then_names_the_wait() {
-        let l = Limits {
-            anonymous_rate_limit_per_second: 1,
-            anonymous_rate_limit_burst: 2,
-            ..Limits::default()
-        };
-        let p = PerAddress::new(&l, Gauge::default());
-        let ip: IpAddr = [10, 0, 0, 1].into();
-        assert_eq!(check(&p.anonymous, ip), None);
-        assert_eq!(check(&p.anonymous, ip), None);
-        assert_eq!(check(&p.anonymous, ip), Some(1));
-        assert_eq!(check(&p.anonymous, [10, 0, 0, 2].into()), None);
     }
 }

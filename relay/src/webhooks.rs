@@ -142,10 +142,12 @@ pub async fn hook(
     if !bool::from(presented.ct_eq(&hook.secret_sha256)) || hook.revoked {
         return Err(unknown());
     }
-    if let Err(not_until) = state.hook_limiter.check_key(&id) {
-        use governor::clock::{Clock, DefaultClock};
-        let wait = not_until.wait_time_from(DefaultClock::default().now());
-        return Err(ApiError::rate_limited(wait.as_secs().max(1)));
+    if let Some(secs) = state
+        .hook_limiter
+        .check(state.cluster.as_deref(), &id)
+        .await
+    {
+        return Err(ApiError::rate_limited(secs));
     }
     let req: HookBody = decode_json(&headers, body)?;
     let (sender, text) = match req {

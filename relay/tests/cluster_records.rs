@@ -148,3 +148,54 @@ async fn without_redis_changes_are_refused_and_the_directory_keeps_its_last_answ
     assert_eq!(live.len(), 1);
     assert_eq!(live[0].user_id, "@ben:hs");
 }
+
+#[tokio::test]
+async fn rate_limits_hold_across_nodes() {
+    let redis = Redis::start();
+    let url = redis.url.clone();
+    let tight = move |c: &mut Config| {
+        c.redis = Some(RedisUrl(url.clone()));
+        c.limits.rate_limit_per_second = 1;
+        c.limits.rate_limit_burst = 3;
+        c.limits.anonymous_rate_limit_per_second = 1;
+        c.limits.anonymous_rate_limit_burst = 4;
+    };
+    let (a, b) = (start(tight.clone()).await, start(tight).await);
+    // One token, posts spread over both nodes: three in all, not per node.
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let node = if i % 2 == 0 { &a } else { &b };
+        let res = http()
+            .post(node.url("/api/v1/channels/demo/messages"))
+            .bearer_auth(TOKEN)
+            .json(&json!({"sender": "Ann", "body": format!("post {i}")}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(res.status().as_u16());
+    }
+    assert_eq!(statuses, [201, 201, 201, 429, 429, 429]);
+    // One client address on the anonymous endpoints, likewise.
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let node = if i % 2 == 0 { &a } else { &b };
+        let res = http()
+            .post(node.url("/hooks/whnone/nosecret"))
+            .json(&json!({"text": "x"}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(res.status().as_u16());
+    }
+    assert_eq!(statuses, [404, 404, 404, 404, 429, 429]);
+    // Redis away: the shared quota is not asked (no 429 from it, no 500);
+    // the hook itself needs Redis, so 503.
+    redis.stop();
+    let res = http()
+        .post(b.url("/hooks/whnone/nosecret"))
+        .json(&json!({"text": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+}

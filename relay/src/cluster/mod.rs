@@ -14,6 +14,7 @@
 //! the hub (`hub/remote.rs`) applies what it hears.
 
 mod pubsub;
+pub mod quota;
 pub mod records;
 
 pub use pubsub::{Heard, Subscriptions};
