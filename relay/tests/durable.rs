@@ -32,22 +32,26 @@ struct Node {
     child: std::process::Child,
     /// `http://addr`, as it printed it.
     base: String,
-    /// Its data directory, removed at the end.
-    _data: tempfile::TempDir,
 }
 
 impl Node {
-    fn spawn(redis: &Redis, pg: &Postgres) -> Node {
-        let data = tempfile::tempdir().unwrap();
-        let keep = KEEP.to_string();
+    /// A node with its SQLite in `data` (the caller's, kept across kills)
+    /// and Redis's streams capped at `keep` events.
+    fn spawn(redis: &Redis, pg: &Postgres, data: &std::path::Path, keep: u32) -> Node {
+        let keep = keep.to_string();
         let args = ["--redis", &redis.url, "--database", &pg.url];
         let more = ["--resume-buffer", &keep, "--rate-limit-burst", "1000"];
-        let (child, addr) = spawn_relay(data.path(), &[&args[..], &more[..]].concat());
+        let (child, addr) = spawn_relay(data, &[&args[..], &more[..]].concat());
         Node {
             child,
             base: format!("http://{addr}"),
-            _data: data,
         }
+    }
+
+    /// SIGKILL, and the process reaped.
+    fn kill9(&mut self) {
+        kill9(self.child.id());
+        let _ = self.child.wait();
     }
 }
 
@@ -123,7 +127,8 @@ fn lines(from: u64, to: u64) -> Vec<String> {
 async fn kill_a_node_and_redis(appendfsync: Option<&'static str>) {
     const K: u64 = 40;
     let (redis, pg) = (Redis::start_persistent(appendfsync), Postgres::start());
-    let a = Node::spawn(&redis, &pg);
+    let a_data = tempfile::tempdir().unwrap();
+    let mut a = Node::spawn(&redis, &pg, a_data.path(), KEEP);
     let b = start(|c| clustered(c, &redis, &pg)).await;
     let mut on_b = b.feed("/feed/keep").await;
     let epoch = next_snapshot(&mut on_b).await.epoch;
@@ -142,9 +147,7 @@ async fn kill_a_node_and_redis(appendfsync: Option<&'static str>) {
             (i, format!("line {i}"))
         );
     }
-    let mut a = a;
-    kill9(a.child.id());
-    let _ = a.child.wait();
+    a.kill9();
 
     // Every 2xx event is in PostgreSQL once: B wrote what A could not.
     let began = Instant::now();
@@ -359,4 +362,50 @@ async fn past_the_backlog_bound_events_come_from_redis_or_are_counted_missed() {
     assert_eq!(seqs, [1, 2, 7, 8, 9, 10]);
     assert_eq!((full.stats().missed, full.stats().written), (4, 4));
     let _ = stop_tx.send(true);
+}
+
+#[tokio::test]
+async fn a_node_killed_before_its_batch_writes_it_when_it_loads_the_channel_again() {
+    const K: u64 = 30;
+    let (redis, pg) = (Redis::start(), Postgres::start());
+    let data = tempfile::tempdir().unwrap();
+    // Redis's stream holds all 30 (the promise holds while it does).
+    let mut a = Node::spawn(&redis, &pg, data.path(), 64);
+    // 30 posts at once, done well within one flush interval (200 ms), and
+    // the only node that applied them killed right after the last 2xx.
+    let mut posts = Vec::new();
+    for w in 0..6 {
+        let base = a.base.clone();
+        posts.push(tokio::spawn(async move {
+            for i in 0..K / 6 {
+                post(&base, "solo", &format!("w{w} #{i}")).await;
+            }
+        }));
+    }
+    for p in posts {
+        p.await.unwrap();
+    }
+    a.kill9();
+    let before = rows(&pg.client().await, "solo").await.len() as u64;
+    assert!(
+        before < K,
+        "the scenario needs events not yet written: {before}"
+    );
+    // Started again on the same SQLite, which holds all 30: when it loads
+    // the channel, it finds PostgreSQL behind Redis and catches up.
+    let a = Node::spawn(&redis, &pg, data.path(), 64);
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async(format!("{}/feed/solo", a.base.replace("http", "ws")))
+            .await
+            .unwrap();
+    assert_eq!(next_snapshot(&mut ws).await.seq, K);
+    let seqs: Vec<u64> = wait_rows(&pg, "solo", K as usize, 5)
+        .await
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
+    let mut sorted = seqs.clone();
+    sorted.sort();
+    assert_eq!(sorted, (1..=K).collect::<Vec<_>>());
+    eprintln!("{before} of {K} in postgresql when the node was killed; all {K} after it came back");
 }

@@ -28,8 +28,10 @@
 //! own SQLite. It is then in PostgreSQL within about [`writer::FLUSH_EVERY`]
 //! while PostgreSQL is up, written by the accepting node or any other node
 //! that watches the channel. If every node that applied it dies before that,
-//! it is written by the next node that loads the channel, from Redis's
-//! stream, while the stream still holds it. Redis's persistence decides what
+//! it is written by the next node that loads the channel (the same one
+//! restarted included: a node joining a channel compares PostgreSQL's
+//! highest seq with Redis's head, [`Durable::audit`]), from Redis's stream,
+//! while the stream still holds it. Redis's persistence decides what
 //! a Redis crash costs:
 //! - `appendonly yes` + `appendfsync always`: every event that got a 2xx
 //!   survives a Redis crash or restart (same epoch, same seqs).
@@ -236,6 +238,33 @@ impl Durable {
         ))
         .await?;
         Ok(row.map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1) as u64)))
+    }
+
+    /// Makes sure PostgreSQL gets `channel`'s events of `epoch` up to
+    /// `head` (Redis's): if it holds none past some seq below that, the seqs
+    /// after it are caught up from Redis's stream by the writer. A node
+    /// killed before its batch went out and started again, its SQLite
+    /// holding those events already, thus still writes them when it loads
+    /// the channel. Called when a node joins a channel to Redis.
+    pub async fn audit(&self, channel: &str, epoch: &str, head: u64) {
+        let read = async {
+            let client = self.client().await?;
+            timed(client.query_one(
+                "SELECT coalesce(max(seq), 0) FROM chyron_events
+                 WHERE channel = $1 AND epoch = $2",
+                &[&channel, &epoch],
+            ))
+            .await
+        };
+        match read.await {
+            Ok(row) => {
+                let held = row.get::<_, i64>(0) as u64;
+                if held < head {
+                    self.backlog.catch_up_later(channel, epoch, held + 1, head);
+                }
+            }
+            Err(e) => tracing::warn!(channel, "postgresql: {e}"),
+        }
     }
 
     /// What the writer did so far.

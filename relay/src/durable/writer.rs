@@ -103,7 +103,24 @@ struct Inner {
     stats: Stats,
 }
 
+impl Inner {
+    /// Adds seqs `from..=to` of `channel`'s `epoch` to the ranges to catch
+    /// up from Redis (one range per channel and epoch, widened).
+    fn remember(&mut self, channel: String, epoch: String, from: u64, to: u64) {
+        let range = self.behind.entry((channel, epoch)).or_insert((from, to));
+        *range = (range.0.min(from), range.1.max(to));
+    }
+}
+
 impl Backlog {
+    /// Seqs `from..=to` are to be caught up from Redis's stream (see
+    /// [`Durable::audit`]); wakes the writer.
+    pub(super) fn catch_up_later(&self, channel: &str, epoch: &str, from: u64, to: u64) {
+        let (channel, epoch) = (channel.to_string(), epoch.to_string());
+        self.lock().remember(channel, epoch, from, to);
+        self.wake.notify_one();
+    }
+
     /// An empty queue holding at most `limit` bytes of rows.
     pub(super) fn new(limit: usize) -> Backlog {
         Backlog {
@@ -158,11 +175,7 @@ impl Durable {
                 );
             }
             inner.stats.overflowed += 1;
-            let range = inner
-                .behind
-                .entry((row.channel, row.epoch))
-                .or_insert((row.seq, row.seq));
-            *range = (range.0.min(row.seq), range.1.max(row.seq));
+            inner.remember(row.channel, row.epoch, row.seq, row.seq);
             return;
         }
         inner.bytes += row.size();

@@ -10,6 +10,9 @@
 //! - A resume older than the node's ring is served from PostgreSQL when it
 //!   holds every event of the range (`Hub::resume_durable`).
 //!
+//! - A channel joined to Redis has PostgreSQL checked, in the background, for
+//!   its events up to Redis's head (`Ctx::audit`).
+//!
 //! A PostgreSQL failure here is never an error for the viewer: it falls back
 //! to what it would get without PostgreSQL (a snapshot).
 
@@ -82,6 +85,15 @@ impl Ctx {
         let older = self.older(&ch.name, &st.epoch, 0, upto + 1).await;
         self.apply_run(&ch.name, &ch.tx, st, older, Vec::new(), upto)
             .await
+    }
+
+    /// In the background, has PostgreSQL checked for the channel's events up
+    /// to Redis's `head` ([`crate::durable::Durable::audit`]).
+    pub(super) fn audit(&self, name: &str, epoch: &str, head: u64) {
+        if let Some(durable) = self.durable.clone() {
+            let (name, epoch) = (name.to_string(), epoch.to_string());
+            tokio::spawn(async move { durable.audit(&name, &epoch, head).await });
+        }
     }
 }
 
