@@ -36,14 +36,18 @@
 #           benchmark; ~2 min). Knobs: HOSTILE_SECONDS (10 per attack),
 #           HOSTILE_ARGS (more chyron-bench-hostile flags, e.g. "--slow 3000").
 #   cluster: only the clustered-mode figures (not part of all; builds only the
-#           relay and the benchmark; ~2.5 min a run): a throwaway Redis
+#           relay and the benchmark; ~2 min a run): a throwaway Redis
 #           (scripts/redis.sh), two release relays sharing it, CLUSTER_VIEWERS
 #           (10000) websocket viewers split across them in viewer processes
-#           of ≤ 15,000 sockets, CLUSTER_RATE (20) msg/s for CLUSTER_SECONDS
-#           (60) posted through the nodes in turn; beside it the same load on
-#           one relay without Redis (CLUSTER_SINGLE=0 skips it); CLUSTER_RUNS
-#           (2) rounds of cluster then single, each run in at most 10 min,
-#           into bench/out/cluster-RATE-*.json;
+#           of ≤ 15,000 sockets, CLUSTER_RATE (5: what the two cores carry;
+#           20 is past it) msg/s for CLUSTER_SECONDS (60) posted through the
+#           nodes in turn; beside it the same load on one relay without Redis
+#           (CLUSTER_SINGLE=0 skips it) and on the Node.js `ws` baseline
+#           (bench/ws-baseline, as in fanout; CLUSTER_NODE_WS=0 skips it);
+#           CLUSTER_RUNS (1) rounds of those, each run in at most 10 min,
+#           into bench/out/cluster-RATE-*.json; then a failover run
+#           (CLUSTER_FAILOVER=0 skips it): two nodes, node 1 killed (kill -9)
+#           halfway, its viewers resuming on node 0.
 #           CLUSTER_VIA_NODE0=1 adds a cluster run with every post through
 #           node 0 (node 1's viewers get every message through Redis only).
 # Binaries go to $CARGO_TARGET_DIR (default ./target).
@@ -84,9 +88,13 @@ if [ "$MODE" = all ]; then
         --relay "$BIN/chyron-relay" --out bench/out/fanout-saturated.json
 fi
 
-if [ "$MODE" = all ] || [ "$MODE" = fanout ]; then
-    # The baseline's one dependency (ws, pinned in its package-lock.json).
+# The Node.js baseline's one dependency (ws, pinned in its package-lock.json).
+ws_baseline_deps() {
     [ -f bench/ws-baseline/node_modules/ws/package.json ] || (cd bench/ws-baseline && npm ci --no-audit --no-fund)
+}
+
+if [ "$MODE" = all ] || [ "$MODE" = fanout ]; then
+    ws_baseline_deps
     # Relay and Node alternate, so load from anything else on the machine
     # falls on both alike; each run starts a fresh server and ends it.
     fanout() { # server viewers rate out
@@ -121,24 +129,33 @@ if [ "$MODE" = cluster ]; then
     redis_dir=$(mktemp -d "${TMPDIR:-/tmp}/chyron-bench-redis.XXXXXX")
     trap 'bash scripts/redis.sh stop "$redis_dir"; rm -rf "$redis_dir"' EXIT
     redis_url=$(bash scripts/redis.sh start "$redis_dir")
-    cluster() { # nodes out label [flags]: one run; the benchmark kills its relays and viewer processes when it ends
+    cluster() { # nodes out label [flags]: one run; the benchmark kills its servers and viewer processes when it ends
         local redis=()
         if [ "$1" -gt 1 ]; then redis=(--redis "$redis_url" --redis-pidfile "$redis_dir/redis.pid"); fi
         timeout 600 "$BIN/chyron-bench-cluster" --nodes "$1" "${redis[@]}" --relay "$BIN/chyron-relay" \
-            --viewers "${CLUSTER_VIEWERS:-10000}" --rate "${CLUSTER_RATE:-20}" --seconds "${CLUSTER_SECONDS:-60}" \
+            --viewers "${CLUSTER_VIEWERS:-10000}" --rate "${CLUSTER_RATE:-5}" --seconds "${CLUSTER_SECONDS:-60}" \
             --label "$3" --out "$2" "${@:4}" >/dev/null
     }
+    [ "${CLUSTER_NODE_WS:-1}" = 0 ] || ws_baseline_deps
     # Files per rate (cluster-R-…), so runs at another CLUSTER_RATE stay.
-    at="bench/out/cluster-${CLUSTER_RATE:-20}"
+    at="bench/out/cluster-${CLUSTER_RATE:-5}"
     rm -f "$at"-*.json
-    for run in $(seq 1 "${CLUSTER_RUNS:-2}"); do
-        echo "[bench] cluster run $run: ${CLUSTER_VIEWERS:-10000} viewers on 2 relays + Redis, ${CLUSTER_RATE:-20} msg/s for ${CLUSTER_SECONDS:-60}s"
+    for run in $(seq 1 "${CLUSTER_RUNS:-1}"); do
+        echo "[bench] cluster run $run: ${CLUSTER_VIEWERS:-10000} viewers on 2 relays + Redis, ${CLUSTER_RATE:-5} msg/s for ${CLUSTER_SECONDS:-60}s"
         cluster 2 "$at-2nodes-$run.json" "run $run"
         if [ "${CLUSTER_SINGLE:-1}" != 0 ]; then
             echo "[bench] cluster run $run, beside it: the same viewers on 1 relay without Redis"
             cluster 1 "$at-1node-$run.json" "run $run"
         fi
+        if [ "${CLUSTER_NODE_WS:-1}" != 0 ]; then
+            echo "[bench] cluster run $run, beside it: the same viewers on the Node.js ws baseline"
+            cluster 1 "$at-node-ws-$run.json" "run $run" --server node --node-script bench/ws-baseline/server.mjs
+        fi
     done
+    if [ "${CLUSTER_FAILOVER:-1}" != 0 ]; then
+        echo "[bench] cluster failover: 2 relays + Redis, node 1 killed (kill -9) halfway, its viewers resume on node 0"
+        cluster 2 "$at-2nodes-failover.json" "failover" --kill-node 1
+    fi
     if [ "${CLUSTER_VIA_NODE0:-0}" = 1 ]; then
         echo "[bench] cluster, every post through node 0"
         cluster 2 "$at-2nodes-via0.json" "via node 0" --post-node 0

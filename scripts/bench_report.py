@@ -368,65 +368,8 @@ if side:
     fanout_side_by_side(side)
 
 
-def clustered(files):
-    """Viewers split across relay nodes sharing one Redis, beside the same
-    viewers on one relay without Redis (bench/out/cluster-{2nodes,1node}-RUN.json,
-    chyron-bench-cluster): one row per run."""
-    runs = [json.loads(p.read_text()) for p in files]
-    print("""
-## Clustered mode
+# Clustered mode, beside one relay and the Node.js `ws` baseline, and the
+# failover run: bench_report_cluster.py.
+import bench_report_cluster  # noqa: E402 (beside this script, on its path)
 
-chyron-bench-cluster: a throwaway Redis (scripts/redis.sh, unix socket, no persistence), two
-release relays sharing it (`--redis`), the websocket viewers split evenly across them, run by
-viewer processes of their own (≤ 15,000 sockets each); messages posted through the Chat API
-at a fixed rate, through node 0, 1, 0, … in turn, so both nodes number events through Redis.
-Beside it, the same viewers and posts on one relay without Redis (today's mode), the same
-client. Each viewer checks every frame's seq (gaps: seq jumped; duplicates: seq not above the
-last) and times post call's start → frame (the post time rides in the body). Latency "own /
-other node": messages posted through the viewer's node / through the other one. RSS per
-viewer: node's VmRSS with its viewers connected minus before them, ÷ its viewers. CPU: user +
-system over first post → last result, % of one core; all processes share the 2 cores.
-""")
-    print("| run | nodes | viewers × msgs | delivered / expected | p50 / p99 / max ms | p99 own / other node | gaps / missing / dups / lagged | RSS per viewer (per node) | CPU relays | CPU Redis | CPU viewer procs | posts failed | load 1-min |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for r in runs:
-        nodes = r["relays"]
-        own, other = r["latency_posted_on_own_node"], r["latency_posted_on_other_node"]
-        other_p99 = ms_(other["p99_ms"]) if other["deliveries"] else "—"
-        redis = r.get("redis_server")
-        dead = [str(n["node"]) for n in nodes if not n["alive_at_end"]]
-        checks = (f"{r['gaps']} / {r['missing_seqs']} / {r['duplicates'] + r['duplicate_messages']} / {r['lagged_resyncs']}"
-                  + (f", seq mismatches {r['seq_mismatches']}" if r["seq_mismatches"] else ""))
-        through = "" if r.get("post_node") is None else f", all posted through node {r['post_node']}"
-        where = f"{r['nodes']}" + (" + Redis" if r["redis"] else "") + through + (f" (node {', '.join(dead)} died)" if dead else "")
-        per_viewer = " / ".join(f"{n['rss_kib_per_viewer']:.1f}" for n in nodes)
-        split = " / ".join(f"{n['viewers']:,}" for n in nodes)
-        cpu_relays = " / ".join(f"{n['cpu_pct']:.0f}" for n in nodes)
-        cpu_redis = f"{redis['cpu_pct']:.1f} %" if redis else "—"
-        cpu_clients = " / ".join(f"{c['cpu_pct']:.0f}" for c in r["viewer_clients"])
-        print(f"| {r['label'] or '—'}, {r['rate_per_s']} msg/s | {where} | {r['viewers']:,} × {r['messages']:,} at {r['rate_per_s']}/s | "
-              f"{r['deliveries']:,} / {r['expected_deliveries']:,} | "
-              f"{ms_(r['latency_ms_p50'])} / {ms_(r['latency_ms_p99'])} / {ms_(r['latency_ms_max'])} | "
-              f"{ms_(own['p99_ms'])} / {other_p99} | {checks} | {per_viewer} KiB ({split} viewers) | {cpu_relays} % | "
-              f"{cpu_redis} | {cpu_clients} % (poster {r['poster_cpu_pct']:.0f} %) | "
-              f"{r['posts_failed']} | {r['loadavg_start'][0]:.1f} → {r['loadavg_end'][0]:.1f} |")
-    print("\n| run | nodes | viewers connected in | relay RSS idle → connected → peak (per node) | Redis RSS peak | post call p50 / p99 | relay log: warnings / pub/sub reconnects (per node) |")
-    print("|---|---|---|---|---|---|---|")
-    for r in runs:
-        rss = " / ".join(f"{n['rss_kib_idle'] / 1024:.1f} → {n['rss_kib_connected'] / 1024:.1f} → {n['rss_kib_peak'] / 1024:.1f} MiB" for n in r["relays"])
-        redis = r.get("redis_server")
-        redis_rss = f"{redis['rss_kib_peak'] / 1024:.1f} MiB" if redis else "—"
-        logs = "; ".join(f"node {n['node']}: {n.get('log_warnings', '?')} / {n.get('pubsub_reconnects', '?')}" for n in r["relays"])
-        print(f"| {r['label'] or '—'}, {r['rate_per_s']} msg/s | {r['nodes']} | {r['connect_seconds']:.1f} s | {rss} | "
-              f"{redis_rss} | {ms_(r['post_call_ms_p50'])} / {ms_(r['post_call_ms_p99'])} ms | {logs} |")
-
-
-def cluster_order(p):
-    """By rate, then run (cluster before single), the via-node-0 run last."""
-    r = json.loads(p.read_text())
-    return (r["rate_per_s"], r.get("post_node") is not None, r["label"], r["nodes"] == 1)
-
-
-cluster_files = sorted(out.glob("cluster-*.json"), key=cluster_order)
-if cluster_files:
-    clustered(cluster_files)
+bench_report_cluster.report(out)

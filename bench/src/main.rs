@@ -6,9 +6,9 @@
 //!
 //! `cargo run --release -p chyron-bench -- --viewers 1000 --rate 50 --seconds 10`
 
-use chyron_bench::relay::{self, Relay};
+use chyron_bench::relay::{self, Relay, Server};
 use chyron_bench::viewers::{percentile_ms, watch, PostTimes};
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -41,16 +41,6 @@ struct Args {
     /// Where the JSON report goes.
     #[arg(long, default_value = "bench/out/fanout.json")]
     out: String,
-}
-
-/// The servers the benchmark can measure.
-#[derive(Clone, Copy, ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
-enum Server {
-    /// `chyron-relay`.
-    Relay,
-    /// The plain Node.js `ws` broadcast server.
-    Node,
 }
 
 #[derive(Serialize)]

@@ -39,6 +39,16 @@ pub struct Options {
     pub die_with_parent: bool,
 }
 
+/// The servers the benchmarks can measure under the same client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Server {
+    /// `chyron-relay`.
+    Relay,
+    /// The plain Node.js `ws` broadcast server (`bench/ws-baseline`).
+    Node,
+}
+
 /// Relays started by this process, so each gets its own data directory.
 static STARTED: AtomicU32 = AtomicU32::new(0);
 

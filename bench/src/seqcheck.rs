@@ -70,6 +70,12 @@ pub struct SeqCheck {
 }
 
 impl SeqCheck {
+    /// The seq of the last event (or snapshot) applied: where a resume
+    /// starts from.
+    pub fn last(&self) -> Option<u64> {
+        self.last
+    }
+
     /// A snapshot's seq: the next event must be `seq + 1`.
     pub fn snapshot(&mut self, seq: u64) {
         self.last = Some(seq);
@@ -144,6 +150,7 @@ mod tests {
         assert!(c.event(10));
         assert!(!c.event(8));
         assert_eq!((c.gaps, c.missing, c.duplicates), (1, 2, 2));
+        assert_eq!(c.last(), Some(10));
         c.snapshot(20); // a resync starts over
         assert!(c.event(21));
         let mut none = SeqCheck::default();

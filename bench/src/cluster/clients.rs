@@ -6,12 +6,10 @@
 //! line of counts on stdout. Many processes, so none holds more sockets than
 //! the machine's open-files limit allows.
 
+use crate::watch::{watch, Shared};
 use chyron_bench::net::raise_nofile;
 use chyron_bench::relay::cpu_time;
-use chyron_bench::seqcheck::{mono_us, read_event, SeqCheck};
-use chyron_protocol::{ServerFrame, SnapshotReason};
 use clap::Args as ClapArgs;
-use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,7 +17,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 
 /// Each viewer's websocket read buffer: a few frames (tungstenite zero-fills
 /// all of it before each read; its 128 KiB default costs the client CPU).
@@ -52,9 +49,18 @@ pub struct ViewerArgs {
     #[arg(long)]
     pub deadline: u64,
     /// Latencies (µs, u32 little-endian) go to PREFIX-same.bin (message
-    /// posted through this node) and PREFIX-cross.bin (through another).
+    /// posted through this node) and PREFIX-cross.bin (through another);
+    /// failovers (µs on the monotonic clock, u64 little-endian: closed,
+    /// back, first frame) to PREFIX-failover.bin.
     #[arg(long)]
     pub latencies: String,
+    /// The other node's feed URL (no query): a viewer whose socket ends
+    /// reconnects there, resuming from its epoch and last seq.
+    #[arg(long)]
+    pub fallback: Option<String>,
+    /// Reconnect attempts (the widget's backoff between them).
+    #[arg(long, default_value_t = 6)]
+    pub attempts: u32,
 }
 
 /// The process's result line.
@@ -82,31 +88,12 @@ pub struct ClientReport {
     pub seqs: Vec<u64>,
     /// This process's CPU time (user + system) at the end, in seconds.
     pub cpu_seconds: f64,
-}
-
-/// What one viewer saw.
-#[derive(Default)]
-struct Tally {
-    same_us: Vec<u32>,
-    cross_us: Vec<u32>,
-    check: SeqCheck,
-    duplicate_messages: u64,
-    seq_mismatches: u64,
-    lagged: u64,
-    closed: bool,
-    timed_out: bool,
-}
-
-/// What the viewers of one process share.
-struct Shared {
-    /// seq of each benchmark message, as the first viewer to get it saw it.
-    seqs: Vec<AtomicU64>,
-    node: usize,
-    nodes: usize,
-    post_node: Option<usize>,
-    messages: usize,
-    quiet: Duration,
-    deadline: Instant,
+    /// Viewers that reconnected to the fallback node.
+    pub failovers: u64,
+    /// Viewers that tried to and never got back.
+    pub reconnect_failed: u64,
+    /// Snapshots after a reconnect: resumes the fallback could not serve.
+    pub fresh_snapshots: u64,
 }
 
 pub async fn run(args: ViewerArgs) -> Result<(), Box<dyn std::error::Error>> {
@@ -120,8 +107,11 @@ pub async fn run(args: ViewerArgs) -> Result<(), Box<dyn std::error::Error>> {
         messages: args.messages,
         quiet: Duration::from_secs(args.quiet),
         deadline: start + Duration::from_secs(args.deadline),
+        fallback: args.fallback.clone(),
+        attempts: args.attempts,
+        config: WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES),
     });
-    let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES);
+    let config = shared.config;
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(args.count.max(1));
     let mut viewers = Vec::with_capacity(args.count);
     let mut connect_failed = 0;
@@ -165,7 +155,7 @@ pub async fn run(args: ViewerArgs) -> Result<(), Box<dyn std::error::Error>> {
         connect_seconds,
         ..ClientReport::default()
     };
-    let (mut same, mut cross) = (Vec::new(), Vec::new());
+    let (mut same, mut cross, mut failovers) = (Vec::new(), Vec::new(), Vec::new());
     for v in viewers {
         let t = v.await?;
         report.deliveries += (t.same_us.len() + t.cross_us.len()) as u64;
@@ -177,11 +167,21 @@ pub async fn run(args: ViewerArgs) -> Result<(), Box<dyn std::error::Error>> {
         report.lagged_resyncs += t.lagged;
         report.closed_early += u64::from(t.closed);
         report.timed_out += u64::from(t.timed_out);
+        report.reconnect_failed += u64::from(t.reconnect_failed);
+        report.fresh_snapshots += t.fresh_snapshots;
+        failovers.extend(t.failover.map(|f| f.to_u64s()));
         same.extend(t.same_us);
         cross.extend(t.cross_us);
     }
     write_u32s(&format!("{}-same.bin", args.latencies), &same)?;
     write_u32s(&format!("{}-cross.bin", args.latencies), &cross)?;
+    report.failovers = failovers.len() as u64;
+    let bytes: Vec<u8> = failovers
+        .iter()
+        .flatten()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    std::fs::write(format!("{}-failover.bin", args.latencies), bytes)?;
     report.seqs = shared
         .seqs
         .iter()
@@ -194,72 +194,23 @@ pub async fn run(args: ViewerArgs) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Reads one viewer's feed until it has every benchmark message, its socket
-/// closes, it waited `quiet` for a frame once messages flowed, or the
-/// deadline; `ready` is told at its first snapshot.
-async fn watch<S>(mut ws: S, shared: Arc<Shared>, ready: tokio::sync::mpsc::Sender<()>) -> Tally
-where
-    S: Stream<Item = Result<WsMessage, WsError>> + Unpin,
-{
-    let mut t = Tally::default();
-    let mut ready = Some(ready);
-    let mut seen = vec![false; shared.messages];
-    let mut got = 0;
-    let mut until = shared.deadline;
-    while got < shared.messages {
-        let frame = match tokio::time::timeout_at(until, ws.next()).await {
-            Ok(Some(Ok(WsMessage::Text(text)))) => text,
-            Ok(Some(Ok(_))) => continue,
-            Ok(_) => {
-                t.closed = true;
-                break;
-            }
-            Err(_) => {
-                t.timed_out = true;
-                break;
-            }
-        };
-        let now = mono_us();
-        // Message frames are read without a full parse: the client must stay
-        // cheap beside the servers on two cores.
-        if let Some(event) = read_event(&frame) {
-            t.check.event(event.seq);
-            until = shared.deadline.min(Instant::now() + shared.quiet);
-            let Some((i, posted)) = event.bench.filter(|(i, _)| *i < shared.messages) else {
-                continue;
-            };
-            if std::mem::replace(&mut seen[i], true) {
-                t.duplicate_messages += 1;
-                continue;
-            }
-            got += 1;
-            let first =
-                shared.seqs[i].compare_exchange(0, event.seq, Ordering::Relaxed, Ordering::Relaxed);
-            if first.is_err_and(|s| s != event.seq) {
-                t.seq_mismatches += 1;
-            }
-            let us = now.saturating_sub(posted).min(u64::from(u32::MAX)) as u32;
-            if shared.post_node.unwrap_or(i % shared.nodes) == shared.node {
-                t.same_us.push(us);
-            } else {
-                t.cross_us.push(us);
-            }
-        } else if let Ok(ServerFrame::Snapshot(s)) = serde_json::from_str::<ServerFrame>(&frame) {
-            t.check.snapshot(s.seq);
-            if let Some(r) = ready.take() {
-                let _ = r.send(()).await;
-            }
-            if s.reason == SnapshotReason::Lagged {
-                t.lagged += 1;
-            }
-        }
-    }
-    t
-}
-
 fn write_u32s(path: &str, values: &[u32]) -> std::io::Result<()> {
     let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
     std::fs::write(path, bytes)
+}
+
+/// Reads a failover file: (closed, back, first frame) of each viewer that
+/// failed over (empty if none did).
+pub fn read_failovers(path: &str) -> Vec<[u64; 3]> {
+    let bytes = std::fs::read(path).unwrap_or_default();
+    bytes
+        .chunks_exact(24)
+        .map(|c| {
+            let at =
+                |k: usize| u64::from_le_bytes(c[k * 8..k * 8 + 8].try_into().expect("8 bytes"));
+            [at(0), at(1), at(2)]
+        })
+        .collect()
 }
 
 /// Reads a file [`write_u32s`] wrote.

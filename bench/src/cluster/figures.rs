@@ -1,11 +1,11 @@
 //! The run's report: what [`run`](crate::run::run) measured, and the viewer
 //! processes' results, summed and checked into one JSON value.
 
-use crate::clients::{read_u32s, ClientReport};
+use crate::clients::{read_failovers, read_u32s, ClientReport};
 use crate::launch::Client;
 use crate::procs::{loadavg, strip_ansi};
 use crate::RunArgs;
-use chyron_bench::relay::rss_kib;
+use chyron_bench::relay::{rss_kib, Server};
 use chyron_bench::viewers::percentile_ms;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -55,6 +55,8 @@ pub struct Measured {
     pub window: f64,
     /// Load averages when the run started.
     pub loadavg_start: Vec<f64>,
+    /// The node killed in a failover run, and when (µs, monotonic clock).
+    pub kill: Option<(usize, u64)>,
 }
 
 /// A relay node's figures.
@@ -113,6 +115,44 @@ fn cross_process_mismatches(reports: &[ClientReport], messages: usize) -> u64 {
     mismatches
 }
 
+/// Sorted µs from `from` to each `to` (0 `to`s, never reached, left out).
+fn spans(pairs: impl Iterator<Item = (u64, u64)>) -> Vec<u32> {
+    let mut us: Vec<u32> = pairs
+        .filter(|(_, to)| *to != 0)
+        .map(|(from, to)| to.saturating_sub(from).min(u64::from(u32::MAX)) as u32)
+        .collect();
+    us.sort_unstable();
+    us
+}
+
+/// The failover run's figures: how long the killed node's viewers took to
+/// be back on the other node, from the kill and from their socket's end,
+/// and to their first frame there; how many got back, and how many only
+/// with a fresh snapshot.
+fn failover(kill: (usize, u64), clients: &[Client], reports: &[ClientReport]) -> Value {
+    let (node, at) = kill;
+    let times: Vec<[u64; 3]> = clients
+        .iter()
+        .flat_map(|c| read_failovers(&format!("{}-failover.bin", c.latencies)))
+        .collect();
+    let sum = |f: fn(&ClientReport) -> u64| reports.iter().map(f).sum::<u64>();
+    let on_node: usize = clients
+        .iter()
+        .filter(|c| c.node == node)
+        .map(|c| c.viewers)
+        .sum();
+    json!({
+        "killed_node": node,
+        "viewers_on_killed_node": on_node,
+        "viewers_back": sum(|r| r.failovers),
+        "reconnect_failed": sum(|r| r.reconnect_failed),
+        "fresh_snapshots": sum(|r| r.fresh_snapshots),
+        "back_since_kill": lat(&spans(times.iter().map(|t| (at, t[1])))),
+        "back_since_socket_closed": lat(&spans(times.iter().map(|t| (t[0], t[1])))),
+        "first_frame_since_kill": lat(&spans(times.iter().map(|t| (at, t[2])))),
+    })
+}
+
 impl Measured {
     fn node_figures(&self, n: usize, clients: &[Client]) -> NodeFigures {
         let viewers: usize = clients
@@ -120,7 +160,7 @@ impl Measured {
             .filter(|c| c.node == n)
             .map(|c| c.viewers)
             .sum();
-        let log = &self.relay_logs[n];
+        let log = self.relay_logs.get(n).map_or("", String::as_str);
         NodeFigures {
             node: n,
             viewers,
@@ -184,7 +224,12 @@ impl Measured {
         let deliveries = all.len() as u64;
         let redis_peak = self.peaks.get(self.nodes).copied().unwrap_or(0);
         json!({
-            "mode": if args.redis.is_some() { "cluster" } else { "single" },
+            "mode": match (args.server, args.redis.is_some()) {
+                (Server::Node, _) => "node-ws",
+                (Server::Relay, true) => "cluster",
+                (Server::Relay, false) => "single",
+            },
+            "server": args.server,
             "label": args.label,
             "nodes": self.nodes,
             "redis": args.redis.is_some(),
@@ -231,6 +276,7 @@ impl Measured {
             "window_seconds": window,
             "loadavg_start": self.loadavg_start,
             "loadavg_end": loadavg(),
+            "failover": self.kill.map(|k| failover(k, clients, reports)),
         })
     }
 }

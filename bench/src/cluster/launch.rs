@@ -29,8 +29,11 @@ pub struct Client {
 
 /// What every viewer process is told besides its node and share.
 pub struct Plan<'a> {
-    /// Feed URL of each node (`ws://…/feed/CHANNEL?limit=1`).
+    /// Feed URL of each node (`ws://…/feed/CHANNEL`, no query).
     pub feeds: &'a [String],
+    /// The node that will be killed: its processes' viewers are given the
+    /// next node to fail over to.
+    pub kill_node: Option<usize>,
     /// Viewers in all, split over the processes.
     pub viewers: usize,
     /// Viewer processes.
@@ -58,11 +61,16 @@ pub fn spawn(plan: &Plan<'_>, tmp: &Path) -> std::io::Result<Vec<Client>> {
         let mut command = Command::new(&exe);
         command
             .arg("viewers")
-            .args(["--url", &plan.feeds[node], "--latencies", &latencies])
+            .args(["--url", &format!("{}?limit=1", plan.feeds[node])])
+            .args(["--latencies", &latencies])
             .args(["--count", &viewers.to_string()])
             .args(["--messages", &plan.messages.to_string()])
             .args(["--node", &node.to_string(), "--nodes", &nodes.to_string()])
             .args(plan.post_node.map(|n| format!("--post-node={n}")))
+            .args(
+                (plan.kill_node == Some(node))
+                    .then(|| format!("--fallback={}", plan.feeds[(node + 1) % nodes])),
+            )
             .args(["--quiet", &plan.quiet.to_string()])
             .args(["--deadline", &plan.deadline.to_string()])
             .stdout(Stdio::piped())

@@ -9,19 +9,31 @@
 //! whether the message was posted through the viewer's node or another),
 //! RSS per viewer per node, and CPU of every process; prints and saves JSON.
 //!
+//! `--server node` puts the same viewers and posts on the plain Node.js `ws`
+//! broadcast server instead (`bench/ws-baseline`, as chyron-bench-fanout
+//! runs it). `--kill-node N` kills node N (`kill -9`, by the PID the
+//! benchmark started it under) partway through the posts: its viewers
+//! reconnect to the next node resuming from their (epoch, seq), as the
+//! widget does, and the report says how long each took to be back and
+//! whether any missed an event or got a fresh snapshot instead.
+//!
 //! `chyron-bench-cluster --nodes 2 --redis redis+unix:///tmp/r/redis.sock --viewers 10000 --rate 20 --seconds 60`
 
 // The report's `json!` is long.
 #![recursion_limit = "256"]
 
 mod clients;
+mod failover;
 mod figures;
+mod kill;
 mod launch;
 mod procs;
 mod run;
 mod servers;
+mod watch;
 
 use chyron_bench::net::raise_nofile;
+use chyron_bench::relay::Server;
 use clap::{Parser, Subcommand};
 use clients::ViewerArgs;
 
@@ -41,6 +53,21 @@ enum Sub {
 
 #[derive(clap::Args)]
 struct RunArgs {
+    /// Which server: relay nodes, or the Node.js `ws` baseline (one process).
+    #[arg(long, value_enum, default_value_t = Server::Relay)]
+    server: Server,
+    /// The baseline's script (its `node_modules` installed with `npm ci`).
+    #[arg(long, default_value = "bench/ws-baseline/server.mjs")]
+    node_script: String,
+    /// The Node.js binary.
+    #[arg(long, default_value = "node")]
+    node: String,
+    /// Kill this node with SIGKILL partway through the posts (failover run).
+    #[arg(long)]
+    kill_node: Option<usize>,
+    /// Seconds of posting before the kill (default: half of `--seconds`).
+    #[arg(long)]
+    kill_after: Option<u32>,
     /// Relay nodes; more than one needs `--redis`.
     #[arg(long, default_value_t = 2)]
     nodes: usize,
@@ -92,6 +119,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = cli.run;
     if args.nodes > 1 && args.redis.is_none() {
         return Err("more than one node needs --redis".into());
+    }
+    if args.server == Server::Node && (args.nodes != 1 || args.redis.is_some()) {
+        return Err("the Node.js baseline is one process: --nodes 1, no --redis".into());
+    }
+    if args
+        .kill_node
+        .is_some_and(|k| k >= args.nodes || args.nodes < 2)
+    {
+        return Err("--kill-node needs another node to fail over to".into());
     }
     raise_nofile();
     let report = run::run(&args).await?;

@@ -2,9 +2,10 @@
 //! fixed rate, then every process's result, measured into [`Measured`].
 
 use crate::figures::Measured;
+use crate::kill::Kill;
 use crate::launch::{self, Plan, MAX_SOCKETS_PER_PROCESS};
 use crate::procs::{loadavg, sample_rss};
-use crate::servers::{post, start_relays};
+use crate::servers::{self, post};
 use crate::RunArgs;
 use chyron_bench::relay::{cpu_time, Relay};
 use chyron_bench::seqcheck::{bench_body, mono_us};
@@ -19,7 +20,7 @@ pub async fn run(args: &RunArgs) -> Result<Value, Box<dyn std::error::Error>> {
     let loadavg_start = loadavg();
     let tmp = std::env::temp_dir().join(format!("chyron-bench-cluster-{}", std::process::id()));
     std::fs::create_dir_all(&tmp)?;
-    let (mut relays, logs) = start_relays(args, nodes, &tmp).await?;
+    let (mut relays, logs) = servers::start(args, nodes, &tmp).await?;
     let redis_pid = args
         .redis_pidfile
         .as_deref()
@@ -46,10 +47,11 @@ pub async fn run(args: &RunArgs) -> Result<Value, Box<dyn std::error::Error>> {
     let deadline = args.connect_timeout + u64::from(args.seconds) + args.quiet + 60;
     let feeds: Vec<String> = relays
         .iter()
-        .map(|r| format!("{}/feed/{channel}?limit=1", r.url.replacen("http", "ws", 1)))
+        .map(|r| format!("{}/feed/{channel}", r.url.replacen("http", "ws", 1)))
         .collect();
     let plan = Plan {
         feeds: &feeds,
+        kill_node: args.kill_node,
         viewers: args.viewers,
         processes,
         messages,
@@ -78,11 +80,27 @@ pub async fn run(args: &RunArgs) -> Result<Value, Box<dyn std::error::Error>> {
 
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(args.rate)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let mut posts = Vec::with_capacity(messages);
+    let kill_at = args.kill_node.map(|_| {
+        let after = args.kill_after.unwrap_or(args.seconds / 2);
+        (args.rate * after) as usize
+    });
+    let mut kill: Option<Kill> = None;
+    let (mut posts, mut answers) = (Vec::with_capacity(messages), Vec::with_capacity(messages));
     for i in 0..messages {
         tick.tick().await;
+        if let (Some(victim), true) = (args.kill_node, kill_at == Some(i)) {
+            // No post is in flight to the node as it dies: each one it got
+            // it answered, and the rest go to the others.
+            for p in posts.drain(..) {
+                answers.push(p.await?);
+            }
+            kill = Some(Kill::now(victim, &relays, relay_pids));
+        }
         let at = mono_us();
-        let through = args.post_node.unwrap_or(i % nodes).min(nodes - 1);
+        let mut through = args.post_node.unwrap_or(i % nodes).min(nodes - 1);
+        if kill.as_ref().is_some_and(|k| k.node == through) {
+            through = (through + 1) % nodes;
+        }
         let (http, url) = (http.clone(), post_urls[through].clone());
         posts.push(tokio::spawn(async move {
             let ok = post(&http, &url, &bench_body(i, at)).await;
@@ -90,9 +108,12 @@ pub async fn run(args: &RunArgs) -> Result<Value, Box<dyn std::error::Error>> {
         }));
     }
     let post_seconds = posting.elapsed().as_secs_f64();
-    let (mut post_errors, mut call_us, mut post_seqs) = (Vec::new(), Vec::new(), Vec::new());
     for p in posts {
-        match p.await? {
+        answers.push(p.await?);
+    }
+    let (mut post_errors, mut call_us, mut post_seqs) = (Vec::new(), Vec::new(), Vec::new());
+    for answer in answers {
+        match answer {
             (Ok(seq), us) => {
                 call_us.push(us.min(u64::from(u32::MAX)) as u32);
                 post_seqs.push(seq);
@@ -107,8 +128,15 @@ pub async fn run(args: &RunArgs) -> Result<Value, Box<dyn std::error::Error>> {
     let reports = launch::results(&mut clients, results_by).await?;
     let window = posting.elapsed().as_secs_f64();
     let pct = |d: Duration| 100.0 * d.as_secs_f64() / window;
+    // A killed node's CPU is what it used until it died.
     let cpu_relays: Vec<f64> = cpu_at(relay_pids)
         .iter()
+        .enumerate()
+        .map(|(n, now)| {
+            kill.as_ref()
+                .and_then(|k| k.cpu.get(n))
+                .map_or(*now, |at| *at.max(now))
+        })
         .zip(&cpu0_relays)
         .map(|(b, a)| pct(b.saturating_sub(*a)))
         .collect();
@@ -145,6 +173,7 @@ pub async fn run(args: &RunArgs) -> Result<Value, Box<dyn std::error::Error>> {
         connect_seconds,
         window,
         loadavg_start,
+        kill: kill.map(|k| (k.node, k.at_us)),
     };
     let report = measured.report(args, &clients, &reports);
     let _ = std::fs::remove_dir_all(&tmp);

@@ -1,17 +1,35 @@
 //! The servers under test: relay nodes in their own processes (sharing one
-//! Redis, or one alone), and the Chat API calls the poster makes to them.
+//! Redis, or one alone) or the Node.js `ws` baseline, and the Chat API calls
+//! the poster makes to them.
 
 use crate::RunArgs;
-use chyron_bench::relay::{self, Relay};
+use chyron_bench::relay::{self, Relay, Server};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
 /// The API token every server is started with.
 pub const TOKEN: &str = "bench-token";
 
+/// Starts what `args` measures: the relay nodes, or the Node.js baseline;
+/// the servers and the relays' log files (none for the baseline, whose log
+/// goes to the benchmark's stderr).
+pub async fn start(
+    args: &RunArgs,
+    nodes: usize,
+    tmp: &Path,
+) -> std::io::Result<(Vec<Relay>, Vec<PathBuf>)> {
+    match args.server {
+        Server::Relay => start_relays(args, nodes, tmp).await,
+        Server::Node => {
+            let node = Relay::start_node(&args.node, &args.node_script, TOKEN).await?;
+            Ok((vec![node], Vec::new()))
+        }
+    }
+}
+
 /// Starts `nodes` release relays, each logging to its own file in `tmp`;
 /// the relays and their log files.
-pub async fn start_relays(
+async fn start_relays(
     args: &RunArgs,
     nodes: usize,
     tmp: &Path,
