@@ -245,7 +245,7 @@ impl Durable {
     /// after it are caught up from Redis's stream by the writer. A node
     /// killed before its batch went out and started again, its SQLite
     /// holding those events already, thus still writes them when it loads
-    /// the channel. Called when a node joins a channel to Redis.
+    /// the channel. Called when a node loads a channel.
     pub async fn audit(&self, channel: &str, epoch: &str, head: u64) {
         let read = async {
             let client = self.client().await?;

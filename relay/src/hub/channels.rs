@@ -54,6 +54,8 @@ pub(super) async fn load(ctx: &Ctx, name: &str, bridged: bool) -> Result<Channel
         let channel = load_local(ctx, name, bridged).await?;
         let mut st = channel.state.lock().await;
         ctx.join(cluster, &channel, &mut st).await?;
+        // Once per load (not per reconnect of every loaded channel).
+        ctx.audit(name, &st.epoch, st.head);
         drop(st);
         Ok(channel)
     };

@@ -10,7 +10,7 @@
 //! - A resume older than the node's ring is served from PostgreSQL when it
 //!   holds every event of the range (`Hub::resume_durable`).
 //!
-//! - A channel joined to Redis has PostgreSQL checked, in the background, for
+//! - A channel loaded here has PostgreSQL checked, in the background, for
 //!   its events up to Redis's head (`Ctx::audit`).
 //!
 //! A PostgreSQL failure here is never an error for the viewer: it falls back
@@ -90,7 +90,7 @@ impl Ctx {
     /// In the background, has PostgreSQL checked for the channel's events up
     /// to Redis's `head` ([`crate::durable::Durable::audit`]).
     pub(super) fn audit(&self, name: &str, epoch: &str, head: u64) {
-        if let Some(durable) = self.durable.clone() {
+        if let Some(durable) = self.durable.clone().filter(|_| head > 0) {
             let (name, epoch) = (name.to_string(), epoch.to_string());
             tokio::spawn(async move { durable.audit(&name, &epoch, head).await });
         }

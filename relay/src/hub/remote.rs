@@ -108,7 +108,6 @@ impl Ctx {
         if epoch != st.epoch || seq < st.head {
             self.reset(&ch.name, &ch.tx, st, epoch).await?;
         }
-        self.audit(&ch.name, &st.epoch, seq);
         self.fill(&ch.name, &ch.tx, st, seq).await
     }
 
