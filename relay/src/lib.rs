@@ -20,6 +20,7 @@ pub mod hub;
 pub mod limits;
 pub mod live;
 pub mod metrics;
+pub mod node;
 pub mod pages;
 pub mod quota;
 pub mod records;
@@ -272,6 +273,13 @@ pub async fn run(
     let state = AppState::with_log(config, store, log, handle, stop_rx.clone());
     // Events other nodes append, as Redis pub/sub brings them.
     let follower = heard.map(|heard| tokio::spawn(hub::follow(state.hub.clone(), heard)));
+    // This node's figures, for the cluster's view in every node's /metrics.
+    let reporter = state.cluster.clone().map(|cluster| {
+        let id = hex::encode(hub::random_bytes::<6>().unwrap_or_default());
+        tracing::info!(node = %id, "reporting to the cluster's view");
+        let task = node::report(id, cluster, state.metrics.clone(), stop_rx.clone());
+        tokio::spawn(task)
+    });
     // The bridged rooms this node joins, for every node's directory.
     let rooms_sharer = state.cluster.clone().map(|cluster| {
         let rooms = state.chat_rooms.clone();
@@ -312,6 +320,9 @@ pub async fn run(
         let _ = task.await;
     }
     let _ = sweeper.await;
+    if let Some(task) = reporter {
+        let _ = task.await;
+    }
     if let Some(task) = rooms_sharer {
         let _ = task.await;
     }

@@ -43,6 +43,13 @@ pub struct Metrics {
     /// `queued` now, `written`, insert `failures`, rows `overflowed` past
     /// the backlog's bound, events `missed` for good: alert on the last.
     pub durable: Family<Label, Gauge>,
+    /// Clustered mode: the whole cluster's figures, summed from every live
+    /// node's report at each scrape, by `what` (`nodes`, `viewers`,
+    /// `channels_loaded`, `connections`, `frames_sent`).
+    pub cluster: Family<Label, Gauge>,
+    /// Clustered mode: 1, labelled with this node's id (as the cluster's
+    /// reports name it).
+    pub node: Family<Vec<(&'static str, String)>, Gauge>,
 }
 
 impl Default for Metrics {
@@ -61,6 +68,14 @@ impl Default for Metrics {
         let connections = Gauge::default();
         let unsent_bytes = Gauge::default();
         let durable = Family::<Label, Gauge>::default();
+        let cluster = Family::<Label, Gauge>::default();
+        let node = Family::<Vec<(&'static str, String)>, Gauge>::default();
+        registry.register(
+            "cluster",
+            "Clustered mode: the cluster's figures summed over live nodes, by what",
+            cluster.clone(),
+        );
+        registry.register("node", "Clustered mode: this node's id", node.clone());
         registry.register(
             "durable",
             "PostgreSQL write-behind, by what: queued, written, failures, overflowed, missed",
@@ -119,6 +134,8 @@ impl Default for Metrics {
             connections,
             unsent_bytes,
             durable,
+            cluster,
+            node,
             viewers,
             frames_sent,
             events,
@@ -178,6 +195,35 @@ impl Metrics {
         ] {
             let gauge = self.durable.get_or_create(&vec![("what", what)]);
             gauge.set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+    }
+
+    /// Takes the cluster's live node reports (before encoding).
+    pub fn cluster(&self, nodes: &[(String, crate::cluster::nodes::NodeReport)]) {
+        let sum = |f: fn(&crate::cluster::nodes::NodeReport) -> i64| {
+            nodes.iter().map(|(_, r)| f(r)).sum()
+        };
+        for (what, n) in [
+            ("nodes", nodes.len() as i64),
+            ("viewers", sum(|r| r.viewers)),
+            ("channels_loaded", sum(|r| r.channels_loaded)),
+            ("connections", sum(|r| r.connections)),
+            (
+                "frames_sent",
+                sum(|r| i64::try_from(r.frames_sent).unwrap_or(i64::MAX)),
+            ),
+        ] {
+            self.cluster.get_or_create(&vec![("what", what)]).set(n);
+        }
+    }
+
+    /// This node's figures, as it reports them to the cluster.
+    pub fn report(&self) -> crate::cluster::nodes::NodeReport {
+        crate::cluster::nodes::NodeReport {
+            viewers: self.viewers.get(),
+            channels_loaded: self.channels_loaded.get(),
+            connections: self.connections.get(),
+            frames_sent: self.frames_sent.get(),
         }
     }
 

@@ -116,6 +116,12 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     if let Some(stats) = state.hub.durable_stats() {
         state.metrics.durable(stats);
     }
+    if let Some(cluster) = &state.cluster {
+        match cluster.nodes().await {
+            Ok(nodes) => state.metrics.cluster(&nodes),
+            Err(e) => tracing::warn!("the cluster's node reports: {e}"),
+        }
+    }
     (
         [(
             header::CONTENT_TYPE,

@@ -13,6 +13,7 @@
 //! This module knows nothing of the hub: it orders, reads and subscribes;
 //! the hub (`hub/remote.rs`) applies what it hears.
 
+pub mod nodes;
 mod pubsub;
 pub mod quota;
 pub mod records;
