@@ -75,6 +75,10 @@ impl Ctx {
                 return Ok(());
             }
         };
+        let older = self.older(&ch.name, &epoch, 0, upto + 1).await;
+        if older.is_empty() {
+            return Ok(()); // unreadable now: stay empty rather than claim a head
+        }
         tracing::info!(
             channel = ch.name,
             epoch,
@@ -82,7 +86,6 @@ impl Ctx {
             "not in Redis: shown from postgresql"
         );
         st.epoch = epoch;
-        let older = self.older(&ch.name, &st.epoch, 0, upto + 1).await;
         self.apply_run(&ch.name, &ch.tx, st, older, Vec::new(), upto)
             .await
     }
