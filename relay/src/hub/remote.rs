@@ -194,7 +194,14 @@ impl Ctx {
         st: &mut ChannelState,
         epoch: String,
     ) -> Result<(), HubError> {
-        tracing::warn!(channel = name, old = %st.epoch, new = %epoch, "channel epoch changed");
+        if st.head == 0 {
+            // Nothing here was numbered in the old epoch (a node joining a
+            // channel another node started): adopting the cluster's epoch is
+            // routine, not a loss.
+            tracing::debug!(channel = name, epoch = %epoch, "channel epoch adopted from redis");
+        } else {
+            tracing::warn!(channel = name, old = %st.epoch, new = %epoch, "channel epoch changed");
+        }
         let owned = name.to_string();
         self.store
             .call(move |c| replica::reset_channel(c, &owned))
