@@ -159,6 +159,12 @@ impl Hub {
         }
     }
 
+    /// Redis, in clustered mode (the bridge keeps its position and outbox
+    /// there).
+    pub fn cluster(&self) -> Option<&Arc<crate::cluster::Cluster>> {
+        self.log.cluster()
+    }
+
     /// Whether `channel` is bridged to a Matrix room.
     pub fn is_bridged(&self, channel: &str) -> bool {
         self.bridged.contains(channel)

@@ -291,14 +291,25 @@ pub async fn run(
             rooms = m.rooms.len(),
             "matrix bridge enabled"
         );
-        bridge::spawn(
-            m,
+        let (hub, thumbnails, rooms) = (
             state.hub.clone(),
             state.thumbnails.clone(),
             state.chat_rooms.clone(),
-            data_dir,
-            stop_rx.clone(),
-        )
+        );
+        match state.cluster.clone() {
+            // Clustered: only the lease holder runs the link.
+            Some(cluster) => {
+                let lease = bridge::lease::Leased {
+                    cluster,
+                    node: bridge::lease::node_id(),
+                    ttl: Duration::from_millis(state.config.limits.bridge_lease_ms.into()),
+                };
+                let run =
+                    bridge::lease::run(lease, m, hub, thumbnails, rooms, data_dir, stop_rx.clone());
+                tokio::spawn(run)
+            }
+            None => bridge::spawn(m, hub, thumbnails, rooms, data_dir, stop_rx.clone()),
+        }
     });
     let sweeper = tokio::spawn(hub::sweep_idle(state.hub.clone(), state.shutdown.clone()));
     let forgetter = tokio::spawn(forget_idle(state.per_address.clone(), stop_rx.clone()));

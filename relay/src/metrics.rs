@@ -29,6 +29,10 @@ pub struct Metrics {
     pub bridge_up: Gauge,
     /// Changes waiting to be sent to Matrix: grows during an outage.
     pub outbox: Gauge,
+    /// Clustered mode: 1 while this node holds the bridge lease (runs the
+    /// Matrix link); the cluster's sum is 1 while one node bridges, 0 when
+    /// none does (Redis unreachable): alert on that.
+    pub bridge_lease: Gauge,
     /// Channels held in memory: those in use, and idle ones until swept.
     pub channels_loaded: Gauge,
     /// Requests, connections and feeds refused or closed by a limit against
@@ -63,6 +67,12 @@ impl Default for Metrics {
         let rejected_connections = Family::<Label, Counter>::default();
         let bridge_up = Gauge::default();
         let outbox = Gauge::default();
+        let bridge_lease = Gauge::default();
+        registry.register(
+            "bridge_lease",
+            "1 while this node holds the Matrix bridge lease (clustered mode)",
+            bridge_lease.clone(),
+        );
         let channels_loaded = Gauge::default();
         let refused = Family::<Label, Counter>::default();
         let connections = Gauge::default();
@@ -129,6 +139,7 @@ impl Default for Metrics {
             registry,
             bridge_up,
             outbox,
+            bridge_lease,
             channels_loaded,
             refused,
             connections,

@@ -331,7 +331,11 @@ async fn past_the_backlog_bound_events_come_from_redis_or_are_counted_missed() {
     let full = Durable::connect(&pg.url, 1).await.unwrap();
     for i in 1..=10u64 {
         let entry = format!("{{\"ts\": {}}}", 1000 + i);
-        let (epoch, seq) = cluster.publish("bound", "ep", &entry).await.unwrap();
+        let (epoch, seq) = cluster
+            .publish("bound", "ep", &entry, None, None)
+            .await
+            .unwrap()
+            .unwrap();
         let row = Row {
             channel: "bound".into(),
             epoch,

@@ -14,6 +14,9 @@
 //! - [`apply`]: a mapped event into the hub, deduplicated by event id;
 //! - [`redact`]: whether a redaction may delete its target (sender or power);
 //! - [`outbox`]: changes made through the relay, sent to the rooms;
+//! - [`shared_outbox`]: the same from Redis, in clustered mode;
+//! - [`position`]: where the sync token is kept (SQLite, or Redis);
+//! - [`lease`]: clustered mode, at most one node runs the link;
 //! - [`rooms`]: which rooms are joined, each joined (and retried) on its own;
 //! - [`guests`]: whether guests may post in a room, and letting them in;
 //! - [`gap`]: filling a cut-short sync, or telling viewers what is missing;
@@ -26,12 +29,15 @@ pub mod config;
 pub mod gap;
 pub mod guests;
 pub mod image;
+pub mod lease;
 pub mod map;
 pub mod media_fetch;
 pub mod outbox;
+pub mod position;
 pub mod redact;
 pub mod rooms;
 pub mod session;
+pub mod shared_outbox;
 pub mod thumbnails;
 
 use crate::directory::ChatRooms;

@@ -101,16 +101,18 @@ pub async fn run(
             None => {
                 tracing::warn!(channel = %entry.channel, id = entry.id, "matrix outbox: channel no longer bridged, dropped")
             }
-            Some(room) => match send(hub, &room, &entry, database).await {
-                Ok(()) => *sent = true,
-                Err(SendError::Refused(why)) => {
-                    tracing::warn!(channel = %entry.channel, id = entry.id, message = %entry.message_id, "matrix outbox: refused by the homeserver, dropped: {why}");
+            Some(room) => {
+                match send(hub, &room, &entry, transaction_id(database, entry.id)).await {
+                    Ok(()) => *sent = true,
+                    Err(SendError::Refused(why)) => {
+                        tracing::warn!(channel = %entry.channel, id = entry.id, message = %entry.message_id, "matrix outbox: refused by the homeserver, dropped: {why}");
+                    }
+                    Err(SendError::Auth(why)) => return Err(OutboxError::Auth(why)),
+                    Err(SendError::Retry(why)) => {
+                        return Err(OutboxError::Retry(format!("sending to matrix: {why}")))
+                    }
                 }
-                Err(SendError::Auth(why)) => return Err(OutboxError::Auth(why)),
-                Err(SendError::Retry(why)) => {
-                    return Err(OutboxError::Retry(format!("sending to matrix: {why}")))
-                }
-            },
+            }
         }
         let id = entry.id;
         let left = hub
@@ -125,13 +127,13 @@ pub async fn run(
     }
 }
 
-async fn send(
+/// Sends one entry to `room` with transaction id `txn`.
+pub async fn send(
     hub: &Hub,
     room: &Room,
     entry: &OutboxEntry,
-    database: &str,
+    txn: OwnedTransactionId,
 ) -> Result<(), SendError> {
-    let txn = transaction_id(database, entry.id);
     match entry.kind {
         OutboxKind::Post => {
             let content = attributed(&entry.sender, entry.source, &entry.body);

@@ -1,9 +1,10 @@
 //! One bridge session: log in, join the rooms, then sync until an error.
 //!
 //! Every sync response is processed in timeline order and its `next_batch`
-//! saved in the relay's SQLite only after all its events are committed: a
-//! crash in between replays that sync, and the origin ids stored with each
-//! event skip what was already applied. matrix-sdk keeps its own state (room
+//! saved ([`Position`]: the relay's SQLite, or Redis in clustered mode) only
+//! after all its events are committed: a crash in between replays that
+//! sync, and the origin ids stored with each event (in clustered mode also
+//! remembered by Redis's ordering script) skip what was already applied. matrix-sdk keeps its own state (room
 //! members, for display names, power levels, and its own copy of the sync
 //! token, which is not used: the SDK saves it before the events are
 //! committed) in its SQLite store under `DATA/matrix`.
@@ -30,7 +31,9 @@ use crate::bridge::config::{MatrixAuth, MatrixConfig};
 use crate::bridge::gap;
 use crate::bridge::map::{avatar_uri, map_event, Mapped};
 use crate::bridge::outbox::{self, OutboxError};
+use crate::bridge::position::Position;
 use crate::bridge::rooms::{Joined, Joiner};
+use crate::bridge::shared_outbox;
 use crate::bridge::thumbnails::Thumbnails;
 use crate::directory::ChatRooms;
 use crate::hub::Hub;
@@ -73,6 +76,9 @@ pub enum SessionError {
     /// Reading or saving the sync token failed.
     #[error("storing the sync token: {0}")]
     Store(#[from] store::StoreError),
+    /// Redis (clustered mode) did not keep the sync token or the outbox.
+    #[error("clustered bridge state: {0}")]
+    Cluster(#[from] crate::cluster::ClusterError),
 }
 
 fn matrix(what: &str, e: impl std::fmt::Display) -> SessionError {
@@ -132,7 +138,10 @@ async fn send_outbox(
     let mut delay = OUTBOX_BACKOFF_MIN;
     loop {
         let mut sent = false;
-        let Err(e) = outbox::run(hub, joined, &bridged, database, &mut sent).await;
+        let Err(e) = match hub.cluster() {
+            Some(cluster) => shared_outbox::run(cluster, hub, joined, &bridged, &mut sent).await,
+            None => outbox::run(hub, joined, &bridged, database, &mut sent).await,
+        };
         match e {
             OutboxError::Auth(why) => return Err(matrix("sending the outbox", why)),
             OutboxError::Retry(why) => {
@@ -163,14 +172,8 @@ struct Sync<'a> {
 
 impl Sync<'_> {
     async fn run(&self, on_ready: &mut (dyn FnMut() + Send)) -> Result<(), SessionError> {
-        let key = format!("matrix.sync_token {} {}", self.config.homeserver, self.me);
-        let mut token = {
-            let key = key.clone();
-            self.hub
-                .store()
-                .call(move |c| store::get_setting(c, &key))
-                .await?
-        };
+        let position = Position::new(self.hub, &self.config.homeserver, self.me);
+        let mut token = position.load().await?;
         let mut ready = false;
         loop {
             // Our token, never the SDK's own (saved before we commit the
@@ -235,13 +238,7 @@ impl Sync<'_> {
                 self.set_state(&channel, BridgeState::Live).await;
             }
             let next = response.next_batch;
-            {
-                let (key, next) = (key.clone(), next.clone());
-                self.hub
-                    .store()
-                    .call(move |c| store::set_setting(c, &key, &next))
-                    .await?;
-            }
+            position.save(&next).await?;
             token = Some(next);
             if !ready {
                 ready = true;

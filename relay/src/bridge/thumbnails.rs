@@ -211,7 +211,7 @@ fn check_path(channel: &str, id: &str, kind: Preview) -> Result<(), ApiError> {
 }
 
 /// Serves the `kind` preview of the content URI that `lookup` finds in the
-/// store (404 when it finds none).
+/// store (404 when it finds none, see [`not_here`]).
 async fn preview<F>(state: &AppState, kind: Preview, lookup: F) -> Result<Response, ApiError>
 where
     F: FnOnce(&mut Connection) -> Result<Option<String>, StoreError> + Send + 'static,
@@ -222,8 +222,24 @@ where
         .call(lookup)
         .await
         .map_err(|e| ApiError::internal("media lookup", e))?
-        .ok_or_else(|| ApiError::not_found(kind.missing()))?;
+        .ok_or_else(|| not_here(state, kind))?;
     serve(state.thumbnails.get(&uri, kind).await?)
+}
+
+/// Why a preview is not found here. In clustered mode only the node running
+/// the Matrix link (the lease holder) knows bridged media and has a client to
+/// fetch them: another node says so with a `503` and `Retry-After` (a load
+/// balancer's next pick may be the holder) instead of a silent `404`.
+fn not_here(state: &AppState, kind: Preview) -> ApiError {
+    if state.cluster.is_some() && state.metrics.bridge_lease.get() == 0 {
+        ApiError::unavailable(
+            "bridged media are served by the relay node that runs the Matrix bridge, \
+             not this one: ask again",
+            2,
+        )
+    } else {
+        ApiError::not_found(kind.missing())
+    }
 }
 
 /// An image response that runs nothing: its real type, `nosniff`, a CSP

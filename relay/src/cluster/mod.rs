@@ -13,6 +13,7 @@
 //! This module knows nothing of the hub: it orders, reads and subscribes;
 //! the hub (`hub/remote.rs`) applies what it hears.
 
+pub mod bridge;
 pub mod nodes;
 mod pubsub;
 pub mod quota;
@@ -30,10 +31,17 @@ use tokio::sync::{mpsc, watch};
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Assigns the next seq of a channel, appends the event to its stream and
-/// publishes it, in one step. KEYS: meta hash, stream. ARGV: the event, the
-/// epoch to start if the channel has none, the stream's cap, the pub/sub
-/// channel. Returns `{epoch, seq}`.
+/// publishes it, in one step. KEYS: meta hash, stream, origins (a sorted set
+/// of the Matrix event ids ordered lately), outbox stream. ARGV: the event,
+/// the epoch to start if the channel has none, the stream's cap, the pub/sub
+/// channel, the event's origin id ('' if none), the change to send to the
+/// bridged room ('' if none), how many origins to keep. Returns `{epoch,
+/// seq}`, or nil when the origin was ordered already (by any node): a Matrix
+/// event fetched again after a takeover is not shown twice.
 const PUBLISH: &str = r"
+if ARGV[5] ~= '' and redis.call('ZSCORE', KEYS[3], ARGV[5]) then
+  return false
+end
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then
   epoch = ARGV[2]
@@ -42,9 +50,21 @@ if not epoch then
 end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[3], seq .. '-0', 'e', ARGV[1])
+if ARGV[5] ~= '' then
+  redis.call('ZADD', KEYS[3], seq, ARGV[5])
+  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -1 - tonumber(ARGV[7]))
+end
+if ARGV[6] ~= '' then
+  redis.call('XADD', KEYS[4], '*', 'epoch', epoch, 'seq', seq, 'o', ARGV[6])
+end
 redis.call('PUBLISH', ARGV[4], epoch .. ' ' .. seq .. ' ' .. ARGV[1])
 return {epoch, seq}
 ";
+
+/// Matrix event ids remembered per channel for dedupe across nodes: far more
+/// than one sync can bring again after a takeover (200 per room, plus a
+/// filled gap).
+const ORIGINS_KEPT: usize = 10_000;
 
 /// The events with seq in `[ARGV[2], ARGV[3]]` (stream ids) of a channel
 /// whose epoch is still `ARGV[1]`; `nil` if the epoch changed (Redis lost
@@ -167,21 +187,30 @@ impl Cluster {
         Ok((Arc::new(cluster), rx))
     }
 
-    /// Orders one event: its `(epoch, seq)`. `fresh` is the epoch the channel
-    /// starts if Redis has none (new, or lost).
+    /// Orders one event: its `(epoch, seq)`, or `None` if its `origin` was
+    /// ordered already. `fresh` is the epoch the channel starts if Redis has
+    /// none (new, or lost); `outgoing`, the change to queue for the bridged
+    /// room, if any.
     pub async fn publish(
         &self,
         name: &str,
         fresh: &str,
         entry: &str,
-    ) -> Result<(String, u64), ClusterError> {
+        origin: Option<&str>,
+        outgoing: Option<&str>,
+    ) -> Result<Option<(String, u64)>, ClusterError> {
         let mut conn = self.conn.clone();
         let mut call = self.publish.key(key(name, "meta"));
         call.key(key(name, "log"))
+            .key(key(name, "origins"))
+            .key(key(name, "outbox"))
             .arg(entry)
             .arg(fresh)
             .arg(self.keep)
-            .arg(topic(name));
+            .arg(topic(name))
+            .arg(origin.unwrap_or(""))
+            .arg(outgoing.unwrap_or(""))
+            .arg(ORIGINS_KEPT);
         timed(call.invoke_async(&mut conn)).await
     }
 

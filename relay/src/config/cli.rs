@@ -62,6 +62,10 @@ pub struct Cli {
     /// Seconds an HTTP request may take, body included [default: 30].
     #[arg(long, env = "CHYRON_REQUEST_TIMEOUT_SECS")]
     pub request_timeout_secs: Option<u32>,
+    /// Clustered mode: milliseconds the Matrix bridge lease lasts unless renewed;
+    /// a dead holder's link is taken over within about this (min 300) [default: 15000].
+    #[arg(long, env = "CHYRON_BRIDGE_LEASE_MS")]
+    pub bridge_lease_ms: Option<u32>,
     /// Requests per second per client address to /hooks and /media [default: 20].
     #[arg(long, env = "CHYRON_ANONYMOUS_RATE_LIMIT_PER_SECOND")]
     pub anonymous_rate_limit_per_second: Option<u32>,

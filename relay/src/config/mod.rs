@@ -87,6 +87,8 @@ struct FileConfig {
     header_read_timeout_secs: Option<u32>,
     /// Same as `--request-timeout-secs`.
     request_timeout_secs: Option<u32>,
+    /// Same as `--bridge-lease-ms`.
+    bridge_lease_ms: Option<u32>,
     /// Same as `--anonymous-rate-limit-per-second`.
     anonymous_rate_limit_per_second: Option<u32>,
     /// Same as `--anonymous-rate-limit-burst`.
@@ -177,6 +179,9 @@ impl Default for Config {
 #[derive(Debug, thiserror::Error)]
 #[error("configuration error: {0}")]
 pub struct ConfigError(pub String);
+
+/// Shortest bridge lease: renewals every third of it must fit Redis calls.
+pub const MIN_BRIDGE_LEASE_MS: u32 = 300;
 
 impl Config {
     /// Resolves flags (which clap already merged with the environment), the
@@ -371,10 +376,21 @@ impl Config {
                 file.max_unsent_bytes,
                 &mut l.max_unsent_bytes,
             ),
+            (
+                "bridge_lease_ms",
+                cli.bridge_lease_ms,
+                file.bridge_lease_ms,
+                &mut l.bridge_lease_ms,
+            ),
         ] {
             if let Some(v) = num(key, flag, file)? {
                 *field = v;
             }
+        }
+        if l.bridge_lease_ms < MIN_BRIDGE_LEASE_MS {
+            return Err(ConfigError(format!(
+                "bridge_lease_ms must be at least {MIN_BRIDGE_LEASE_MS}"
+            )));
         }
         for (key, flag, file, field) in [
             ("history", cli.history, file.history, &mut l.history),

@@ -105,6 +105,10 @@ pub struct Limits {
     /// Bytes of frames being written to all feeds together: what many
     /// addresses together can make the relay hold; past it a feed is closed.
     pub max_unsent_bytes: u32,
+    /// Clustered mode: how long the Matrix bridge lease lasts unless renewed
+    /// (renewed every third of it): a dead holder's link is taken over
+    /// within about this. Short only in tests.
+    pub bridge_lease_ms: u32,
 }
 
 impl Default for Limits {
@@ -128,6 +132,7 @@ impl Default for Limits {
             max_channels_loaded: 50_000,
             max_unsent_bytes_per_ip: 8 * 1024 * 1024,
             max_unsent_bytes: 128 * 1024 * 1024,
+            bridge_lease_ms: 15_000,
         }
     }
 }

@@ -62,12 +62,23 @@ impl Channel {
         extra: Extra,
     ) -> Result<Appended, HubError> {
         let mut st = self.state.lock().await;
+        let mut extra = extra;
+        let mut outgoing = None;
         if ctx.log.cluster().is_some() {
             // Once numbered, an event is applied even if it changes nothing
             // here; so what cannot apply is refused before.
             ctx.check(&self.name, &entry, extra.origin.as_ref()).await?;
+            // The outbox is Redis's, queued with the event: whichever node
+            // bridges sends it.
+            if std::mem::take(&mut extra.outbox) {
+                outgoing = ctx.outgoing(&self.name, &entry).await?;
+            }
         }
-        let ordered = ctx.log.order(&self.name, &st, &entry).await?;
+        let origin = extra.origin.as_ref().map(|o| o.id.as_str());
+        let ordered = ctx
+            .log
+            .order(&self.name, &st, &entry, origin, outgoing.as_deref())
+            .await?;
         if ordered.epoch != st.epoch {
             ctx.reset(&self.name, &self.tx, &mut st, ordered.epoch)
                 .await?;
@@ -116,6 +127,17 @@ impl Ctx {
             })
             .await?;
         Ok(())
+    }
+
+    /// What `entry` sends to the bridged room, as JSON, if anything.
+    async fn outgoing(&self, name: &str, entry: &Entry) -> Result<Option<String>, HubError> {
+        let (name, action) = (name.to_string(), entry.action.clone());
+        let out = self
+            .store
+            .call(move |c| store::outgoing(c, &name, &action))
+            .await?;
+        out.map(|o| serde_json::to_string(&o).map_err(|e| HubError::Internal(e.to_string())))
+            .transpose()
     }
 
     /// Applies `entry` as event `seq` of channel `name` (state `st`, queue

@@ -52,12 +52,17 @@ impl Log {
     }
 
     /// Numbers `entry` as the next event of channel `name`, whose state
-    /// here is `st`.
+    /// here is `st`. In clustered mode `origin` (a Matrix event id) is
+    /// refused as a [`HubError::Duplicate`] if any node ordered it already,
+    /// and `outgoing` (JSON of a [`crate::store::Outgoing`]) is queued for
+    /// the bridged room in the same step.
     pub(super) async fn order(
         &self,
         name: &str,
         st: &ChannelState,
         entry: &Entry,
+        origin: Option<&str>,
+        outgoing: Option<&str>,
     ) -> Result<Ordered, HubError> {
         let cluster = match self {
             Log::Local => {
@@ -77,9 +82,10 @@ impl Log {
             hex::encode(random_bytes::<8>()?)
         };
         let (epoch, seq) = cluster
-            .publish(name, &fresh, &text)
+            .publish(name, &fresh, &text, origin, outgoing)
             .await
-            .map_err(unavailable)?;
+            .map_err(unavailable)?
+            .ok_or(HubError::Duplicate)?;
         Ok(Ordered { epoch, seq })
     }
 }

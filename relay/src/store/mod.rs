@@ -11,7 +11,9 @@ mod outbox;
 pub mod replica;
 mod webhooks;
 
-pub use outbox::{dequeue_outbox, next_outbox, outbox_len, OutboxEntry, OutboxKind};
+pub use outbox::{
+    dequeue_outbox, next_outbox, outbox_len, outgoing, OutboxEntry, OutboxKind, Outgoing,
+};
 pub use webhooks::{get_webhook, insert_webhook, list_webhooks, revoke_webhook, Webhook};
 
 use crate::event::{Change, Origin};

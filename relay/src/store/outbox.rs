@@ -5,12 +5,14 @@
 //! queue is sent in the order it was made.
 
 use super::{parse_source, source_name, StoreError};
-use crate::event::Change;
+use crate::event::{Action, Change};
 use chyron_protocol::{Message, Source};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::{Deserialize, Serialize};
 
 /// What to do in the Matrix room.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum OutboxKind {
     /// Send the message.
     Post,
@@ -41,6 +43,96 @@ pub struct OutboxEntry {
     /// Where the message came in (posts and edits): shown to Matrix users as
     /// "(via webhook)"; an edit of a `matrix` message is not sent.
     pub source: Source,
+}
+
+/// A change for the bridged room as a clustered node queues it in Redis,
+/// before its seq is known (a post's message id is `m{seq}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outgoing {
+    /// What to do.
+    pub kind: OutboxKind,
+    /// The message it concerns; `None` for a post (the event's own).
+    pub message_id: Option<String>,
+    /// Its sender's name (posts and edits).
+    pub sender: String,
+    /// Its body (posts and edits).
+    pub body: String,
+    /// Where the message came in (posts and edits).
+    pub source: Source,
+}
+
+impl Outgoing {
+    /// The queued entry once the change is event `seq` of `channel`; `id`
+    /// is unused by the shared outbox (its transaction id comes from the
+    /// channel, epoch and seq).
+    pub fn entry(self, channel: &str, seq: u64) -> OutboxEntry {
+        OutboxEntry {
+            id: 0,
+            channel: channel.to_string(),
+            seq,
+            kind: self.kind,
+            message_id: self.message_id.unwrap_or_else(|| format!("m{seq}")),
+            sender: self.sender,
+            body: self.body,
+            source: self.source,
+        }
+    }
+}
+
+/// What `action` in `channel` sends to the bridged room, if anything (an
+/// edit is attributed like the message it edits, read here).
+pub fn outgoing(
+    conn: &mut Connection,
+    channel: &str,
+    action: &Action,
+) -> Result<Option<Outgoing>, StoreError> {
+    let (kind, message_id, sender, body, source) = match action {
+        Change::Post(p) => (
+            OutboxKind::Post,
+            None,
+            p.sender.clone(),
+            p.body.clone(),
+            p.source,
+        ),
+        Change::Edit { id, body, .. } => {
+            let found: Option<(String, String)> = conn
+                .query_row(
+                    "SELECT sender, source FROM messages WHERE channel = ?1 AND id = ?2",
+                    params![channel, id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let Some((sender, source)) = found else {
+                return Ok(None);
+            };
+            let source = parse_source(&source);
+            (
+                OutboxKind::Edit,
+                Some(id.clone()),
+                sender,
+                body.clone(),
+                source,
+            )
+        }
+        Change::Delete { id } => {
+            let id = Some(id.clone());
+            (
+                OutboxKind::Delete,
+                id,
+                String::new(),
+                String::new(),
+                Source::Other,
+            )
+        }
+        Change::Clear { .. } | Change::Profile { .. } => return Ok(None),
+    };
+    Ok(Some(Outgoing {
+        kind,
+        message_id,
+        sender,
+        body,
+        source,
+    }))
 }
 
 /// Queues `change` (event `seq` of `channel`) if Matrix has an equivalent;

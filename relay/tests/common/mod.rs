@@ -73,6 +73,18 @@ pub async fn start(tweak: impl FnOnce(&mut Config)) -> Server {
 }
 
 impl Server {
+    /// A relay running elsewhere (a child process) at `addr`: for its URLs,
+    /// posts, feeds and metrics; stopping it is the caller's business.
+    pub fn at(addr: &str) -> Server {
+        Server {
+            addr: addr.parse().unwrap(),
+            data: PathBuf::new(),
+            stop: None,
+            task: None,
+            _owned: None,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
@@ -309,8 +321,18 @@ pub fn kill9(pid: u32) {
 /// The relay binary as a child process on `127.0.0.1:0` with its data in
 /// `data` and `args` besides; the process and the address it printed.
 pub fn spawn_relay(data: &std::path::Path, args: &[&str]) -> (std::process::Child, String) {
+    spawn_relay_with(data, args, &[])
+}
+
+/// [`spawn_relay`] with `env` set besides (secrets such as the bot's password).
+pub fn spawn_relay_with(
+    data: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (std::process::Child, String) {
     use std::io::BufRead;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_chyron-relay"))
+        .envs(env.iter().copied())
         .args(["--listen", "127.0.0.1:0", "--data"])
         .arg(data)
         .arg("--dist")

@@ -1,0 +1,175 @@
+//! What the cluster's one Matrix link keeps in Redis, so any node can take
+//! it over: the lease that says which node runs it, the sync position it
+//! resumes from, and each bridged channel's outbox.
+//!
+//! - The lease is a key set with `SET NX PX ttl` to the holder's node id,
+//!   renewed ([`RENEW`]) and released ([`RELEASE`]) only by that holder, so a
+//!   node whose lease expired can never extend or delete its successor's.
+//! - The sync position (`since`) is written only after the events of that
+//!   sync were ordered; what a new holder fetches again is skipped by the
+//!   origins the ordering script keeps (`chyron:{channel}:origins`).
+//! - The outbox of channel `c` is the stream `chyron:{c}:outbox`, appended by
+//!   the ordering script in the same step as the event, so a change made
+//!   through any node is queued exactly once; the holder sends the oldest
+//!   entry and deletes it once the homeserver has it.
+
+use super::{key, timed, Cluster, ClusterError};
+use redis::Script;
+
+/// Extends the lease if this node still holds it. KEYS: lease. ARGV: node
+/// id, ttl in ms. Returns 1 if extended, 0 if someone else holds it or
+/// nobody does.
+const RENEW: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+";
+
+/// Deletes the lease if this node holds it. KEYS: lease. ARGV: node id.
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+";
+
+/// The key of the lease of the bridge run as `bot`.
+fn lease_key(bot: &str) -> String {
+    format!("chyron:bridge:{{{bot}}}:lease")
+}
+
+/// The key of the sync position of the bridge run as `bot`.
+fn since_key(bot: &str) -> String {
+    format!("chyron:bridge:{{{bot}}}:since")
+}
+
+/// One queued change for a bridged room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Queued {
+    /// The stream entry's id, to delete it once sent.
+    pub id: String,
+    /// The channel's epoch when the change was made.
+    pub epoch: String,
+    /// The event's seq in that epoch.
+    pub seq: u64,
+    /// What to send (JSON, written by the node that made the change).
+    pub payload: String,
+}
+
+impl Cluster {
+    /// Takes the lease of the bridge run as `bot` for `node` if nobody holds
+    /// it; true if this node holds it now.
+    pub async fn lease_acquire(
+        &self,
+        bot: &str,
+        node: &str,
+        ttl_ms: u64,
+    ) -> Result<bool, ClusterError> {
+        let mut conn = self.conn.clone();
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(lease_key(bot))
+            .arg(node)
+            .arg("NX")
+            .arg("PX")
+            .arg(ttl_ms);
+        let set: Option<String> = timed(cmd.query_async(&mut conn)).await?;
+        Ok(set.is_some())
+    }
+
+    /// Extends `node`'s lease by `ttl_ms` from now; false if it no longer
+    /// holds it.
+    pub async fn lease_renew(
+        &self,
+        bot: &str,
+        node: &str,
+        ttl_ms: u64,
+    ) -> Result<bool, ClusterError> {
+        let mut conn = self.conn.clone();
+        let script = Script::new(RENEW);
+        let mut call = script.key(lease_key(bot));
+        call.arg(node).arg(ttl_ms);
+        let n: i64 = timed(call.invoke_async(&mut conn)).await?;
+        Ok(n == 1)
+    }
+
+    /// Gives the lease up if `node` holds it, so another node takes over at
+    /// once instead of after the ttl.
+    pub async fn lease_release(&self, bot: &str, node: &str) -> Result<(), ClusterError> {
+        let mut conn = self.conn.clone();
+        let script = Script::new(RELEASE);
+        let mut call = script.key(lease_key(bot));
+        call.arg(node);
+        let _: i64 = timed(call.invoke_async(&mut conn)).await?;
+        Ok(())
+    }
+
+    /// The node holding the lease of the bridge run as `bot`, if any.
+    pub async fn lease_holder(&self, bot: &str) -> Result<Option<String>, ClusterError> {
+        let mut conn = self.conn.clone();
+        let mut cmd = redis::cmd("GET");
+        cmd.arg(lease_key(bot));
+        timed(cmd.query_async(&mut conn)).await
+    }
+
+    /// The shared sync position of the bridge run as `bot`.
+    pub async fn sync_position(&self, bot: &str) -> Result<Option<String>, ClusterError> {
+        let mut conn = self.conn.clone();
+        let mut cmd = redis::cmd("GET");
+        cmd.arg(since_key(bot));
+        timed(cmd.query_async(&mut conn)).await
+    }
+
+    /// Saves the sync position (after that sync's events were ordered).
+    pub async fn set_sync_position(&self, bot: &str, since: &str) -> Result<(), ClusterError> {
+        let mut conn = self.conn.clone();
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(since_key(bot)).arg(since);
+        timed(cmd.query_async::<()>(&mut conn)).await
+    }
+
+    /// The oldest queued change of `channel`'s room, if any.
+    pub async fn outbox_next(&self, channel: &str) -> Result<Option<Queued>, ClusterError> {
+        let mut conn = self.conn.clone();
+        let mut cmd = redis::cmd("XRANGE");
+        cmd.arg(key(channel, "outbox"))
+            .arg("-")
+            .arg("+")
+            .arg("COUNT")
+            .arg(1);
+        let rows: Vec<(String, Vec<String>)> = timed(cmd.query_async(&mut conn)).await?;
+        let Some((id, fields)) = rows.into_iter().next() else {
+            return Ok(None);
+        };
+        match fields.as_slice() {
+            [f1, epoch, f2, seq, f3, payload] if f1 == "epoch" && f2 == "seq" && f3 == "o" => {
+                let seq = seq
+                    .parse()
+                    .map_err(|_| ClusterError::Corrupt(format!("outbox entry {id}")))?;
+                Ok(Some(Queued {
+                    id,
+                    epoch: epoch.clone(),
+                    seq,
+                    payload: payload.clone(),
+                }))
+            }
+            _ => Err(ClusterError::Corrupt(format!("outbox entry {id}"))),
+        }
+    }
+
+    /// Removes a sent (or refused) change of `channel`'s outbox.
+    pub async fn outbox_done(&self, channel: &str, id: &str) -> Result<(), ClusterError> {
+        let mut conn = self.conn.clone();
+        let mut cmd = redis::cmd("XDEL");
+        cmd.arg(key(channel, "outbox")).arg(id);
+        timed(cmd.query_async::<i64>(&mut conn)).await.map(drop)
+    }
+
+    /// How many changes wait in `channel`'s outbox.
+    pub async fn outbox_len(&self, channel: &str) -> Result<u64, ClusterError> {
+        let mut conn = self.conn.clone();
+        let mut cmd = redis::cmd("XLEN");
+        cmd.arg(key(channel, "outbox"));
+        timed(cmd.query_async(&mut conn)).await
+    }
+}
