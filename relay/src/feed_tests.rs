@@ -267,3 +267,20 @@ fn origins() {
     h.insert(header::ORIGIN, "http://relay.example:8080".parse().unwrap());
     assert!(origin_allowed(&list, &h), "same origin as the relay");
 }
+
+/// Each viewer is one task for as long as it is connected: its future's size
+/// is memory per viewer. Whatever the rare paths await (a resync, a resume
+/// from PostgreSQL, Redis) must stay boxed, off this state machine.
+#[tokio::test]
+async fn a_viewer_task_stays_small() {
+    let rig = rig(16).await;
+    let (viewer, sub) = rig.viewer().await;
+    let sink = Box::pin(sink::unfold((), |_, _m: Message| async {
+        Ok::<_, std::io::Error>(())
+    }));
+    let silent = stream::pending::<Result<Message, tungstenite::Error>>();
+    let task = serve_viewer(viewer, sub, sink, silent);
+    let size = std::mem::size_of_val(&task);
+    eprintln!("viewer task: {size} bytes");
+    assert!(size <= 2048, "a viewer's task is {size} bytes");
+}

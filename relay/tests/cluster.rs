@@ -391,7 +391,11 @@ async fn a_subscribed_node_keeps_its_pubsub_connection_through_its_pings() {
     assert_eq!(subscribers(&redis, "pinged").await, 1);
     let mut conn = redis.connection().await;
     let before = pubsub_clients(&mut conn).await;
-    assert_eq!(before.len(), 1, "b's subscribed connection (a subscribes to nothing)");
+    assert_eq!(
+        before.len(),
+        1,
+        "b's subscribed connection (a subscribes to nothing)"
+    );
     // Three pings and more: a ping answer the node misreads would make it
     // reconnect after each one.
     tokio::time::sleep(Duration::from_millis(3500)).await;

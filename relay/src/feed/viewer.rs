@@ -237,11 +237,14 @@ async fn restart<S: Sink<Message> + Unpin>(
     rx: &mut broadcast::Receiver<Utf8Bytes>,
     sink: &mut S,
 ) -> Result<(), Ended> {
+    // Boxed: a fresh start may read SQLite, Redis or PostgreSQL, and its
+    // future would otherwise be part of every viewer's task for as long as
+    // it is connected (memory per viewer; `a_viewer_task_stays_small`).
     let fresh = if let RecvError::Lagged(_) = lag_or_closed {
         viewer.metrics.lagged_resyncs.inc();
-        viewer.hub.resync(&viewer.channel, viewer.limit).await
+        Box::pin(viewer.hub.resync(&viewer.channel, viewer.limit)).await
     } else {
-        viewer.hub.rejoin(&viewer.channel, viewer.limit).await
+        Box::pin(viewer.hub.rejoin(&viewer.channel, viewer.limit)).await
     };
     let fresh = fresh.map_err(|_| Ended::Failed)?;
     *rx = fresh.rx;
