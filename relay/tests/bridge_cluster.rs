@@ -89,6 +89,24 @@ impl View {
     }
 }
 
+/// Whether `server`'s `/chat/channels` gives `demo` a Matrix room (polled
+/// for 10 s: the holder shares it right after joining).
+async fn offers_room(server: &Server) -> bool {
+    for _ in 0..50 {
+        let res = reqwest::get(server.url("/chat/channels")).await.unwrap();
+        let dir: chyron_protocol::Directory = res.json().await.unwrap();
+        let demo = dir.channels.into_iter().find(|c| c.channel == "demo");
+        if demo
+            .and_then(|c| c.matrix)
+            .is_some_and(|m| m.room_id.starts_with('!'))
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    false
+}
+
 struct Kill(Child);
 
 impl Drop for Kill {
@@ -130,6 +148,15 @@ async fn one_node_bridges_and_the_other_takes_over_without_loss_or_duplicates() 
     }
     let holder = holder.expect("no node holds the bridge lease");
     let other = 1 - holder;
+    // Both directories offer the room to the full chat, also the one of the
+    // node that never joined it (the holder shares it through Redis).
+    for (_, server) in &nodes {
+        assert!(
+            offers_room(server).await,
+            "{} lists no room",
+            server.url("")
+        );
+    }
 
     // An API post through the node that does not bridge: in the room once.
     nodes[other]
