@@ -165,6 +165,11 @@ impl Hub {
         self.log.cluster()
     }
 
+    /// The channels bridged to Matrix rooms.
+    pub fn bridged_channels(&self) -> impl Iterator<Item = &str> {
+        self.bridged.iter().map(String::as_str)
+    }
+
     /// Whether `channel` is bridged to a Matrix room.
     pub fn is_bridged(&self, channel: &str) -> bool {
         self.bridged.contains(channel)

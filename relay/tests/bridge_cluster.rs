@@ -8,7 +8,7 @@
 
 mod common;
 
-use chyron_protocol::ServerFrame;
+use chyron_protocol::{BridgeState, ServerFrame};
 use common::matrix::*;
 use common::redis_server::Redis;
 use common::*;
@@ -45,16 +45,17 @@ async fn holds(server: &Server) -> bool {
 }
 
 /// What one viewer shows: its messages by seq (a resync snapshot replaces
-/// them, as the widget does).
+/// them, as the widget does) and the link state.
 #[derive(Default)]
-struct View(BTreeMap<u64, String>);
+struct View(BTreeMap<u64, String>, Option<BridgeState>);
 
 impl View {
     /// Reads `ws` (60 s at most per frame) until a message whose body ends
     /// with `tail` is shown.
     async fn until(&mut self, ws: &mut Ws, tail: &str) {
         while !self.0.values().any(|b| b.ends_with(tail)) {
-            match next_slow(ws).await {
+            match next_any(ws).await {
+                ServerFrame::Bridge { state } => self.1 = Some(state),
                 ServerFrame::Message { seq, message } => {
                     self.0.insert(seq, message.body);
                 }
@@ -65,6 +66,15 @@ impl View {
                         .collect();
                 }
                 _ => {}
+            }
+        }
+    }
+
+    /// Reads `ws` until the link state shown is `state`.
+    async fn until_state(&mut self, ws: &mut Ws, state: BridgeState) {
+        while self.1 != Some(state) {
+            if let ServerFrame::Bridge { state } = next_any(ws).await {
+                self.1 = Some(state);
             }
         }
     }
@@ -173,6 +183,12 @@ async fn one_node_bridges_and_the_other_takes_over_without_loss_or_duplicates() 
         view.settle(ws).await;
         assert_eq!(view.count("one line, two nodes"), 1);
         assert_eq!(view.count("through the other node"), 1);
+    }
+
+    // Both nodes' viewers see the link live (the other node shows the
+    // holder's state).
+    for (view, ws) in views.iter_mut().zip(&mut viewers) {
+        view.until_state(ws, BridgeState::Live).await;
     }
 
     // The holder dies without a word; lines said meanwhile wait in the room.

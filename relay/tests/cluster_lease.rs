@@ -6,9 +6,10 @@
 
 mod common;
 
+use chyron_protocol::BridgeState;
 use chyron_relay::cluster::Cluster;
 use chyron_relay::config::RedisUrl;
-use common::matrix::bridged;
+use common::matrix::{bridged, until_state};
 use common::redis_server::Redis;
 use common::*;
 use std::time::Duration;
@@ -122,6 +123,10 @@ async fn a_stopped_holder_hands_over_and_a_holder_that_lost_the_lease_stops() {
     assert_eq!(res.status(), 503);
     assert_eq!(res.headers()["retry-after"], "2");
     assert_eq!(thumb(&a).await.unwrap().status(), 404);
+    // b's viewers see the holder's link state (its homeserver is not there).
+    let mut ws = b.feed("/feed/demo").await;
+    next_snapshot(&mut ws).await;
+    until_state(&mut ws, BridgeState::Down).await.unwrap();
     // A clean stop releases it: b takes over.
     a.stop().await;
     until_holds(&b, true).await;

@@ -12,7 +12,9 @@
 //! else's. On shutdown the holder stops its link and releases the lease
 //! (compare-and-delete), so another node takes over without waiting for it
 //! to expire. Redis unreachable: nobody bridges (logged, `chyron_bridge_lease`
-//! 0 on every node); the feed keeps serving.
+//! 0 on every node); the feed keeps serving. The holder publishes each
+//! channel's link state at every renewal; the other nodes show it to their
+//! viewers (`follow_states`).
 
 use super::config::MatrixConfig;
 use super::thumbnails::Thumbnails;
@@ -84,6 +86,7 @@ pub async fn run(
             }
         };
         if !got {
+            follow_states(&lease, &bot, &hub, unreachable).await;
             tokio::select! {
                 _ = sleep(lease.every()) => continue,
                 _ = super::stopped(&mut stop) => return,
@@ -101,7 +104,7 @@ pub async fn run(
             data_dir.clone(),
             term_rx,
         );
-        let shutdown = hold(&lease, &bot, ttl_ms, sent, &mut stop).await;
+        let shutdown = hold(&lease, &bot, &hub, sent, &mut stop).await;
         let _ = term_tx.send(true);
         let _ = link.await;
         hub.metrics().bridge_lease.set(0);
@@ -123,10 +126,11 @@ pub async fn run(
 async fn hold(
     lease: &Leased,
     bot: &str,
-    ttl_ms: u64,
+    hub: &Hub,
     taken: Instant,
     stop: &mut watch::Receiver<bool>,
 ) -> bool {
+    let ttl_ms = lease.ttl.as_millis() as u64;
     let mut deadline = taken + lease.ttl - lease.margin();
     let mut next = taken + lease.every();
     loop {
@@ -140,6 +144,7 @@ async fn hold(
             Ok(Ok(true)) => {
                 deadline = sent + lease.ttl - lease.margin();
                 next = sent + lease.every();
+                share_states(lease, bot, hub).await;
             }
             Ok(Ok(false)) => {
                 tracing::warn!("matrix bridge lease: another node holds it now");
@@ -157,4 +162,48 @@ async fn hold(
             return false;
         }
     }
+}
+
+/// The holder publishes its channels' link states for the other nodes.
+async fn share_states(lease: &Leased, bot: &str, hub: &Hub) {
+    let states: Vec<(String, String)> = hub
+        .bridged_channels()
+        .map(|c| (c.to_string(), state_name(hub.bridge_state(c))))
+        .collect();
+    if let Err(e) = lease.cluster.set_link_states(bot, &states).await {
+        tracing::debug!("matrix bridge lease: sharing the link state: {e}");
+    }
+}
+
+/// A node that does not run the link shows its viewers the holder's link
+/// state: `connecting` while nobody holds the lease (a takeover), `down`
+/// while Redis is unreachable (nobody bridges).
+async fn follow_states(lease: &Leased, bot: &str, hub: &Hub, unreachable: bool) {
+    let shared = match lease.cluster.lease_holder(bot).await {
+        _ if unreachable => None,
+        Ok(Some(_)) => lease.cluster.link_states(bot).await.ok(),
+        Ok(None) => Some(Vec::new()),
+        Err(_) => None,
+    };
+    let Some(shared) = shared else {
+        let _ = hub.set_bridge_state(BridgeState::Down).await;
+        return;
+    };
+    let channels: Vec<String> = hub.bridged_channels().map(str::to_string).collect();
+    for channel in channels {
+        let state = shared
+            .iter()
+            .find(|(c, _)| *c == channel)
+            .and_then(|(_, s)| serde_json::from_str(&format!("\"{s}\"")).ok())
+            .unwrap_or(BridgeState::Connecting);
+        let _ = hub.set_channel_bridge_state(&channel, state).await;
+    }
+}
+
+/// A state's wire name (`live`, `down`…).
+fn state_name(state: BridgeState) -> String {
+    serde_json::to_string(&state)
+        .unwrap_or_default()
+        .trim_matches('"')
+        .to_string()
 }

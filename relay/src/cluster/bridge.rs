@@ -44,6 +44,11 @@ fn since_key(bot: &str) -> String {
     format!("chyron:bridge:{{{bot}}}:since")
 }
 
+/// The key of the link state per bridged channel, as the holder sees it.
+fn states_key(bot: &str) -> String {
+    format!("chyron:bridge:{{{bot}}}:states")
+}
+
 /// One queued change for a bridged room.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Queued {
@@ -126,6 +131,33 @@ impl Cluster {
         let mut cmd = redis::cmd("SET");
         cmd.arg(since_key(bot)).arg(since);
         timed(cmd.query_async::<()>(&mut conn)).await
+    }
+
+    /// Publishes the link state of each bridged channel (`(channel, state)`),
+    /// for the viewers of the nodes that do not run the link.
+    pub async fn set_link_states(
+        &self,
+        bot: &str,
+        states: &[(String, String)],
+    ) -> Result<(), ClusterError> {
+        if states.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn.clone();
+        let mut cmd = redis::cmd("HSET");
+        cmd.arg(states_key(bot));
+        for (channel, state) in states {
+            cmd.arg(channel).arg(state);
+        }
+        timed(cmd.query_async::<i64>(&mut conn)).await.map(drop)
+    }
+
+    /// The link state of each bridged channel as the holder last published it.
+    pub async fn link_states(&self, bot: &str) -> Result<Vec<(String, String)>, ClusterError> {
+        let mut conn = self.conn.clone();
+        let mut cmd = redis::cmd("HGETALL");
+        cmd.arg(states_key(bot));
+        timed(cmd.query_async(&mut conn)).await
     }
 
     /// The oldest queued change of `channel`'s room, if any.
