@@ -84,6 +84,12 @@ impl View {
         let _ = tokio::time::timeout(Duration::from_secs(2), self.until(ws, "\u{0}never")).await;
     }
 
+    /// The message id (`m{seq}`) of the shown message ending with `tail`.
+    fn id_of(&self, tail: &str) -> Option<String> {
+        let seq = self.0.iter().find(|(_, b)| b.ends_with(tail))?.0;
+        Some(format!("m{seq}"))
+    }
+
     /// How many shown messages have a body ending with `tail`.
     fn count(&self, tail: &str) -> usize {
         self.0.values().filter(|b| b.ends_with(tail)).count()
@@ -144,7 +150,7 @@ async fn one_node_bridges_and_the_other_takes_over_without_loss_or_duplicates() 
     }
 
     // One line from Matrix: once on both nodes' viewers.
-    alice.text("one line, two nodes").await;
+    let first_line = alice.text("one line, two nodes").await;
     let mut views = [View::default(), View::default()];
     for (view, ws) in views.iter_mut().zip(&mut viewers) {
         view.until(ws, "one line, two nodes").await;
@@ -223,6 +229,14 @@ async fn one_node_bridges_and_the_other_takes_over_without_loss_or_duplicates() 
         "lost, duplicated or out of order"
     );
     assert_eq!(view.count("one line, two nodes"), 1);
+    // A redaction of a line the dead holder bridged: the new holder finds it.
+    alice.redact(&first_line).await;
+    loop {
+        if let ServerFrame::Delete { id, .. } = next_slow(ws).await {
+            assert_eq!(view.id_of("one line, two nodes"), Some(id));
+            break;
+        }
+    }
     // The room still has the API post once: the new holder did not resend it.
     until_bot_lines(&alice, &["carol (via stream chat): through the other node"]).await;
     println!(

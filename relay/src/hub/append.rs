@@ -156,6 +156,7 @@ impl Ctx {
             (Some(durable), true) => Some((durable.clone(), entry.ts, to_json(&entry)?)),
             _ => None,
         };
+        let event_id = entry.event_id.clone();
         let change = entry.numbered(name, seq);
         let frame = change.frame(seq);
         let kind = change.kind();
@@ -167,6 +168,16 @@ impl Ctx {
         let (owned, epoch, stored) = (name.to_string(), st.epoch.clone(), text.clone());
         let strict = self.log.strict();
         let Extra { origin, outbox, .. } = extra;
+        // A Matrix post another node bridged carries its event id: recorded
+        // here too, so a node that takes the bridge over finds the message
+        // a later Matrix edit or redaction of that event targets.
+        let origin = origin.or_else(|| {
+            event_id.map(|id| Origin {
+                id,
+                media: None,
+                avatar: None,
+            })
+        });
         let removed = self
             .store
             .call(move |c| {
