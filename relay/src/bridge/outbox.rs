@@ -143,6 +143,13 @@ pub async fn send(
                 .await
                 .map_err(classify)?;
             let event_id = sent.response.event_id.to_string();
+            if let Some(cluster) = hub.cluster() {
+                // For the next holder: it edits or redacts this event.
+                cluster
+                    .link_sent(&entry.channel, &entry.message_id, &event_id)
+                    .await
+                    .map_err(|e| SendError::Retry(e.to_string()))?;
+            }
             let (channel, message_id, seq) =
                 (entry.channel.clone(), entry.message_id.clone(), entry.seq);
             hub.store()
@@ -182,14 +189,21 @@ pub async fn send(
 }
 
 /// The Matrix event the entry's message is (or was sent as), if any.
+/// In clustered mode a post an earlier holder sent is found in Redis.
 async fn sent_as(hub: &Hub, entry: &OutboxEntry) -> Result<Option<OwnedEventId>, SendError> {
     let (channel, message_id) = (entry.channel.clone(), entry.message_id.clone());
-    Ok(hub
+    let mut found = hub
         .store()
         .call(move |c| store::message_origin(c, &channel, &message_id))
         .await
-        .map_err(|e| SendError::Retry(e.to_string()))?
-        .and_then(|id| OwnedEventId::try_from(id).ok()))
+        .map_err(|e| SendError::Retry(e.to_string()))?;
+    if let (None, Some(cluster)) = (&found, hub.cluster()) {
+        found = cluster
+            .sent_event(&entry.channel, &entry.message_id)
+            .await
+            .map_err(|e| SendError::Retry(e.to_string()))?;
+    }
+    Ok(found.and_then(|id| OwnedEventId::try_from(id).ok()))
 }
 
 /// The Matrix message for a post made through the relay: "alice (via

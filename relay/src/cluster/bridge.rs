@@ -160,6 +160,33 @@ impl Cluster {
         timed(cmd.query_async(&mut conn)).await
     }
 
+    /// Records that the holder sent message `message_id` of `channel` as
+    /// Matrix event `event_id` (`chyron:{channel}:sent`), so any later holder
+    /// can edit or redact it.
+    pub async fn link_sent(
+        &self,
+        channel: &str,
+        message_id: &str,
+        event_id: &str,
+    ) -> Result<(), ClusterError> {
+        let mut conn = self.conn.clone();
+        let mut cmd = redis::cmd("HSET");
+        cmd.arg(key(channel, "sent")).arg(message_id).arg(event_id);
+        timed(cmd.query_async::<i64>(&mut conn)).await.map(drop)
+    }
+
+    /// The Matrix event a holder sent message `message_id` of `channel` as.
+    pub async fn sent_event(
+        &self,
+        channel: &str,
+        message_id: &str,
+    ) -> Result<Option<String>, ClusterError> {
+        let mut conn = self.conn.clone();
+        let mut cmd = redis::cmd("HGET");
+        cmd.arg(key(channel, "sent")).arg(message_id);
+        timed(cmd.query_async(&mut conn)).await
+    }
+
     /// The oldest queued change of `channel`'s room, if any.
     pub async fn outbox_next(&self, channel: &str) -> Result<Option<Queued>, ClusterError> {
         let mut conn = self.conn.clone();
