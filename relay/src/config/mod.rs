@@ -5,6 +5,7 @@
 
 pub mod chat;
 mod cli;
+mod file;
 mod values;
 
 pub use cli::Cli;
@@ -13,9 +14,9 @@ pub use values::{check_http_url, ApiToken, DatabaseUrl, Limits, RedisUrl};
 
 use crate::bridge;
 use crate::bridge::config::{MatrixConfig, MatrixInput, Secret};
-use serde::Deserialize;
+use file::{read_file, FileConfig};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use values::check_origin;
 
 /// Secrets taken from the environment only, never from flags.
@@ -39,90 +40,6 @@ impl EnvSecrets {
             matrix_token: var("CHYRON_MATRIX_TOKEN"),
         }
     }
-}
-
-/// The TOML file's keys; unknown keys are errors so typos do not pass silently.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileConfig {
-    /// Same as `--listen`.
-    listen: Option<String>,
-    /// Same as `--data`; relative paths are relative to the working directory.
-    data: Option<PathBuf>,
-    /// Same as `--dist`.
-    dist: Option<PathBuf>,
-    /// Same as `--allowed-origins`.
-    allowed_origins: Option<Vec<String>>,
-    /// Same as `--public-url`.
-    public_url: Option<String>,
-    /// Same as `--redis` (the file suits a URL with a password).
-    redis: Option<String>,
-    /// Same as `--trusted-proxies`.
-    trusted_proxies: Option<Vec<String>>,
-    /// Same as `--database` (the file suits a URL with a password).
-    database: Option<String>,
-    /// One API token (the file is the only place besides the environment).
-    api_token: Option<String>,
-    /// Several API tokens, e.g. one per integration, rate limited separately.
-    api_tokens: Option<Vec<String>>,
-    /// Same as `--max-connections-per-ip`.
-    max_connections_per_ip: Option<u32>,
-    /// Same as `--rate-limit-per-second`.
-    rate_limit_per_second: Option<u32>,
-    /// Same as `--rate-limit-burst`.
-    rate_limit_burst: Option<u32>,
-    /// Same as `--webhook-rate-limit-per-second`.
-    webhook_rate_limit_per_second: Option<u32>,
-    /// Same as `--webhook-rate-limit-burst`.
-    webhook_rate_limit_burst: Option<u32>,
-    /// Same as `--history`.
-    history: Option<u32>,
-    /// Same as `--resume-buffer`.
-    resume_buffer: Option<u32>,
-    /// Same as `--broadcast-capacity`.
-    broadcast_capacity: Option<u32>,
-    /// Same as `--max-connections`.
-    max_connections: Option<u32>,
-    /// Same as `--header-read-timeout-secs`.
-    header_read_timeout_secs: Option<u32>,
-    /// Same as `--request-timeout-secs`.
-    request_timeout_secs: Option<u32>,
-    /// Same as `--bridge-lease-ms`.
-    bridge_lease_ms: Option<u32>,
-    /// Same as `--anonymous-rate-limit-per-second`.
-    anonymous_rate_limit_per_second: Option<u32>,
-    /// Same as `--anonymous-rate-limit-burst`.
-    anonymous_rate_limit_burst: Option<u32>,
-    /// Same as `--channel-loads-per-minute`.
-    channel_loads_per_minute: Option<u32>,
-    /// Same as `--channel-load-burst`.
-    channel_load_burst: Option<u32>,
-    /// Same as `--max-channels-loaded`.
-    max_channels_loaded: Option<u32>,
-    /// Same as `--max-unsent-bytes-per-ip`.
-    max_unsent_bytes_per_ip: Option<u32>,
-    /// Same as `--max-unsent-bytes`.
-    max_unsent_bytes: Option<u32>,
-    /// Same as `--matrix-homeserver`.
-    matrix_homeserver: Option<String>,
-    /// Same as `--matrix-user`.
-    matrix_user: Option<String>,
-    /// The bot's password (the file is the only place besides the environment).
-    matrix_password: Option<String>,
-    /// The bot's access token, instead of a password.
-    matrix_token: Option<String>,
-    /// Same as `--bridge`, as a list of `channel=room` strings.
-    bridge: Option<Vec<String>>,
-    /// Same as `--bridge-clear-on-kick`.
-    bridge_clear_on_kick: Option<bool>,
-    /// Same as `--bridge-backfill`.
-    bridge_backfill: Option<u32>,
-    /// Same as `--public-channels`.
-    public_channels: Option<Vec<String>>,
-    /// Same as `--matrix-public-homeserver`.
-    matrix_public_homeserver: Option<String>,
-    /// Titles and rules per channel: `[channels.NAME]`.
-    channels: Option<std::collections::BTreeMap<String, chat::ChannelFile>>,
 }
 
 /// The relay's resolved configuration.
@@ -443,12 +360,6 @@ fn pick<T>(flag: Option<T>, file: Option<T>) -> Option<(T, bool)> {
         (None, Some(v)) => Some((v, false)),
         (None, None) => None,
     }
-}
-
-fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError(format!("cannot read config file {}: {e}", path.display())))?;
-    toml::from_str(&text).map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))
 }
 
 #[cfg(test)]
