@@ -154,3 +154,55 @@ async fn a_stopped_holder_hands_over_and_a_holder_that_lost_the_lease_stops() {
     until_holds(&b, false).await;
     healthy_within(&b, Duration::from_secs(2)).await;
 }
+
+#[tokio::test]
+async fn the_sent_posts_map_keeps_the_newest_and_stays_bounded() {
+    use chyron_relay::cluster::bridge::SENT_KEPT;
+    let redis = Redis::start();
+    let (_stop_tx, stop) = watch::channel(false);
+    let (cluster, _heard) = Cluster::connect(&redis.url, 16, stop).await.unwrap();
+    let extra = 5;
+    for i in 0..SENT_KEPT + extra {
+        let event = format!("$e{i}");
+        cluster
+            .link_sent("demo", &format!("m{i}"), &event)
+            .await
+            .unwrap();
+    }
+    // Recording one again changes nothing but its event.
+    let last = SENT_KEPT + extra - 1;
+    cluster
+        .link_sent("demo", &format!("m{last}"), "$again")
+        .await
+        .unwrap();
+    for i in 0..extra {
+        assert_eq!(
+            cluster.sent_event("demo", &format!("m{i}")).await.unwrap(),
+            None,
+            "m{i}"
+        );
+    }
+    assert_eq!(
+        cluster
+            .sent_event("demo", &format!("m{extra}"))
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(format!("$e{extra}").as_str())
+    );
+    assert_eq!(
+        cluster
+            .sent_event("demo", &format!("m{last}"))
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("$again")
+    );
+    let mut conn = redis.connection().await;
+    let len: usize = redis::cmd("HLEN")
+        .arg("chyron:{demo}:sent")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(len, SENT_KEPT);
+}

@@ -62,6 +62,23 @@ pub struct Queued {
     pub payload: String,
 }
 
+/// Posts sent to Matrix remembered per channel (message id → event id), so
+/// a later holder can still edit or redact the newest of them; older ones
+/// are forgotten, so the map stays bounded.
+pub const SENT_KEPT: usize = 10_000;
+
+/// Records message `ARGV[1]` as sent as event `ARGV[2]` in hash KEYS[1],
+/// its order in list KEYS[2], and forgets the oldest past `ARGV[3]`.
+const LINK_SENT: &str = r"
+if redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) == 1 then
+  redis.call('RPUSH', KEYS[2], ARGV[1])
+end
+while redis.call('LLEN', KEYS[2]) > tonumber(ARGV[3]) do
+  redis.call('HDEL', KEYS[1], redis.call('LPOP', KEYS[2]))
+end
+return 1
+";
+
 impl Cluster {
     /// Takes the lease of the bridge run as `bot` for `node` if nobody holds
     /// it; true if this node holds it now.
@@ -170,9 +187,13 @@ impl Cluster {
         event_id: &str,
     ) -> Result<(), ClusterError> {
         let mut conn = self.conn.clone();
-        let mut cmd = redis::cmd("HSET");
-        cmd.arg(key(channel, "sent")).arg(message_id).arg(event_id);
-        timed(cmd.query_async::<i64>(&mut conn)).await.map(drop)
+        let script = Script::new(LINK_SENT);
+        let mut call = script.key(key(channel, "sent"));
+        call.key(key(channel, "sent-order"))
+            .arg(message_id)
+            .arg(event_id)
+            .arg(SENT_KEPT);
+        timed(call.invoke_async::<i64>(&mut conn)).await.map(drop)
     }
 
     /// The Matrix event a holder sent message `message_id` of `channel` as.
