@@ -21,8 +21,8 @@ use std::net::{IpAddr, SocketAddr};
 /// The header proxies append the client's address to.
 pub const FORWARDED_FOR: &str = "x-forwarded-for";
 
-/// The address a request counts against (see [`crate::limits::bucket`] for
-/// how IPv6 addresses are grouped).
+/// The address a request counts against (see [`bucket`] for how IPv6
+/// addresses are grouped).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub IpAddr);
 
@@ -78,6 +78,16 @@ fn unmapped(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// The address limits count for a client at `ip`: IPv4 as it is (also
+/// when it arrives IPv4-mapped), IPv6 cut to its /64 prefix (one host
+/// usually holds a whole /64).
+pub fn bucket(ip: IpAddr) -> IpAddr {
+    match unmapped(ip) {
+        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
+        v4 => v4,
+    }
+}
+
 fn is_trusted(trusted: &[IpNet], ip: IpAddr) -> bool {
     trusted.iter().any(|net| net.contains(&ip))
 }
@@ -93,7 +103,7 @@ impl FromRequestParts<AppState> for ClientAddr {
             return Err((StatusCode::INTERNAL_SERVER_ERROR, "no peer address"));
         };
         let trusted = &state.config.trusted_proxies;
-        Ok(ClientAddr(crate::limits::bucket(client_addr(
+        Ok(ClientAddr(bucket(client_addr(
             *peer,
             &parts.headers,
             trusted,

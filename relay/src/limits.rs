@@ -6,6 +6,8 @@
 //! address, or an IPv6 /64 (one host usually holds a whole /64, so counting
 //! single IPv6 addresses would give it billions of quotas).
 
+#[cfg(test)]
+use crate::client::bucket;
 use crate::client::ClientAddr;
 use crate::config::Limits;
 use crate::error::ApiError;
@@ -16,7 +18,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus_client::metrics::gauge::Gauge;
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -63,27 +65,6 @@ impl PerAddress {
         self.anonymous.retain_recent();
         self.channel_loads.retain_recent();
     }
-}
-
-/// The address limits count for a client at `ip`: IPv4 as it is (also
-/// when it arrives IPv4-mapped), IPv6 cut to its /64 prefix.
-pub fn bucket(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(v4) => IpAddr::V4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
-                IpAddr::V6(prefix.into())
-            }
-        },
-    }
-}
-
-/// The address limits count for a socket's `peer` (no proxy in between;
-/// requests use [`crate::client::ClientAddr`], which knows about proxies).
-pub fn client(peer: SocketAddr) -> IpAddr {
-    bucket(peer.ip())
 }
 
 /// Middleware in front of the anonymous endpoints: each client address gets
@@ -316,7 +297,7 @@ mod tests {
 
     #[test]
     fn ipv6_addresses_count_by_their_64_prefix() {
-        let key = |s: &str| client(SocketAddr::new(s.parse().unwrap(), 1));
+        let key = |s: &str| bucket(s.parse().unwrap());
         assert_eq!(
             key("2001:db8:1:2::1"),
             key("2001:db8:1:2:ffff:ffff:ffff:fffe")
