@@ -15,6 +15,7 @@
 
 use super::{key, timed, Cluster, ClusterError};
 use redis::Script;
+use std::sync::LazyLock;
 
 /// Extends the lease if this node still holds it. KEYS: lease. ARGV: node
 /// id, ttl in ms. Returns 1 if extended, 0 if someone else holds it or
@@ -79,6 +80,15 @@ end
 return 1
 ";
 
+/// [`RENEW`], hashed once.
+static RENEW_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(RENEW));
+
+/// [`RELEASE`], hashed once.
+static RELEASE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(RELEASE));
+
+/// [`LINK_SENT`], hashed once.
+static LINK_SENT_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(LINK_SENT));
+
 impl Cluster {
     /// Takes the lease of the bridge run as `bot` for `node` if nobody holds
     /// it; true if this node holds it now.
@@ -108,7 +118,7 @@ impl Cluster {
         ttl_ms: u64,
     ) -> Result<bool, ClusterError> {
         let mut conn = self.conn.clone();
-        let script = Script::new(RENEW);
+        let script = &*RENEW_SCRIPT;
         let mut call = script.key(lease_key(bot));
         call.arg(node).arg(ttl_ms);
         let n: i64 = timed(call.invoke_async(&mut conn)).await?;
@@ -119,7 +129,7 @@ impl Cluster {
     /// once instead of after the ttl.
     pub async fn lease_release(&self, bot: &str, node: &str) -> Result<(), ClusterError> {
         let mut conn = self.conn.clone();
-        let script = Script::new(RELEASE);
+        let script = &*RELEASE_SCRIPT;
         let mut call = script.key(lease_key(bot));
         call.arg(node);
         let _: i64 = timed(call.invoke_async(&mut conn)).await?;
@@ -187,7 +197,7 @@ impl Cluster {
         event_id: &str,
     ) -> Result<(), ClusterError> {
         let mut conn = self.conn.clone();
-        let script = Script::new(LINK_SENT);
+        let script = &*LINK_SENT_SCRIPT;
         let mut call = script.key(key(channel, "sent"));
         call.key(key(channel, "sent-order"))
             .arg(message_id)

@@ -6,6 +6,7 @@
 
 use super::{timed, Cluster, ClusterError};
 use redis::Script;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 /// Takes one cell of KEYS[1]'s quota: one cell every ARGV[1] µs, at most
@@ -23,6 +24,9 @@ redis.call('SET', KEYS[1], string.format('%.0f', next), 'PX', math.ceil((next - 
 return 0
 ";
 
+/// [`TAKE`], hashed once.
+static TAKE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(TAKE));
+
 impl Cluster {
     /// Takes one cell of `key`'s cluster-wide quota (one every `every`, at
     /// most `burst` at once): `None` if taken, else how long until one
@@ -34,7 +38,7 @@ impl Cluster {
         burst: u32,
     ) -> Result<Option<Duration>, ClusterError> {
         let mut conn = self.conn.clone();
-        let script = Script::new(TAKE);
+        let script = &*TAKE_SCRIPT;
         let mut call = script.key(format!("chyron:quota:{key}"));
         call.arg(every.as_micros().max(1) as u64).arg(burst.max(1));
         let wait: u64 = timed(call.invoke_async(&mut conn)).await?;

@@ -15,6 +15,7 @@ use super::{timed, Cluster, ClusterError};
 use chyron_protocol::LiveDj;
 use redis::Script;
 use serde::{Deserialize, Serialize};
+use std::sync::LazyLock;
 
 const WEBHOOKS: &str = "chyron:webhooks";
 const LIVE: &str = "chyron:live";
@@ -93,6 +94,12 @@ fn live_field(channel: &str, user_id: &str) -> String {
     format!("{channel}\n{user_id}")
 }
 
+/// [`REVOKE`], hashed once.
+static REVOKE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(REVOKE));
+
+/// [`MARK_LIVE`], hashed once.
+static MARK_LIVE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(MARK_LIVE));
+
 impl Cluster {
     /// Stores a new webhook; `false` if its id is taken.
     pub async fn insert_hook(&self, hook: &HookRecord) -> Result<bool, ClusterError> {
@@ -137,7 +144,7 @@ impl Cluster {
         };
         hook.revoked = true;
         let mut conn = self.conn.clone();
-        let script = Script::new(REVOKE);
+        let script = &*REVOKE_SCRIPT;
         let mut call = script.key(WEBHOOKS);
         call.arg(id).arg(channel).arg(to_json(&hook)?);
         let done: i64 = timed(call.invoke_async(&mut conn)).await?;
@@ -168,7 +175,7 @@ impl Cluster {
         max: usize,
     ) -> Result<bool, ClusterError> {
         let mut conn = self.conn.clone();
-        let script = Script::new(MARK_LIVE);
+        let script = &*MARK_LIVE_SCRIPT;
         let mut call = script.key(LIVE);
         call.arg(live_field(channel, &dj.user_id))
             .arg(to_json(dj)?)
