@@ -132,6 +132,13 @@ impl Captions {
                 }
                 0
             }
+            ServerFrame::Mark { id, mark, .. } => {
+                let line = self.lines.iter_mut().find(|l| l.id == id);
+                if let Some(media) = line.and_then(|l| l.media.as_mut()) {
+                    media.mark = Some(mark);
+                }
+                0
+            }
             ServerFrame::Bridge { .. } | ServerFrame::Error { .. } | ServerFrame::Unknown => 0,
         }
     }

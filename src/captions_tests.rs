@@ -1,7 +1,7 @@
 //! The caption rules, frame by frame.
 
 use super::*;
-use chyron_protocol::{BridgeState, MediaKind, SnapshotReason, Source};
+use chyron_protocol::{BridgeState, Mark, MediaKind, SnapshotReason, Source};
 
 fn msg(id: &str, sender_id: &str, body: &str) -> Message {
     Message {
@@ -313,6 +313,7 @@ fn media_rides_with_its_line_and_html_is_never_shown() {
         width: Some(640),
         height: Some(480),
         thumbnail: Some("/media/demo/m4/thumbnail".into()),
+        mark: None,
     });
     let media = m.media.clone();
     assert_eq!(c.apply(frame(1, m), 0.0), 1);
@@ -330,6 +331,18 @@ fn media_rides_with_its_line_and_html_is_never_shown() {
     );
     assert_eq!(c.get("m4").unwrap().body, "a cat");
     assert_eq!(c.get("m4").unwrap().media, media);
+    // A moderator's mark travels to the line's attachment (the view then
+    // drops the thumbnail), and a later one replaces it.
+    for (seq, mark, hidden) in [(3, Mark::Nsfw, true), (4, Mark::Safe, false)] {
+        let marked = ServerFrame::Mark {
+            seq,
+            id: "m4".into(),
+            mark,
+        };
+        assert_eq!(c.apply(marked, 2.0), 0);
+        let media = c.get("m4").unwrap().media.as_ref().unwrap();
+        assert_eq!((media.mark, media.hidden()), (Some(mark), hidden));
+    }
 }
 
 #[test]

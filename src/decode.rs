@@ -23,7 +23,7 @@
 //! those cases.
 
 use chyron_protocol::{
-    BridgeState, Media, MediaKind, Message, ServerFrame, Snapshot, SnapshotReason, Source,
+    BridgeState, Mark, Media, MediaKind, Message, ServerFrame, Snapshot, SnapshotReason, Source,
 };
 
 /// A parsed JSON value, read-only: `JsValue` in the browser, and
@@ -78,6 +78,11 @@ pub fn frame<J: Json>(value: &J) -> Option<ServerFrame> {
         "clear" => ServerFrame::Clear {
             seq: seq()?,
             sender_id: text("sender_id")?,
+        },
+        "mark" => ServerFrame::Mark {
+            seq: seq()?,
+            id: text("id")?,
+            mark: mark(&value.field("mark")?)?,
         },
         "profile" => ServerFrame::Profile {
             seq: seq()?,
@@ -142,6 +147,16 @@ fn media<J: Json>(value: &J) -> Option<Media> {
         width: optional(value, "width", pixels)?,
         height: optional(value, "height", pixels)?,
         thumbnail: optional(value, "thumbnail", J::string)?,
+        mark: optional(value, "mark", mark)?,
+    })
+}
+
+fn mark<J: Json>(value: &J) -> Option<Mark> {
+    Some(match value.string()?.as_str() {
+        "safe" => Mark::Safe,
+        "nsfw" => Mark::Nsfw,
+        "unreviewed" => Mark::Unreviewed,
+        _ => Mark::Other,
     })
 }
 

@@ -59,6 +59,7 @@ fn attachment(kind: MediaKind) -> Media {
         width: None,
         height: None,
         thumbnail: None,
+        mark: None,
     }
 }
 
@@ -70,6 +71,7 @@ fn rich_messages() -> Vec<Message> {
         width: Some(u32::MAX),
         height: Some(0),
         thumbnail: Some("/media/demo/m4/thumbnail".into()),
+        mark: None,
         ..attachment(MediaKind::Image)
     };
     let mut out = vec![];
@@ -96,6 +98,7 @@ fn rich_messages() -> Vec<Message> {
     some.media = Some(Media {
         width: Some(640),
         thumbnail: Some("javascript:alert(1)".into()),
+        mark: None,
         ..attachment(MediaKind::File)
     });
     out.push(some);

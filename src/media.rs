@@ -137,6 +137,7 @@ mod tests {
             width: None,
             height: None,
             thumbnail: None,
+            mark: None,
         });
         line.body = "look at this".into();
         assert_eq!(spoken_body(&line), "Video, look at this");

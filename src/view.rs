@@ -212,7 +212,8 @@ fn caption_lines(
         <div part="captions" class="captions">
             <For
                 each=rows
-                key=|row| row.0.clone()
+                // A marked attachment is a new row: its thumbnail goes or comes.
+                key=|row| (row.0.clone(), row.2.as_ref().is_some_and(Media::hidden))
                 children=move |(id, slot, media)| caption(captions, id, slot, media, &server)
             />
         </div>
@@ -252,9 +253,12 @@ fn caption(
         "caption"
     };
     let media = media.map(|media| {
+        // A hidden attachment (NSFW, or not yet reviewed where the
+        // organiser says so) never shows in captions: only its kind word.
         let src = media
             .thumbnail
             .as_deref()
+            .filter(|_| !media.hidden())
             .and_then(|path| media_url(server, path));
         let thumbnail = src.map(|src| {
             view! {

@@ -188,6 +188,12 @@ impl Timeline {
                     line.message.avatar.clone_from(&avatar);
                 }
             }
+            ServerFrame::Mark { id, mark, .. } => {
+                let line = self.line_mut(&id);
+                if let Some(media) = line.and_then(|l| l.message.media.as_mut()) {
+                    media.mark = Some(mark);
+                }
+            }
             ServerFrame::Bridge { .. } | ServerFrame::Error { .. } | ServerFrame::Unknown => {}
         }
     }

@@ -172,6 +172,16 @@ pub enum ServerFrame {
         /// The sender whose messages go.
         sender_id: String,
     },
+    /// A moderator marked an attachment ([`crate::Media::mark`]): show
+    /// message `id`'s attachment with this mark from now on.
+    Mark {
+        /// This event's sequence number.
+        seq: u64,
+        /// The message whose attachment was marked.
+        id: String,
+        /// The mark now.
+        mark: crate::media::Mark,
+    },
     /// A sender's profile changed (a Matrix member's display name or
     /// avatar): show `sender` and `avatar` on every message whose
     /// `sender_id` matches. The frame carries the whole profile, so a missing
@@ -216,6 +226,7 @@ impl ServerFrame {
             | ServerFrame::Edit { seq, .. }
             | ServerFrame::Delete { seq, .. }
             | ServerFrame::Clear { seq, .. }
+            | ServerFrame::Mark { seq, .. }
             | ServerFrame::Profile { seq, .. } => Some(*seq),
             ServerFrame::Snapshot(_)
             | ServerFrame::Bridge { .. }

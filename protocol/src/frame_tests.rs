@@ -285,3 +285,21 @@ fn only_a_matrix_message_names_a_matrix_event() {
         from_str::<serde_json::Value>(literal).unwrap()
     );
 }
+
+#[test]
+fn mark_matches_literal_json() {
+    let literal = json!({"type": "mark", "seq": 12, "id": "m7", "mark": "nsfw"});
+    let frame = ServerFrame::Mark {
+        seq: 12,
+        id: "m7".into(),
+        mark: crate::Mark::Nsfw,
+    };
+    assert_eq!(to_value(&frame).unwrap(), literal);
+    assert_eq!(
+        serde_json::from_value::<ServerFrame>(literal).unwrap(),
+        frame
+    );
+    assert_eq!(frame.event_seq(), Some(12));
+    assert!(from_str::<ServerFrame>(r#"{"type":"mark","seq":1,"id":"m1"}"#).is_err());
+    assert!(from_str::<ServerFrame>(r#"{"type":"mark","seq":1,"mark":"safe"}"#).is_err());
+}

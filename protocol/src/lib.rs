@@ -28,7 +28,7 @@ mod validate;
 pub use color::{sender_color_slot, SENDER_COLOR_SLOTS};
 pub use directory::{ChannelInfo, ChatRoom, Directory, LiveDj, Rules};
 pub use frame::{BridgeState, Message, ServerFrame, Snapshot, SnapshotReason, Source};
-pub use media::{Media, MediaKind};
+pub use media::{Mark, Media, MediaKind};
 pub use validate::{
     clean_text, is_disguising, validate_body, validate_channel, validate_sender,
     validate_sender_id, InvalidInput,

@@ -30,6 +30,43 @@ pub struct Media {
     /// none. Viewers never need a homeserver account to load it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thumbnail: Option<String>,
+    /// Whether it may be shown: a moderator's mark, the sender's own
+    /// spoiler or content-warning flag, or the organiser's default for
+    /// unmarked images. Absent: unmarked, shown. Anything but
+    /// [`Mark::Safe`] is never shown in captions and blurred in the chat
+    /// until the viewer chooses to see it ([`Mark::hides`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mark: Option<Mark>,
+}
+
+impl Media {
+    /// Whether a viewer sees this attachment only by choosing to.
+    pub fn hidden(&self) -> bool {
+        self.mark.is_some_and(Mark::hides)
+    }
+}
+
+/// A verdict on an attachment ([`Media::mark`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mark {
+    /// A moderator looked at it and it may be shown.
+    Safe,
+    /// Not safe for work: a moderator's mark, or the sender's own flag.
+    Nsfw,
+    /// Not looked at yet, in a channel whose organiser hides images until
+    /// a moderator marks them safe.
+    Unreviewed,
+    /// A mark this version does not know yet: treated as hiding.
+    #[serde(other)]
+    Other,
+}
+
+impl Mark {
+    /// Whether the attachment stays hidden until the viewer asks.
+    pub fn hides(self) -> bool {
+        self != Mark::Safe
+    }
 }
 
 /// The kind of an attachment.
@@ -67,6 +104,7 @@ mod tests {
             width: Some(640),
             height: Some(480),
             thumbnail: Some("/media/demo/m4/thumbnail".into()),
+            mark: None,
         };
         assert_eq!(to_value(&media).unwrap(), literal);
         assert_eq!(from_value::<Media>(literal).unwrap(), media);
@@ -78,6 +116,27 @@ mod tests {
         let media: Media = from_value(literal.clone()).unwrap();
         assert_eq!(media.kind, MediaKind::File);
         assert_eq!(to_value(&media).unwrap(), literal);
+    }
+
+    #[test]
+    fn marks_match_literal_json_and_only_safe_shows() {
+        for (mark, wire, hides) in [
+            (Mark::Safe, "safe", false),
+            (Mark::Nsfw, "nsfw", true),
+            (Mark::Unreviewed, "unreviewed", true),
+        ] {
+            let literal = json!({"kind": "image", "name": "x.png", "mark": wire});
+            let media: Media = from_value(literal.clone()).unwrap();
+            assert_eq!(media.mark, Some(mark));
+            assert_eq!(media.hidden(), hides, "{wire}");
+            assert_eq!(to_value(&media).unwrap(), literal);
+        }
+        let later: Media =
+            from_value(json!({"kind": "image", "name": "x", "mark": "gore"})).unwrap();
+        assert_eq!(later.mark, Some(Mark::Other));
+        assert!(later.hidden(), "a mark this version does not know hides");
+        let bare: Media = from_value(json!({"kind": "image", "name": "x"})).unwrap();
+        assert!(!bare.hidden());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! What can happen to a channel, what it results in, and how it can fail.
 
 use crate::store::StoreError;
-use chyron_protocol::{Media, Message, ServerFrame, Source};
+use chyron_protocol::{Mark, Media, Message, ServerFrame, Source};
 use serde::{Deserialize, Serialize};
 
 /// What happens to a channel. `P` is the post: a [`NewPost`] as the API asks
@@ -30,6 +30,13 @@ pub enum Change<P> {
     Clear {
         /// The sender.
         sender_id: String,
+    },
+    /// A moderator's verdict on a visible message's attachment.
+    Mark {
+        /// The message.
+        id: String,
+        /// The verdict.
+        mark: Mark,
     },
     /// Show a sender's new profile on every message of theirs.
     Profile {
@@ -144,6 +151,7 @@ impl<P> Change<P> {
             Change::Edit { id, body, html } => Change::Edit { id, body, html },
             Change::Delete { id } => Change::Delete { id },
             Change::Clear { sender_id } => Change::Clear { sender_id },
+            Change::Mark { id, mark } => Change::Mark { id, mark },
             Change::Profile {
                 sender_id,
                 sender,
@@ -170,6 +178,7 @@ impl Change<Message> {
             },
             Change::Delete { id } => ServerFrame::Delete { seq, id },
             Change::Clear { sender_id } => ServerFrame::Clear { seq, sender_id },
+            Change::Mark { id, mark } => ServerFrame::Mark { seq, id, mark },
             Change::Profile {
                 sender_id,
                 sender,
@@ -190,6 +199,7 @@ impl Change<Message> {
             Change::Edit { .. } => "edit",
             Change::Delete { .. } => "delete",
             Change::Clear { .. } => "clear",
+            Change::Mark { .. } => "mark",
             Change::Profile { .. } => "profile",
         }
     }

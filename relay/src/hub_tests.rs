@@ -283,6 +283,7 @@ async fn attachments_with_a_known_source_get_a_thumbnail_route() {
                 width: None,
                 height: None,
                 thumbnail: None,
+                mark: None,
             }),
             avatar: None,
         })

@@ -10,7 +10,7 @@
 
 use chyron_protocol::limits::{MAX_BODY_CHARS, MAX_SENDER_CHARS, MAX_SENDER_ID_CHARS};
 use chyron_protocol::{
-    BridgeState, Media, MediaKind, Message, ServerFrame, Snapshot, SnapshotReason, Source,
+    BridgeState, Mark, Media, MediaKind, Message, ServerFrame, Snapshot, SnapshotReason, Source,
 };
 use proptest::collection::{btree_map, vec};
 use proptest::option;
@@ -102,9 +102,10 @@ pub fn media(max: u64) -> impl Strategy<Value = Media> {
         option::of(pixels.clone()),
         option::of(pixels),
         option::of(text(40)),
+        option::of(mark()),
     )
         .prop_map(
-            |(kind, name, mimetype, size, width, height, thumbnail)| Media {
+            |(kind, name, mimetype, size, width, height, thumbnail, mark)| Media {
                 kind,
                 name,
                 mimetype,
@@ -112,8 +113,19 @@ pub fn media(max: u64) -> impl Strategy<Value = Media> {
                 width,
                 height,
                 thumbnail,
+                mark,
             },
         )
+}
+
+/// Any mark.
+pub fn mark() -> impl Strategy<Value = Mark> {
+    prop_oneof![
+        Just(Mark::Safe),
+        Just(Mark::Nsfw),
+        Just(Mark::Unreviewed),
+        Just(Mark::Other)
+    ]
 }
 
 /// A message as the relay may write it, integers up to `max`.
@@ -220,6 +232,11 @@ pub fn frame(max: u64) -> impl Strategy<Value = ServerFrame> {
                 sender,
                 avatar
             }),
+        (uint(max), text(24), mark()).prop_map(|(seq, id, mark)| ServerFrame::Mark {
+            seq,
+            id,
+            mark
+        }),
         state.prop_map(|state| ServerFrame::Bridge { state }),
         (text(20), text(60)).prop_map(|(code, message)| ServerFrame::Error { code, message }),
         Just(ServerFrame::Unknown),
@@ -238,6 +255,10 @@ pub const WORDS: &[&str] = &[
     "delete",
     "clear",
     "profile",
+    "mark",
+    "nsfw",
+    "safe",
+    "unreviewed",
     "bridge",
     "error",
     "unknown",

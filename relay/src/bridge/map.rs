@@ -334,6 +334,7 @@ fn media(
             width: dim(width),
             height: dim(height),
             thumbnail: None,
+            mark: None,
         }),
         media_source,
     }

@@ -103,7 +103,9 @@ impl Ctx {
     ) -> Result<(), HubError> {
         let (name, origin) = (name.to_string(), origin.map(|o| o.id.clone()));
         let target = match &entry.action {
-            Change::Edit { id, .. } | Change::Delete { id } => Some((true, id.clone())),
+            Change::Edit { id, .. } | Change::Delete { id } | Change::Mark { id, .. } => {
+                Some((true, id.clone()))
+            }
             Change::Profile { sender_id, .. } => Some((false, sender_id.clone())),
             Change::Post(_) | Change::Clear { .. } => None,
         };

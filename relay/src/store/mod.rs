@@ -243,6 +243,12 @@ pub fn apply(
             "UPDATE messages SET deleted = 1 WHERE channel = ?1 AND sender_id = ?2 AND deleted = 0",
             params![channel, sender_id],
         )?,
+        // Only an attachment can be marked (`json_set` of NULL is NULL).
+        Change::Mark { id, mark } => tx.execute(
+            "UPDATE messages SET media = json_set(media, '$.mark', ?3)
+             WHERE channel = ?1 AND id = ?2 AND deleted = 0 AND media IS NOT NULL",
+            params![channel, id, mark_name(*mark)],
+        )?,
         Change::Profile {
             sender_id,
             sender,
@@ -257,7 +263,7 @@ pub fn apply(
     // with nothing shown (no event: viewers have nothing to update).
     let needs_target = matches!(
         change,
-        Change::Edit { .. } | Change::Delete { .. } | Change::Profile { .. }
+        Change::Edit { .. } | Change::Delete { .. } | Change::Mark { .. } | Change::Profile { .. }
     );
     if affected == 0 && needs_target {
         return Err(StoreError::NotFound);
@@ -268,6 +274,14 @@ pub fn apply(
     replica::insert_event(&tx, channel, epoch, seq, frame)?;
     tx.commit()?;
     Ok(affected)
+}
+
+/// A mark's wire name, as stored inside the message's media JSON.
+fn mark_name(mark: chyron_protocol::Mark) -> String {
+    serde_json::to_value(mark)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 fn media_json(media: &Media) -> Result<String, StoreError> {

@@ -124,7 +124,7 @@ pub fn outgoing(
                 Source::Other,
             )
         }
-        Change::Clear { .. } | Change::Profile { .. } => return Ok(None),
+        Change::Clear { .. } | Change::Mark { .. } | Change::Profile { .. } => return Ok(None),
     };
     Ok(Some(Outgoing {
         kind,
@@ -156,7 +156,7 @@ pub(super) fn enqueue(
             ("edit", id, sender, body.as_str(), parse_source(&source))
         }
         Change::Delete { id } => ("delete", id, String::new(), "", Source::Other),
-        Change::Clear { .. } | Change::Profile { .. } => return Ok(()),
+        Change::Clear { .. } | Change::Mark { .. } | Change::Profile { .. } => return Ok(()),
     };
     tx.execute(
         "INSERT INTO outbox (channel, seq, kind, message_id, sender, body, source)

@@ -148,6 +148,7 @@ fn media_sources_outbox_and_profiles() {
         width: Some(2),
         height: None,
         thumbnail: Some("/media/demo/m1/thumbnail".into()),
+        mark: None,
     });
     let o = origin("$p", Some("mxc://hs/cat"));
     apply(
@@ -161,7 +162,26 @@ fn media_sources_outbox_and_profiles() {
         false,
     )
     .unwrap();
-    assert_eq!(recent_messages(&mut c, "demo", 5).unwrap(), vec![pic]);
+    assert_eq!(
+        recent_messages(&mut c, "demo", 5).unwrap(),
+        vec![pic.clone()]
+    );
+    // A mark lands inside the stored attachment; a message without one, or
+    // an unknown id, is not found.
+    let nsfw = Change::Mark {
+        id: "m1".into(),
+        mark: chyron_protocol::Mark::Nsfw,
+    };
+    apply(&mut c, "demo", "e", 20, "f20", &nsfw, None, false).unwrap();
+    let shown = recent_messages(&mut c, "demo", 5).unwrap();
+    let mark = shown[0].media.as_ref().unwrap().mark;
+    assert_eq!(mark, Some(chyron_protocol::Mark::Nsfw));
+    let nothing = Change::Mark {
+        id: "m9".into(),
+        mark: chyron_protocol::Mark::Safe,
+    };
+    let missing = apply(&mut c, "demo", "e", 21, "f21", &nothing, None, false);
+    assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
     assert_eq!(
         media_source(&mut c, "demo", "m1").unwrap(),
         Some("mxc://hs/cat".into())
