@@ -132,6 +132,9 @@ pub enum BridgeState {
 ///
 /// Clients must ignore frames whose `type` they do not know
 /// ([`ServerFrame::Unknown`]), so the relay can add frame types.
+// A message frame is the common one and is built, serialized and dropped
+// one at a time; boxing it would cost an allocation on every event.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
