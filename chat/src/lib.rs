@@ -10,6 +10,7 @@
 //! formatted bodies of a post), [`rich`] (the allow-list for
 //! formatted messages). The browser side (`matrix`, `web`) wires them up.
 
+pub mod commands;
 pub mod compose;
 pub mod markdown;
 pub mod prefs;
