@@ -13,6 +13,7 @@
 pub mod commands;
 pub mod compose;
 pub mod markdown;
+pub mod moderation;
 pub mod prefs;
 pub mod private;
 pub mod rich;
