@@ -84,6 +84,7 @@ pub fn hub_error(e: HubError) -> ApiError {
             ApiError::not_found("no such message (unknown id, or already deleted)")
         }
         HubError::InvalidChannel(why) => ApiError::invalid_field(why.to_string()),
+        HubError::Refused(why) => refused(&why),
         HubError::Unavailable(why) => {
             tracing::warn!("append refused: {why}");
             ApiError::unavailable(
@@ -92,6 +93,30 @@ pub fn hub_error(e: HubError) -> ApiError {
             )
         }
         other => ApiError::internal("append", other),
+    }
+}
+
+/// `403 banned` or `403 timed_out` (with the end as `until`, in the message).
+pub fn refused(why: &crate::hub::Refusal) -> ApiError {
+    let reason = why
+        .reason
+        .as_deref()
+        .map(|r| format!(" (reason: {r})"))
+        .unwrap_or_default();
+    match (why.banned, why.until) {
+        (true, _) | (false, None) => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "banned",
+            format!("this sender is banned from the channel{reason}; nothing was posted"),
+        ),
+        (false, Some(until)) => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "timed_out",
+            format!(
+                "this sender is timed out until {until} (ms since the Unix epoch){reason}; \
+                 nothing was posted"
+            ),
+        ),
     }
 }
 

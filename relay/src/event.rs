@@ -216,6 +216,28 @@ pub struct Appended {
     pub removed: usize,
 }
 
+/// Why moderation refused a post ([`HubError::Refused`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// Banned from the channel (until lifted), rather than timed out.
+    pub banned: bool,
+    /// When a timeout ends (ms since the epoch).
+    pub until: Option<i64>,
+    /// The moderator's reason, if they gave one.
+    pub reason: Option<String>,
+}
+
+/// What moderation decides about new posts, asked by the hub before it
+/// numbers one, so every door (API, webhooks, Matrix) is checked in one
+/// place. Kept in memory by its implementor: called on every post.
+pub trait Policy: Send + Sync {
+    /// Whether `sender_id` may not post in `channel` now, and why.
+    fn refuses(&self, channel: &str, sender_id: &str) -> Option<Refusal>;
+    /// The mark an unmarked attachment gets in `channel` (the organiser's
+    /// `unmarked_images = "blur"` gives [`Mark::Unreviewed`]).
+    fn unmarked(&self, channel: &str) -> Option<Mark>;
+}
+
 /// A hub failure.
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
@@ -225,6 +247,9 @@ pub enum HubError {
     /// The name breaks the channel rules.
     #[error("{0}")]
     InvalidChannel(chyron_protocol::InvalidInput),
+    /// Moderation refuses the sender's posts (timed out or banned).
+    #[error("refused by moderation")]
+    Refused(Refusal),
     /// The event's origin id was applied before (a re-delivered event).
     #[error("event already applied")]
     Duplicate,

@@ -8,7 +8,8 @@
 //! broadcast queue is allocated on its first append ([`Fanout`]).
 
 pub use crate::event::{
-    now_ms, random_bytes, Action, Appended, Change, Entry, HubError, NewPost, Origin,
+    now_ms, random_bytes, Action, Appended, Change, Entry, HubError, NewPost, Origin, Policy,
+    Refusal,
 };
 use crate::metrics::Metrics;
 use crate::store::{self, Store};
@@ -73,6 +74,8 @@ pub struct Hub {
     log: Log,
     /// PostgreSQL, the cluster's durable history (`--database`), if any.
     durable: Option<Arc<crate::durable::Durable>>,
+    /// Moderation's say on new posts (timeouts, bans, unmarked images).
+    policy: Option<Arc<dyn Policy>>,
 }
 
 /// One channel's live state.
@@ -127,7 +130,30 @@ impl Hub {
             outbox: Notify::new(),
             log: Log::Local,
             durable: None,
+            policy: None,
         }
+    }
+
+    /// The hub with new posts screened by `policy` (see [`Policy`]).
+    pub fn with_policy(mut self, policy: Arc<dyn Policy>) -> Hub {
+        self.policy = Some(policy);
+        self
+    }
+
+    /// A post as moderation lets it in: refused from a timed-out or banned
+    /// sender, its attachment marked by the channel's default. Other
+    /// changes pass as they are.
+    fn screen(&self, channel: &str, action: Action) -> Result<Action, HubError> {
+        let (Some(policy), Change::Post(mut post)) = (&self.policy, action.clone()) else {
+            return Ok(action);
+        };
+        if let Some(refusal) = policy.refuses(channel, &post.sender_id) {
+            return Err(HubError::Refused(refusal));
+        }
+        if let Some(media) = post.media.as_mut().filter(|m| m.mark.is_none()) {
+            media.mark = policy.unmarked(channel);
+        }
+        Ok(Change::Post(post))
     }
 
     /// The hub with events numbered by `log` (Redis, in clustered mode).
@@ -329,6 +355,7 @@ impl Hub {
         action: Action,
         origin: Option<Origin>,
     ) -> Result<Appended, HubError> {
+        let action = self.screen(channel, action)?;
         let ch = self.channel(channel).await?;
         let ctx = self.ctx();
         // Changes made here (not from Matrix) go to the bridged room too.

@@ -20,12 +20,14 @@ pub mod hub;
 pub mod limits;
 pub mod live;
 pub mod metrics;
+pub mod moderation;
 pub mod node;
 pub mod pages;
 pub mod quota;
 pub mod records;
 pub mod serve;
 pub mod store;
+pub mod user_id;
 pub mod webhooks;
 
 use crate::config::Config;
@@ -70,6 +72,8 @@ pub struct AppState {
     pub chat_rooms: Arc<directory::ChatRooms>,
     /// The DJs marked live per channel (`…/live`, `GET /chat/channels`).
     pub live: Arc<live::LiveDjs>,
+    /// Roles, timeouts, bans, karma and the moderation log.
+    pub moderation: Arc<moderation::Moderation>,
     /// Redis, in clustered mode: it orders events and keeps the records every
     /// node must agree on (webhooks, live marks, bridged rooms, shared limits).
     pub cluster: Option<Arc<cluster::Cluster>>,
@@ -115,14 +119,17 @@ impl AppState {
         );
         let per_address = Arc::new(PerAddress::new(l, metrics.unsent_bytes.clone()));
         let cluster = log.cluster().cloned();
+        let moderation = Arc::new(moderation::Moderation::new(store.clone(), &config));
         AppState {
             live: Arc::new(live::LiveDjs::new(store.clone(), cluster.clone())),
             cluster,
             hub: Arc::new(
                 Hub::new(store, limits, metrics.clone(), bridged)
                     .with_log(log)
-                    .with_durable(durable),
+                    .with_durable(durable)
+                    .with_policy(moderation.clone()),
             ),
+            moderation,
             metrics,
             api_limiter: Arc::new(api_limiter),
             hook_limiter: Arc::new(hook_limiter),
@@ -148,6 +155,7 @@ pub fn app(state: AppState) -> Router {
             get(bridge::thumbnails::handler),
         )
         .route("/chat/channels", get(directory::handler))
+        .merge(moderation::anonymous_routes().layer(moderation::anonymous_cors()))
         .route(
             "/media/{channel}/avatars/{key}",
             get(bridge::thumbnails::avatar_handler),
@@ -161,6 +169,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api::routes())
         .merge(webhooks::routes())
         .merge(live::routes())
+        .merge(moderation::routes(&state))
         .merge(anonymous)
         .route("/api/{*rest}", any(api_not_found))
         .route("/feed/{channel}", get(feed::handler))
@@ -271,6 +280,13 @@ pub async fn run(
     };
     let handle = durable.as_ref().map(|(d, _)| d.clone());
     let state = AppState::with_log(config, store, log, handle, stop_rx.clone());
+    // Timeouts and bans in force, before any post can arrive.
+    state
+        .moderation
+        .load()
+        .await
+        .map_err(|e| std::io::Error::other(format!("reading moderation records: {e}")))?;
+    let expiry = tokio::spawn(moderation::expiry::run(state.clone(), stop_rx.clone()));
     // Events other nodes append, as Redis pub/sub brings them.
     let follower = heard.map(|heard| tokio::spawn(hub::follow(state.hub.clone(), heard)));
     // This node's figures, for the cluster's view in every node's /metrics.
@@ -331,6 +347,7 @@ pub async fn run(
         let _ = task.await;
     }
     let _ = sweeper.await;
+    let _ = expiry.await;
     if let Some(task) = reporter {
         let _ = task.await;
     }

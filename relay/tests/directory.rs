@@ -24,6 +24,7 @@ async fn public_channels_come_with_titles_and_rules_and_no_room_without_a_bridge
                     required: true,
                     version: rules_version("Be kind."),
                 }),
+                ..ChannelMeta::default()
             },
         );
         c.limits.anonymous_rate_limit_burst = 3;

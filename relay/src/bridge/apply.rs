@@ -192,6 +192,12 @@ async fn append(hub: &Hub, channel: &str, action: Action, origin: Origin) -> Res
             tracing::info!(channel, %event_id, "matrix: no shown message it changes, skipped");
             Ok(())
         }
+        // A timed-out or banned sender's post that the homeserver let
+        // through (the bot lacked the power to stop it): never shown.
+        Err(HubError::Refused(why)) => {
+            tracing::info!(channel, %event_id, banned = why.banned, "matrix: sender refused by moderation, not shown");
+            Ok(())
+        }
         Err(e) => Err(e),
     }
 }

@@ -4,6 +4,7 @@
 
 use super::ConfigError;
 use crate::bridge::config::MatrixConfig;
+use crate::user_id::check_user_id;
 use chyron_protocol::{validate_channel, Rules};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -24,6 +25,15 @@ pub struct ChannelFile {
     rules: Option<String>,
     /// Whether viewers must accept the rules before posting.
     rules_required: Option<bool>,
+    /// Matrix user ids of the channel's owners (organisers, DJs): they
+    /// appoint its moderators.
+    owners: Option<Vec<String>>,
+    /// `show` (default) or `blur`: whether an attachment nobody marked yet
+    /// is shown, or hidden until a moderator marks it safe.
+    unmarked_images: Option<String>,
+    /// Whether everyone sees a short notice when someone is timed out or
+    /// banned (default: only the moderation log and the person hear of it).
+    moderation_notices: Option<bool>,
 }
 
 /// What the organiser said about one channel, checked.
@@ -33,6 +43,12 @@ pub struct ChannelMeta {
     pub title: Option<String>,
     /// The rules, with their version.
     pub rules: Option<Rules>,
+    /// Owners named in the config (the Chat API can add more).
+    pub owners: Vec<String>,
+    /// Whether unmarked attachments wait for a moderator's "safe".
+    pub blur_unmarked: bool,
+    /// Whether timeouts and bans are announced in the channel.
+    pub moderation_notices: bool,
 }
 
 /// The chat directory's settings.
@@ -46,6 +62,9 @@ pub struct ChatConfig {
     pub public_homeserver: Option<String>,
     /// Titles and rules per channel.
     pub channels: BTreeMap<String, ChannelMeta>,
+    /// Matrix user ids of the relay's admins: moderators of every channel,
+    /// who read any public channel without being counted or listed.
+    pub admins: Vec<String>,
 }
 
 /// The raw values before validation.
@@ -56,6 +75,8 @@ pub struct ChatInput {
     pub public_homeserver: Option<String>,
     /// The `[channels.NAME]` tables.
     pub channels: BTreeMap<String, ChannelFile>,
+    /// `admins` (flag, environment or file).
+    pub admins: Option<Vec<String>>,
 }
 
 impl ChatConfig {
@@ -144,13 +165,53 @@ pub fn resolve(input: ChatInput) -> Result<ChatConfig, ConfigError> {
             }
             None => None,
         };
-        channels.insert(name, ChannelMeta { title, rules });
+        let owners = user_ids(&format!("{at} `owners`"), file.owners)?;
+        let blur_unmarked = match file.unmarked_images.as_deref() {
+            None | Some("show") => false,
+            Some("blur") => true,
+            Some(other) => {
+                return err(format!(
+                    "{at}: `unmarked_images` is {other:?}; it must be \"show\" or \"blur\""
+                ))
+            }
+        };
+        let moderation_notices = file.moderation_notices.unwrap_or(false);
+        channels.insert(
+            name,
+            ChannelMeta {
+                title,
+                rules,
+                owners,
+                blur_unmarked,
+                moderation_notices,
+            },
+        );
     }
     Ok(ChatConfig {
         public_channels,
         public_homeserver,
         channels,
+        admins: user_ids("`admins`", input.admins)?,
     })
+}
+
+/// A list of Matrix user ids, checked, blanks skipped, duplicates dropped.
+fn user_ids(at: &str, list: Option<Vec<String>>) -> Result<Vec<String>, ConfigError> {
+    let mut ids: Vec<String> = Vec::new();
+    for id in list
+        .unwrap_or_default()
+        .into_iter()
+        .map(|i| i.trim().to_string())
+    {
+        if id.is_empty() {
+            continue;
+        }
+        check_user_id(&id).map_err(|why| ConfigError(format!("{at}: {why}")))?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
 }
 
 #[cfg(test)]

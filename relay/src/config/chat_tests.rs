@@ -7,6 +7,7 @@ fn input() -> ChatInput {
         public_channels: None,
         public_homeserver: None,
         channels: BTreeMap::new(),
+        admins: None,
     }
 }
 
@@ -91,4 +92,35 @@ fn hostile_values_are_refused_with_the_reason() {
     let mut name = input();
     name.public_channels = Some(vec!["../etc".into()]);
     assert!(resolve(name).unwrap_err().0.contains("public_channels"));
+}
+
+#[test]
+fn owners_admins_and_image_defaults_are_checked() {
+    let table: ChannelFile = toml::from_str(
+        "owners = [\"@dj:hs\", \" \", \"@dj:hs\", \"@ben:hs\"]\nunmarked_images = \"blur\"\n\
+         moderation_notices = true",
+    )
+    .unwrap();
+    let mut i = input();
+    i.channels.insert("live".into(), table);
+    i.admins = Some(vec!["@root:hs".into()]);
+    let c = resolve(i).unwrap();
+    let meta = &c.channels["live"];
+    assert_eq!(meta.owners, ["@dj:hs", "@ben:hs"]);
+    assert!(meta.blur_unmarked && meta.moderation_notices);
+    assert_eq!(c.admins, ["@root:hs"]);
+    for (toml, says) in [
+        ("owners = [\"dj\"]", "`owners`"),
+        ("owners = [\"@d\u{202e}j:hs\"]", "`owners`"),
+        ("unmarked_images = \"hide\"", "`unmarked_images`"),
+    ] {
+        let mut i = input();
+        i.channels
+            .insert("live".into(), toml::from_str(toml).unwrap());
+        let e = resolve(i).unwrap_err();
+        assert!(e.0.contains(says) && e.0.contains("[channels.live]"), "{e}");
+    }
+    let mut i = input();
+    i.admins = Some(vec!["root".into()]);
+    assert!(resolve(i).unwrap_err().0.contains("`admins`"));
 }

@@ -66,6 +66,10 @@ pub struct Cli {
     /// a dead holder's link is taken over within about this (min 300) [default: 15000].
     #[arg(long, env = "CHYRON_BRIDGE_LEASE_MS")]
     pub bridge_lease_ms: Option<u32>,
+    /// Milliseconds one second of a moderation clock lasts (timeouts, karma
+    /// decay); shorter only in tests [default: 1000].
+    #[arg(long, env = "CHYRON_MODERATION_SECOND_MS")]
+    pub moderation_second_ms: Option<u32>,
     /// Requests per second per client address to /hooks and /media [default: 20].
     #[arg(long, env = "CHYRON_ANONYMOUS_RATE_LIMIT_PER_SECOND")]
     pub anonymous_rate_limit_per_second: Option<u32>,
@@ -96,6 +100,10 @@ pub struct Cli {
     /// the client address it recorded in X-Forwarded-For [default: none].
     #[arg(long, env = "CHYRON_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Option<Vec<String>>,
+    /// The relay's admins, comma separated Matrix user ids: moderators of
+    /// every channel, who read any public channel unnoticed [default: none].
+    #[arg(long, env = "CHYRON_ADMINS", value_delimiter = ',')]
+    pub admins: Option<Vec<String>>,
     /// PostgreSQL URL (postgres://user@host/db or postgres:///db?host=/socket/dir),
     /// clustered mode only (needs --redis): every node writes the events it
     /// applies there, behind, and reads history Redis no longer holds [default: off].

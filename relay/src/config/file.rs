@@ -21,6 +21,8 @@ pub(super) struct FileConfig {
     pub(super) public_url: Option<String>,
     /// Same as `--redis` (the file suits a URL with a password).
     pub(super) redis: Option<String>,
+    /// Same as `--admins`.
+    pub(super) admins: Option<Vec<String>>,
     /// Same as `--trusted-proxies`.
     pub(super) trusted_proxies: Option<Vec<String>>,
     /// Same as `--database` (the file suits a URL with a password).
@@ -51,6 +53,8 @@ pub(super) struct FileConfig {
     pub(super) header_read_timeout_secs: Option<u32>,
     /// Same as `--request-timeout-secs`.
     pub(super) request_timeout_secs: Option<u32>,
+    /// Same as `--moderation-second-ms`.
+    pub(super) moderation_second_ms: Option<u32>,
     /// Same as `--bridge-lease-ms`.
     pub(super) bridge_lease_ms: Option<u32>,
     /// Same as `--anonymous-rate-limit-per-second`.

@@ -299,6 +299,12 @@ impl Config {
                 file.bridge_lease_ms,
                 &mut l.bridge_lease_ms,
             ),
+            (
+                "moderation_second_ms",
+                cli.moderation_second_ms,
+                file.moderation_second_ms,
+                &mut l.moderation_second_ms,
+            ),
         ] {
             if let Some(v) = num(key, flag, file)? {
                 *field = v;
@@ -348,6 +354,7 @@ impl Config {
                 .matrix_public_homeserver
                 .or(file.matrix_public_homeserver),
             channels: file.channels.unwrap_or_default(),
+            admins: cli.admins.or(file.admins),
         })?;
         Ok(config)
     }

@@ -109,6 +109,10 @@ pub struct Limits {
     /// (renewed every third of it): a dead holder's link is taken over
     /// within about this. Short only in tests.
     pub bridge_lease_ms: u32,
+    /// How long one second of the moderation clock lasts, in milliseconds:
+    /// timeouts (2–10 minutes) and karma's decay are counted in it, so a
+    /// test can run a 2-minute timeout in 1.2 s. 1000 in production.
+    pub moderation_second_ms: u32,
 }
 
 impl Default for Limits {
@@ -133,6 +137,7 @@ impl Default for Limits {
             max_unsent_bytes_per_ip: 8 * 1024 * 1024,
             max_unsent_bytes: 128 * 1024 * 1024,
             bridge_lease_ms: 15_000,
+            moderation_second_ms: 1000,
         }
     }
 }

@@ -7,6 +7,7 @@
 pub mod avatars;
 pub mod identity;
 pub mod live;
+pub mod moderation;
 mod outbox;
 pub mod replica;
 mod webhooks;
@@ -95,6 +96,7 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&conn)?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(moderation::SCHEMA)?;
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
         })

@@ -1,0 +1,308 @@
+//! What moderators do: time people out (2–10 minutes, lifted by itself),
+//! ban and unban, mark attachments, delete lines; and what they read (a
+//! person's karma, the log). Every action is checked here, logged, and
+//! mirrored into the bridged Matrix room where the bot has the power.
+
+use super::karma;
+use super::mirror::{matrix, Matrix};
+use super::roles::{actor_role, require, Role};
+use super::session::Actor;
+use super::{log_action, Moderation};
+use crate::api::hub_error;
+use crate::error::{ApiError, ApiJson, ApiPath};
+use crate::hub::{now_ms, Action, HubError};
+use crate::store::moderation::{self as db, Kind, Sanction};
+use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use chyron_protocol::validate_sender_id;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// Longest reason, in characters.
+pub const MAX_REASON_CHARS: usize = 300;
+
+/// Body of `POST …/timeouts`.
+#[derive(Debug, Deserialize)]
+pub struct TimeoutBody {
+    /// Whom: a Matrix user id or an API sender name.
+    user_id: String,
+    /// How long, 120–600 seconds; default: suggested by their karma.
+    #[serde(default)]
+    seconds: Option<i64>,
+    /// Why, shown to them.
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// A target, checked (a sender id: a Matrix user id or an API name).
+pub(super) fn check_target(user_id: &str) -> Result<(), ApiError> {
+    target(user_id, None).map(|_| ())
+}
+
+/// A target and a reason, checked.
+fn target(user_id: &str, reason: Option<String>) -> Result<Option<String>, ApiError> {
+    validate_sender_id(user_id)
+        .map_err(|e| ApiError::invalid_field(e.to_string().replace("`sender_id`", "`user_id`")))?;
+    let Some(reason) = reason
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty())
+    else {
+        return Ok(None);
+    };
+    if reason.chars().count() > MAX_REASON_CHARS {
+        return Err(ApiError::invalid_field(format!(
+            "`reason` is longer than {MAX_REASON_CHARS} characters"
+        )));
+    }
+    if reason
+        .chars()
+        .any(|c| c.is_control() || chyron_protocol::is_disguising(c))
+    {
+        return Err(ApiError::invalid_field(
+            "`reason` holds a control or bidi character",
+        ));
+    }
+    Ok(Some(reason))
+}
+
+/// Refuses sanctioning someone whose role is not below the actor's (a
+/// moderator cannot time out the owner or another moderator).
+async fn outranks(
+    state: &AppState,
+    channel: &str,
+    actor: &Actor,
+    whom: &str,
+) -> Result<(), ApiError> {
+    let mine = actor_role(&state.moderation, channel, actor).await?;
+    let theirs = actor_role(&state.moderation, channel, &Actor::User(whom.to_string())).await?;
+    if theirs != Role::Viewer && theirs >= mine {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("{whom:?} is a {theirs:?} here: only someone above them may",).to_lowercase(),
+        ));
+    }
+    Ok(())
+}
+
+/// The karma owner of a channel: its first owner ("" when it has none).
+pub(super) async fn karma_owner(m: &Moderation, channel: &str) -> Result<String, ApiError> {
+    let owners = super::roles::owners(m, channel).await;
+    let owners = owners.map_err(|e| ApiError::internal("owners", e))?;
+    Ok(owners.into_iter().next().unwrap_or_default())
+}
+
+/// `POST …/moderation/timeouts`.
+pub async fn time_out(
+    actor: Actor,
+    State(state): State<AppState>,
+    ApiPath(channel): ApiPath<String>,
+    ApiJson(body): ApiJson<TimeoutBody>,
+) -> Result<Json<Value>, ApiError> {
+    require(&state, &channel, &actor, Role::Moderator, "time people out").await?;
+    let reason = target(&body.user_id, body.reason)?;
+    outranks(&state, &channel, &actor, &body.user_id).await?;
+    let m = &state.moderation;
+    let owner = karma_owner(m, &channel).await?;
+    let now = now_ms();
+    let week = m.seconds(karma::FORGIVE_AFTER_SECS);
+    let in_force = m.sanctions.get(&channel, &body.user_id).timeout;
+    let extended = in_force.is_some_and(|(until, _)| until > now);
+    let (c, u, o) = (channel.clone(), body.user_id.clone(), owner.clone());
+    let (points, last) = m
+        .store
+        .call(move |conn| db::karma(conn, &o, &u))
+        .await
+        .map_err(|e| ApiError::internal("karma", e))?
+        .unwrap_or((0, now));
+    let secs = body
+        .seconds
+        .unwrap_or_else(|| karma::suggested_secs(karma::current(points, last, now, week)));
+    if !(karma::MIN_SECS..=karma::MAX_SECS).contains(&secs) {
+        return Err(ApiError::invalid_field(format!(
+            "`seconds` must be {}–{} (2 to 10 minutes)",
+            karma::MIN_SECS,
+            karma::MAX_SECS
+        )));
+    }
+    // A second timeout on someone timed out sets a new end; karma counts
+    // the person's timeouts, not the extensions.
+    let karma = if extended {
+        karma::current(points, last, now, week)
+    } else {
+        karma::after_timeout(points, last, now, week)
+    };
+    let sanction = Sanction {
+        channel: c.clone(),
+        user_id: body.user_id.clone(),
+        kind: Kind::Timeout,
+        until: Some(now + m.seconds(secs)),
+        reason: reason.clone(),
+    };
+    let (s, who, actor_name) = (
+        sanction.clone(),
+        actor.name().to_string(),
+        body.user_id.clone(),
+    );
+    m.store
+        .call(move |conn| {
+            let tx = conn.transaction()?;
+            db::put_sanction(&tx, &s, &who, now)?;
+            if !extended {
+                db::set_karma(&tx, &owner, &actor_name, karma, now)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| ApiError::internal("timeout", e))?;
+    m.sanctions.put(&sanction);
+    m.changed.notify_one();
+    let until = sanction.until.unwrap_or(now);
+    let detail = format!(
+        "{secs} s, until {until}{}",
+        if extended { ", extended" } else { "" }
+    );
+    log_action(
+        m,
+        &channel,
+        actor.name(),
+        "timeout",
+        &body.user_id,
+        reason,
+        Some(detail),
+    )
+    .await;
+    let matrix = matrix(&state, &channel, Matrix::Silence(&body.user_id)).await;
+    Ok(Json(json!({
+        "channel": channel, "user_id": body.user_id, "until": until, "seconds": secs,
+        "karma": karma, "extended": extended, "matrix": matrix,
+    })))
+}
+
+/// `DELETE …/moderation/timeouts/{user_id}`: lifted early.
+pub async fn lift_timeout(
+    actor: Actor,
+    State(state): State<AppState>,
+    ApiPath((channel, user_id)): ApiPath<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    require(&state, &channel, &actor, Role::Moderator, "lift timeouts").await?;
+    if !lift(&state, &channel, &user_id, Kind::Timeout, actor.name()).await? {
+        return Err(ApiError::not_found(format!(
+            "{user_id:?} is not timed out here"
+        )));
+    }
+    let matrix = matrix(&state, &channel, Matrix::Unsilence(&user_id)).await;
+    Ok(Json(
+        json!({"channel": channel, "user_id": user_id, "lifted": true, "matrix": matrix}),
+    ))
+}
+
+/// Lifts a sanction in SQLite and memory, and logs it; whether there was one.
+pub async fn lift(
+    state: &AppState,
+    channel: &str,
+    user_id: &str,
+    kind: Kind,
+    actor: &str,
+) -> Result<bool, ApiError> {
+    let m = &state.moderation;
+    let (c, u) = (channel.to_string(), user_id.to_string());
+    let lifted = m
+        .store
+        .call(move |conn| db::lift(conn, &c, &u, kind))
+        .await
+        .map_err(|e| ApiError::internal("lift", e))?;
+    m.sanctions.remove(channel, user_id, kind);
+    m.changed.notify_one();
+    if lifted {
+        let action = match kind {
+            Kind::Timeout if actor == super::RELAY => "timeout_ended",
+            Kind::Timeout => "timeout_lifted",
+            Kind::Ban => "unban",
+        };
+        log_action(m, channel, actor, action, user_id, None, None).await;
+    }
+    Ok(lifted)
+}
+
+/// Body of `POST …/bans`.
+#[derive(Debug, Deserialize)]
+pub struct BanBody {
+    /// Whom.
+    user_id: String,
+    /// Why.
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// `POST …/moderation/bans`: refused from now on, their lines cleared.
+pub async fn ban(
+    actor: Actor,
+    State(state): State<AppState>,
+    ApiPath(channel): ApiPath<String>,
+    ApiJson(body): ApiJson<BanBody>,
+) -> Result<Json<Value>, ApiError> {
+    require(&state, &channel, &actor, Role::Moderator, "ban people").await?;
+    let reason = target(&body.user_id, body.reason)?;
+    outranks(&state, &channel, &actor, &body.user_id).await?;
+    let m = &state.moderation;
+    let sanction = Sanction {
+        channel: channel.clone(),
+        user_id: body.user_id.clone(),
+        kind: Kind::Ban,
+        until: None,
+        reason: reason.clone(),
+    };
+    let (s, who) = (sanction.clone(), actor.name().to_string());
+    m.store
+        .call(move |conn| db::put_sanction(conn, &s, &who, now_ms()))
+        .await
+        .map_err(|e| ApiError::internal("ban", e))?;
+    m.sanctions.put(&sanction);
+    // Their lines leave every overlay and chat (a Matrix ban does the same).
+    let clear = Action::Clear {
+        sender_id: body.user_id.clone(),
+    };
+    let removed = match state.hub.append(&channel, clear).await {
+        Ok(done) => done.removed,
+        Err(HubError::NotFound) => 0,
+        Err(e) => return Err(hub_error(e)),
+    };
+    let detail = format!("{removed} lines removed");
+    log_action(
+        m,
+        &channel,
+        actor.name(),
+        "ban",
+        &body.user_id,
+        reason.clone(),
+        Some(detail),
+    )
+    .await;
+    let matrix = matrix(&state, &channel, Matrix::Ban(&body.user_id, reason)).await;
+    Ok(Json(json!({
+        "channel": channel, "user_id": body.user_id, "banned": true, "removed": removed,
+        "matrix": matrix,
+    })))
+}
+
+/// `DELETE …/moderation/bans/{user_id}`.
+pub async fn unban(
+    actor: Actor,
+    State(state): State<AppState>,
+    ApiPath((channel, user_id)): ApiPath<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    require(&state, &channel, &actor, Role::Moderator, "unban people").await?;
+    if !lift(&state, &channel, &user_id, Kind::Ban, actor.name()).await? {
+        return Err(ApiError::not_found(format!(
+            "{user_id:?} is not banned here"
+        )));
+    }
+    let matrix = matrix(&state, &channel, Matrix::Unban(&user_id)).await;
+    Ok(Json(
+        json!({"channel": channel, "user_id": user_id, "banned": false, "matrix": matrix}),
+    ))
+}

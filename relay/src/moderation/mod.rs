@@ -1,0 +1,272 @@
+//! Moderation: the relay is the authority. It keeps who may moderate
+//! (owners, moderators for one event or in general, admins), the timeouts
+//! and bans in force, karma and a log; it checks every request itself (a
+//! control hidden in the widget is a convenience, never the check); and it
+//! refuses a sanctioned sender's posts at every door through the hub's
+//! [`Policy`].
+//!
+//! - `session`: who asks (a viewer's OpenID-proven Matrix ID, or the API token)
+//! - `roles`: what they may do where, and appointing moderators
+//! - `sanctions`: the timeouts and bans in force, in memory, as the [`Policy`]
+//! - `actions`: timeouts and bans; `content`: marks and deletions;
+//!   `reads`: standing, karma, the log; `mirror`: the same in Matrix
+//! - `expiry`: lifts each timeout at its stored end, also after a restart
+//! - `karma`: the arithmetic of karma and suggested lengths
+//!
+//! Clustered mode keeps these records in each node's SQLite (not shared yet).
+
+pub mod actions;
+pub mod content;
+pub mod expiry;
+pub mod karma;
+pub mod mirror;
+pub mod reads;
+pub mod roles;
+pub mod sanctions;
+pub mod session;
+
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::hub::{Policy, Refusal};
+use crate::quota::Limiter;
+use crate::store::{moderation as db, Store};
+use crate::AppState;
+use axum::http::{header, HeaderValue, Method};
+use axum::routing::{delete, get, post, put};
+use axum::Router;
+use chyron_protocol::Mark;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Notify, OnceCell};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+/// Moderation's state, shared by its handlers, the hub and the expiry task.
+pub struct Moderation {
+    /// Where roles, sanctions, karma and the log are kept.
+    store: Store,
+    /// Admins from the config.
+    admins: Vec<String>,
+    /// Owners from the config, per channel (the API adds more, in SQLite).
+    config_owners: BTreeMap<String, Vec<String>>,
+    /// Channels whose unmarked attachments wait for a moderator.
+    blur_unmarked: HashSet<String>,
+    /// How long one second of the moderation clock lasts, in ms.
+    pub second_ms: i64,
+    /// The sessions' HMAC key, read from (or first written to) SQLite on
+    /// first use.
+    key: OnceCell<[u8; 32]>,
+    /// The timeouts and bans in force, in memory: asked on every post.
+    pub sanctions: sanctions::Sanctions,
+    /// Wakes the expiry task when a timeout is set or lifted.
+    pub changed: Notify,
+    /// Moderation requests per actor.
+    limiter: Limiter<String>,
+    /// Asks the homeserver about OpenID tokens.
+    http: http_client::Client,
+}
+
+impl Moderation {
+    /// Moderation over `store` with the config's admins, owners and
+    /// channel settings. Reads nothing yet: [`Moderation::load`] does.
+    pub fn new(store: Store, config: &Config) -> Moderation {
+        let chat = &config.chat;
+        let l = &config.limits;
+        Moderation {
+            store,
+            admins: chat.admins.clone(),
+            config_owners: chat
+                .channels
+                .iter()
+                .map(|(name, meta)| (name.clone(), meta.owners.clone()))
+                .collect(),
+            blur_unmarked: chat
+                .channels
+                .iter()
+                .filter(|(_, meta)| meta.blur_unmarked)
+                .map(|(name, _)| name.clone())
+                .collect(),
+            second_ms: l.moderation_second_ms.into(),
+            key: OnceCell::new(),
+            sanctions: sanctions::Sanctions::default(),
+            changed: Notify::new(),
+            limiter: Limiter::new(
+                "mod",
+                l.rate_limit_per_second,
+                Duration::from_secs(1),
+                l.rate_limit_burst,
+            ),
+            http: http_client::Client::new(),
+        }
+    }
+
+    /// Reads the sanctions in force into memory; the relay calls it before
+    /// it serves, so no post slips past a timeout set before a restart.
+    pub async fn load(&self) -> Result<(), crate::store::StoreError> {
+        let all = self.store.call(db::sanctions).await?;
+        self.sanctions.replace(all);
+        Ok(())
+    }
+
+    /// The store, for handlers.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The sessions' key: created once, then read back after restarts.
+    pub async fn session_key(&self) -> Result<[u8; 32], ApiError> {
+        let key = self
+            .key
+            .get_or_try_init(|| async {
+                let fresh = hex::encode(crate::hub::random_bytes::<32>().map_err(|e| e.to_string())?);
+                let stored = self
+                    .store
+                    .call(move |c| {
+                        c.execute(
+                            "INSERT OR IGNORE INTO settings (key, value) VALUES ('session_key', ?1)",
+                            [&fresh],
+                        )?;
+                        crate::store::get_setting(c, "session_key")
+                    })
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .ok_or("no session key stored")?;
+                let mut key = [0u8; 32];
+                hex::decode_to_slice(stored, &mut key).map_err(|e| e.to_string())?;
+                Ok::<_, String>(key)
+            })
+            .await
+            .map_err(|e| ApiError::internal("session key", e))?;
+        Ok(*key)
+    }
+
+    /// `429` past the actor's rate.
+    pub async fn limit(&self, state: &AppState, actor: &str) -> Result<(), ApiError> {
+        let cluster = state.cluster.as_deref();
+        match self.limiter.check(cluster, &actor.to_string()).await {
+            Some(secs) => Err(ApiError::rate_limited(secs)),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether `user_id` is one of the relay's admins.
+    pub fn is_admin(&self, user_id: &str) -> bool {
+        self.admins.iter().any(|a| a == user_id)
+    }
+
+    /// One second of the moderation clock, `secs` times, in ms.
+    pub fn seconds(&self, secs: i64) -> i64 {
+        secs.saturating_mul(self.second_ms)
+    }
+}
+
+impl Policy for Moderation {
+    fn refuses(&self, channel: &str, sender_id: &str) -> Option<Refusal> {
+        self.sanctions
+            .refusal(channel, sender_id, crate::hub::now_ms())
+    }
+
+    fn unmarked(&self, channel: &str) -> Option<Mark> {
+        self.blur_unmarked
+            .contains(channel)
+            .then_some(Mark::Unreviewed)
+    }
+}
+
+/// Moderation's routes: sign-in, roles, actions, the log. Any origin may
+/// call them (tokens travel in `Authorization`, never in cookies), unless
+/// the relay lists `allowed_origins`.
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let c = "/chat/v1/channels/{channel}";
+    let m = "/chat/v1/channels/{channel}/moderation";
+    let origins = &state.config.allowed_origins;
+    let allow = if origins.is_empty() {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    let cors = CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(600));
+    Router::new()
+        .route(&format!("{c}/me"), get(roles::me))
+        .route(&format!("{c}/owners"), get(roles::list_owners))
+        .route(
+            &format!("{c}/owners/{{user_id}}"),
+            put(roles::add_owner).delete(roles::remove_owner),
+        )
+        .route(&format!("{c}/moderators"), get(roles::list_moderators))
+        .route(
+            &format!("{c}/moderators/{{user_id}}"),
+            put(roles::appoint).delete(roles::dismiss),
+        )
+        .route(&format!("{m}/timeouts"), post(actions::time_out))
+        .route(
+            &format!("{m}/timeouts/{{user_id}}"),
+            delete(actions::lift_timeout),
+        )
+        .route(&format!("{m}/bans"), post(actions::ban))
+        .route(&format!("{m}/bans/{{user_id}}"), delete(actions::unban))
+        .route(&format!("{m}/marks/{{message_id}}"), put(content::mark))
+        .route(
+            &format!("{m}/messages/{{message_id}}"),
+            delete(content::delete_message),
+        )
+        .route(&format!("{m}/users/{{user_id}}"), get(reads::user))
+        .route(&format!("{m}/log"), get(reads::log))
+        .layer(cors)
+}
+
+/// The anonymous part (behind the per-address quota): signing in, and a
+/// person's standing, for guests who cannot prove who they are.
+pub fn anonymous_routes() -> Router<AppState> {
+    Router::new()
+        .route("/chat/v1/session", post(session::start))
+        .route(
+            "/chat/v1/channels/{channel}/standing/{user_id}",
+            get(reads::standing),
+        )
+}
+
+/// The CORS layer for the anonymous routes (no credentials).
+pub fn anonymous_cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::any())
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(600))
+}
+
+/// The sanction log line's actor for the relay itself (expiry).
+pub const RELAY: &str = "relay";
+
+/// Keeps `Arc<Moderation>` nameable from `AppState`.
+pub type Shared = Arc<Moderation>;
+
+/// Appends a line to the channel's moderation log. A log that cannot be
+/// written is reported, not fatal: the action itself is already done.
+pub async fn log_action(
+    m: &Moderation,
+    channel: &str,
+    actor: &str,
+    action: &str,
+    target: &str,
+    reason: Option<String>,
+    detail: Option<String>,
+) {
+    let line = db::LogLine {
+        id: 0,
+        ts: crate::hub::now_ms(),
+        actor: actor.to_string(),
+        action: action.to_string(),
+        target: target.to_string(),
+        reason,
+        detail,
+    };
+    let channel = channel.to_string();
+    if let Err(e) = m.store.call(move |c| db::log(c, &channel, &line)).await {
+        tracing::warn!("moderation log: {e}");
+    }
+}
