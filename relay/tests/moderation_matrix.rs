@@ -1,0 +1,210 @@
+//! Moderation by signed-in viewers, against a real Synapse: a Matrix OpenID
+//! token becomes a relay session; roles decide; an owner appoints a
+//! moderator for one event, who marks an image NSFW on every feed, cannot
+//! touch the owner, and loses the role when the event ends; a timed-out
+//! Matrix user's posts never reach the feed.
+
+mod common;
+
+use chyron_protocol::{Mark, ServerFrame};
+use common::matrix::*;
+use common::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// A relay session for a seeded user: the OpenID dance a chat does.
+async fn session(relay: &Server, mx: &Mx, user_id: &str) -> String {
+    let path = format!("/user/{user_id}/openid/request_token");
+    let openid = mx.call(Method::POST, &path, json!({})).await;
+    let res = http()
+        .post(relay.url("/chat/v1/session"))
+        .json(&json!({
+            "access_token": openid["access_token"],
+            "matrix_server_name": openid["matrix_server_name"],
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["user_id"], user_id);
+    body["session"].as_str().unwrap().to_string()
+}
+
+async fn call(
+    relay: &Server,
+    auth: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = http().request(method, relay.url(path)).bearer_auth(auth);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+const D: &str = "/chat/v1/channels/demo";
+
+#[tokio::test]
+async fn signed_in_viewers_moderate_by_role_and_an_event_role_ends_with_the_event() {
+    let Some((synapse, alice)) = synapse_and_alice().await else {
+        return;
+    };
+    let seeded = seeded(&synapse.base).await;
+    let bob = user(&seeded, "bob", &synapse.base);
+    let relay = start(|c| {
+        c.matrix = Some(bridged(&synapse.base));
+        c.chat.channels.insert(
+            "demo".into(),
+            chyron_relay::config::chat::ChannelMeta {
+                owners: vec!["@alice:localhost".into()],
+                ..Default::default()
+            },
+        );
+    })
+    .await;
+    let mut ws = live_demo_feed(&relay).await;
+
+    // Forged, and another server's, tokens get clear refusals.
+    let forged = json!({"access_token": "forged", "matrix_server_name": "localhost"});
+    let res = http()
+        .post(relay.url("/chat/v1/session"))
+        .json(&forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let e: Value = res.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "invalid_openid");
+    let elsewhere = json!({"access_token": "x", "matrix_server_name": "evil.example"});
+    let res = http()
+        .post(relay.url("/chat/v1/session"))
+        .json(&elsewhere)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+
+    let bob_s = session(&relay, &bob, "@bob:localhost").await;
+    let alice_s = session(&relay, &alice, "@alice:localhost").await;
+    let (_, me) = call(&relay, &bob_s, Method::GET, &format!("{D}/me"), None).await;
+    assert_eq!(me["role"], "viewer");
+    let (_, me) = call(&relay, &alice_s, Method::GET, &format!("{D}/me"), None).await;
+    assert_eq!(me["role"], "owner");
+
+    // A viewer cannot moderate; the refusal is logged.
+    let timeout = json!({"user_id": "spammer"});
+    let path = format!("{D}/moderation/timeouts");
+    let (status, e) = call(&relay, &bob_s, Method::POST, &path, Some(timeout.clone())).await;
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden"))
+    );
+    let (_, log) = call(
+        &relay,
+        TOKEN,
+        Method::GET,
+        &format!("{D}/moderation/log"),
+        None,
+    )
+    .await;
+    assert_eq!(log["log"][0]["actor"], "@bob:localhost");
+    assert!(log["log"][0]["action"]
+        .as_str()
+        .unwrap()
+        .starts_with("refused"));
+
+    // The owner appoints bob for an event ending in 4 s.
+    let until = chyron_relay::hub::now_ms() + 4_000;
+    let appoint = json!({"scope": "event", "until": until});
+    let path = format!("{D}/moderators/@bob:localhost");
+    let (status, done) = call(&relay, &alice_s, Method::PUT, &path, Some(appoint)).await;
+    assert_eq!(status, 200, "{done}");
+    let (_, me) = call(&relay, &bob_s, Method::GET, &format!("{D}/me"), None).await;
+    assert_eq!(
+        (me["role"].as_str(), me["moderator_until"].as_i64()),
+        (Some("moderator"), Some(until))
+    );
+    // A moderator cannot appoint, nor time the owner out.
+    let path = format!("{D}/moderators/@mallory:localhost");
+    let again = json!({"scope": "general"});
+    assert_eq!(
+        call(&relay, &bob_s, Method::PUT, &path, Some(again))
+            .await
+            .0,
+        403
+    );
+    let owner = json!({"user_id": "@alice:localhost"});
+    let path = format!("{D}/moderation/timeouts");
+    assert_eq!(
+        call(&relay, &bob_s, Method::POST, &path, Some(owner))
+            .await
+            .0,
+        403
+    );
+
+    // Alice posts a picture; bob marks it NSFW; the feed carries the mark.
+    let mxc = alice.upload(png(8, 8), "image/png").await;
+    alice
+        .send(json!({"msgtype": "m.image", "body": "cat.png", "url": mxc,
+            "info": {"mimetype": "image/png", "w": 8, "h": 8}}))
+        .await;
+    let (_, picture) = posted(next_slow(&mut ws).await);
+    assert_eq!(picture.media.as_ref().unwrap().mark, None);
+    let path = format!("{D}/moderation/marks/{}", picture.id);
+    let (status, done) = call(
+        &relay,
+        &bob_s,
+        Method::PUT,
+        &path,
+        Some(json!({"mark": "nsfw"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{done}");
+    match next_slow(&mut ws).await {
+        ServerFrame::Mark { id, mark, .. } => {
+            assert_eq!((id, mark), (picture.id.clone(), Mark::Nsfw))
+        }
+        other => panic!("expected a mark, got {other:?}"),
+    }
+    // A new viewer's snapshot has it too.
+    let mut late = relay.feed("/feed/demo").await;
+    let snap = next_snapshot(&mut late).await;
+    let shown = snap.messages.iter().find(|m| m.id == picture.id).unwrap();
+    assert_eq!(shown.media.as_ref().unwrap().mark, Some(Mark::Nsfw));
+
+    // The API token times bob out: his Matrix posts no longer reach viewers.
+    let path = format!("{D}/moderation/timeouts");
+    let timeout = json!({"user_id": "@bob:localhost", "seconds": 120, "reason": "cool down"});
+    let (status, done) = call(&relay, TOKEN, Method::POST, &path, Some(timeout)).await;
+    assert_eq!(status, 200, "{done}");
+    bob.text("can anyone hear me").await;
+    alice.text("after bob").await;
+    let (_, next) = posted(next_slow(&mut ws).await);
+    assert_eq!(next.body, "after bob", "bob's post reached the feed");
+    let (_, me) = call(&relay, &bob_s, Method::GET, &format!("{D}/me"), None).await;
+    assert_eq!(me["timeout"]["reason"], "cool down");
+
+    // The event ends: bob is a viewer again, and refused.
+    let wait = until - chyron_relay::hub::now_ms() + 100;
+    tokio::time::sleep(Duration::from_millis(wait.max(0) as u64)).await;
+    let (_, me) = call(&relay, &bob_s, Method::GET, &format!("{D}/me"), None).await;
+    assert_eq!(me["role"], "viewer");
+    let path = format!("{D}/moderation/marks/{}", picture.id);
+    let (status, _) = call(
+        &relay,
+        &bob_s,
+        Method::PUT,
+        &path,
+        Some(json!({"mark": "safe"})),
+    )
+    .await;
+    assert_eq!(status, 403);
+    relay.stop().await;
+    drop(synapse);
+}
