@@ -276,3 +276,33 @@ async fn hostile_moderation_requests_get_clear_errors_and_change_nothing() {
     assert_eq!(res.headers()["access-control-allow-origin"], "*");
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn where_the_organiser_chose_notices_everyone_reads_one_line() {
+    let relay = start(|c| {
+        tweak(c);
+        c.chat.channels.get_mut("live").unwrap().moderation_notices = true;
+    })
+    .await;
+    relay.post("live", "Rowdy Ray", "LOUD").await;
+    let mut ws = relay.feed("/feed/live").await;
+    next_snapshot(&mut ws).await;
+    let body = json!({"user_id": "Rowdy Ray", "seconds": 300});
+    assert_eq!(
+        call(&relay, Method::POST, &format!("{M}/timeouts"), Some(body))
+            .await
+            .0,
+        200
+    );
+    match next_frame(&mut ws).await {
+        ServerFrame::Message { message, .. } => {
+            assert_eq!(message.body, "Rowdy Ray was timed out for 5 minutes.");
+            assert_eq!(
+                (message.sender.as_str(), message.sender_id.as_str()),
+                ("Chyron", "chyron:relay")
+            );
+        }
+        other => panic!("expected the notice, got {other:?}"),
+    }
+    relay.stop().await;
+}

@@ -175,6 +175,14 @@ pub async fn time_out(
         Some(detail),
     )
     .await;
+    let minutes = (secs + 59) / 60;
+    notice(
+        &state,
+        &channel,
+        &body.user_id,
+        &format!("was timed out for {minutes} minutes"),
+    )
+    .await;
     let matrix = matrix(&state, &channel, Matrix::Silence(&body.user_id)).await;
     Ok(Json(json!({
         "channel": channel, "user_id": body.user_id, "until": until, "seconds": secs,
@@ -282,6 +290,7 @@ pub async fn ban(
         Some(detail),
     )
     .await;
+    notice(&state, &channel, &body.user_id, "was removed from the chat").await;
     let matrix = matrix(&state, &channel, Matrix::Ban(&body.user_id, reason)).await;
     Ok(Json(json!({
         "channel": channel, "user_id": body.user_id, "banned": true, "removed": removed,
@@ -305,4 +314,39 @@ pub async fn unban(
     Ok(Json(
         json!({"channel": channel, "user_id": user_id, "banned": false, "matrix": matrix}),
     ))
+}
+
+/// Tells the channel, in a line from the relay, what happened to someone,
+/// when its organiser chose `moderation_notices` (the person's name as
+/// their last line showed it). A notice that fails is logged, not fatal.
+async fn notice(state: &AppState, channel: &str, user_id: &str, what: &str) {
+    let chat = &state.config.chat;
+    if !chat
+        .channels
+        .get(channel)
+        .is_some_and(|m| m.moderation_notices)
+    {
+        return;
+    }
+    let (c, u) = (channel.to_string(), user_id.to_string());
+    let name = state
+        .hub
+        .store()
+        .call(move |conn| db::last_name(conn, &c, &u))
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| user_id.to_string());
+    let post = crate::hub::NewPost {
+        sender: crate::bridge::gap::NOTICE_SENDER.into(),
+        sender_id: crate::bridge::gap::NOTICE_SENDER_ID.into(),
+        body: format!("{name} {what}."),
+        source: chyron_protocol::Source::Other,
+        html: None,
+        media: None,
+        avatar: None,
+    };
+    if let Err(e) = state.hub.append(channel, Action::Post(post)).await {
+        tracing::warn!(channel, "moderation notice: {e}");
+    }
 }

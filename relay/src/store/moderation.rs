@@ -309,3 +309,19 @@ pub fn log_page(
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// The name `sender_id` last posted under in `channel`, if they posted.
+pub fn last_name(
+    conn: &mut Connection,
+    channel: &str,
+    sender_id: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT sender FROM messages WHERE channel = ?1 AND sender_id = ?2
+             ORDER BY seq DESC LIMIT 1",
+            params![channel, sender_id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
