@@ -90,6 +90,26 @@ async fn signed_in_viewers_moderate_by_role_and_an_event_role_ends_with_the_even
         .unwrap();
     assert_eq!(res.status(), 400);
 
+    // Bob has a face and a line before anything happens to him.
+    let face = bob.upload(png(4, 4), "image/png").await;
+    bob.set_avatar("@bob:localhost", &face).await;
+    bob.text("hi all").await;
+    let avatar = loop {
+        let (_, line) = posted(next_slow(&mut ws).await);
+        if line.body == "hi all" {
+            break line.avatar.expect("bob's line shows his avatar");
+        }
+    };
+    assert_eq!(
+        http()
+            .get(relay.url(&avatar))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
     let bob_s = session(&relay, &bob, "@bob:localhost").await;
     let alice_s = session(&relay, &alice, "@alice:localhost").await;
     let (_, me) = call(&relay, &bob_s, Method::GET, &format!("{D}/me"), None).await;
@@ -205,6 +225,30 @@ async fn signed_in_viewers_moderate_by_role_and_an_event_role_ends_with_the_even
     )
     .await;
     assert_eq!(status, 403);
+    // Banned: his lines leave the feed and his avatar is no longer served.
+    let ban = json!({"user_id": "@bob:localhost", "reason": "enough"});
+    let (status, done) = call(
+        &relay,
+        TOKEN,
+        Method::POST,
+        &format!("{D}/moderation/bans"),
+        Some(ban),
+    )
+    .await;
+    assert_eq!(
+        (status, done["removed"].as_u64()),
+        (StatusCode::OK, Some(1)),
+        "{done}"
+    );
+    assert_eq!(
+        http()
+            .get(relay.url(&avatar))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
     relay.stop().await;
     drop(synapse);
 }

@@ -265,8 +265,13 @@ pub async fn ban(
         reason: reason.clone(),
     };
     let (s, who) = (sanction.clone(), actor.name().to_string());
+    // Their avatar stops being served with the ban (their attachments go
+    // with their lines: only visible lines' previews are served).
     m.store
-        .call(move |conn| db::put_sanction(conn, &s, &who, now_ms()))
+        .call(move |conn| {
+            db::put_sanction(conn, &s, &who, now_ms())?;
+            db::forget_avatars(conn, &s.channel, &s.user_id)
+        })
         .await
         .map_err(|e| ApiError::internal("ban", e))?;
     m.sanctions.put(&sanction);

@@ -325,3 +325,18 @@ pub fn last_name(
         )
         .optional()?)
 }
+
+/// Stops serving the avatars `sender_id`'s lines in `channel` showed (a
+/// ban): the avatar route finds them no more. Returns how many went.
+pub fn forget_avatars(
+    conn: &mut Connection,
+    channel: &str,
+    sender_id: &str,
+) -> Result<usize, StoreError> {
+    let prefix = format!("/media/{channel}/avatars/");
+    Ok(conn.execute(
+        "DELETE FROM avatars WHERE channel = ?1 AND ?3 || key IN
+            (SELECT avatar FROM messages WHERE channel = ?1 AND sender_id = ?2 AND avatar IS NOT NULL)",
+        params![channel, sender_id, prefix],
+    )?)
+}
