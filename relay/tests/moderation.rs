@@ -306,3 +306,21 @@ async fn where_the_organiser_chose_notices_everyone_reads_one_line() {
     }
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn a_flood_of_moderation_calls_is_rate_limited() {
+    let relay = start(|c| {
+        tweak(c);
+        c.limits.rate_limit_burst = 3;
+        c.limits.rate_limit_per_second = 1;
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let (status, _) = call(&relay, Method::GET, &format!("{M}/log"), None).await;
+        statuses.push(status.as_u16());
+    }
+    assert_eq!(&statuses[..3], [200, 200, 200]);
+    assert!(statuses[3..].iter().all(|s| *s == 429), "{statuses:?}");
+    relay.stop().await;
+}
