@@ -24,6 +24,7 @@ pub mod reads;
 pub mod roles;
 pub mod sanctions;
 pub mod session;
+pub mod tasks;
 
 use crate::config::Config;
 use crate::error::ApiError;
