@@ -146,6 +146,35 @@ async function until(page, predicate, what) {
   throw new Error(`${what} never happened; last seen: ${JSON.stringify(last)}`);
 }
 
+test('a moderator\'s mark hides a thumbnail from the captions at once, and "safe" brings it back; an unreviewed one never shows', async () => {
+  const image = { kind: 'image', name: 'party.png', mimetype: 'image/png', width: 1600, height: 1200 };
+  let socket;
+  feed.on.set('marks', (ws) => {
+    socket = ws;
+    send(ws, snapshot('marks', 1, [message('m1', '@ada:hs', 'Ada', 'party.png', {
+      media: { ...image, thumbnail: '/media/marks/m1/thumbnail' } })]));
+    send(ws, { type: 'message', seq: 2, message: message('m2', '@bob:hs', 'Bob', 'mystery.png', {
+      media: { ...image, name: 'mystery.png', thumbnail: '/media/marks/m2/thumbnail', mark: 'unreviewed' } }) });
+  });
+  const { page, context, log } = await open('marks');
+  await waitForCaptions(page, (c) => c.length === 2);
+  let seen = await until(page, (s) => s.lines[0].img?.loaded, 'the first thumbnail loading');
+  assert.deepEqual(seen.lines.map((l) => l.kind), ['Image', 'Image'], 'both lines still say what they are');
+  assert.equal(seen.lines[1].img, null, 'an unreviewed attachment shows no thumbnail');
+  send(socket, { type: 'mark', seq: 3, id: 'm1', mark: 'nsfw' });
+  seen = await until(page, (s) => s.lines[0].img === null, 'the marked thumbnail going');
+  assert.equal(seen.lines[0].body, 'party.png');
+  assert.equal(seen.lines[0].kind, 'Image');
+  await page.screenshot({ path: join(OUT, 'media-marked-nsfw.png'), clip: { x: 0, y: 0, width: 1000, height: 600 } });
+  assert.ok(!feed.media.includes('/media/marks/m2/thumbnail'), 'a hidden thumbnail is never even fetched');
+  send(socket, { type: 'mark', seq: 4, id: 'm2', mark: 'safe' });
+  seen = await until(page, (s) => s.lines[1].img?.loaded, 'the thumbnail marked safe showing');
+  assert.equal(seen.lines[0].img, null, 'the other stays hidden');
+  assert.deepEqual(seen.lines.map((l) => l.body), ['party.png', 'mystery.png'], 'lines keep their order');
+  assert.deepEqual(log.pageErrors, []);
+  await context.close();
+});
+
 test('an attachment shows its kind and a thumbnail from the relay; foreign or broken thumbnails and HTML are not shown', async () => {
   const image = { kind: 'image', name: 'sunset.png', mimetype: 'image/png', size: 48213, width: 1600, height: 1200 };
   feed.on.set('media', (ws) => {
@@ -191,7 +220,7 @@ test('an attachment shows its kind and a thumbnail from the relay; foreign or br
   assert.equal(seen.lines[3].avatar.src, null, 'an avatar from elsewhere is ignored');
   assert.equal(seen.lines[4].avatar.src, null, 'no avatar, no image');
   assert.ok(!seen.lines[3].avatar.shown && !seen.lines[4].avatar.shown);
-  assert.deepEqual([...new Set(feed.media.filter((u) => u.startsWith('/media/')))].sort(),
+  assert.deepEqual([...new Set(feed.media.filter((u) => u.startsWith('/media/media/')))].sort(),
     ['/media/media/avatars/ada', '/media/media/avatars/grace', '/media/media/m2/thumbnail', '/media/media/m5/thumbnail']);
   assert.equal(seen.status.shown, false, 'a live link shows no status line');
   await page.waitForTimeout(300); // a video frame behind the captions
