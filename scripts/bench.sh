@@ -11,10 +11,11 @@
 # module's size, open → panel and join → composer in Chromium, post →
 # confirmed line, and Synapse's CPU with 200 chatters reading through the
 # relay's feed vs. each long-polling /sync), and clustered mode (viewers
-# split across two relay nodes sharing one Redis, beside one relay alone).
+# split across two relay nodes sharing one Redis, beside one relay alone),
+# and moderation (delete, timeout, ban → the frame at every overlay viewer).
 # Prints the figures and writes bench/out/*.json and bench/out/REPORT.md.
 #
-# Usage: scripts/bench.sh [all|fanout|matrix|chat|hostile|cluster] (default all)
+# Usage: scripts/bench.sh [all|fanout|matrix|chat|hostile|cluster|moderation] (default all)
 #   fanout: only the fan-out figures, the relay beside a plain Node.js `ws`
 #           broadcast server (bench/ws-baseline, `npm ci` there on first use)
 #           under the same client, alternating, FANOUT_RUNS times each
@@ -50,12 +51,20 @@
 #           halfway, its viewers resuming on node 0.
 #           CLUSTER_VIA_NODE0=1 adds a cluster run with every post through
 #           node 0 (node 1's viewers get every message through Redis only).
+#   moderation: only the moderation figures (builds only the relay and the
+#           benchmark; ~15 s after the build): a release relay with
+#           `moderation_notices = true`, MOD_VIEWERS (1000) overlay viewers,
+#           MOD_LINES (200) lines by different senders, then MOD_ACTIONS (100)
+#           actions MOD_SPACING_MS (100) apart through the API token: delete,
+#           timeout, ban in turn, each timed from its request to the frame at
+#           every viewer (bench/out/moderation.json). The binary's `--smoke`
+#           (20 viewers, 6 actions, ~1 s) exits 1 unless every frame arrived.
 # Binaries go to $CARGO_TARGET_DIR (default ./target).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 MODE=${1:-all}
-case "$MODE" in all | fanout | matrix | chat | hostile | cluster) ;; *) echo "usage: $0 [all|fanout|matrix|chat|hostile|cluster]" >&2; exit 2 ;; esac
+case "$MODE" in all | fanout | matrix | chat | hostile | cluster | moderation) ;; *) echo "usage: $0 [all|fanout|matrix|chat|hostile|cluster|moderation]" >&2; exit 2 ;; esac
 VIEWERS=${VIEWERS:-1000}
 RATE=${RATE:-50}
 SECONDS_=${SECONDS_:-10}
@@ -67,7 +76,7 @@ export CHYRON_RELAY_BIN=$BIN/chyron-relay CHYRON_SYNAPSE_VENV=${CHYRON_SYNAPSE_V
 # 1,000 websocket viewers or /sync long-polls, on both ends of loopback.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-if [ "$MODE" = hostile ] || [ "$MODE" = fanout ] || [ "$MODE" = cluster ]; then
+if [ "$MODE" = hostile ] || [ "$MODE" = fanout ] || [ "$MODE" = cluster ] || [ "$MODE" = moderation ]; then
     cargo build --release -p chyron-relay -p chyron-bench
 elif [ "$MODE" = all ] || [ ! -f dist/embed.js ] || { [ "$MODE" = chat ] && [ ! -f dist/chat/chyron-chat.js ]; }; then
     bash scripts/build.sh
@@ -120,6 +129,14 @@ if [ "$MODE" = all ] || [ "$MODE" = hostile ]; then
     # shellcheck disable=SC2086 # HOSTILE_ARGS is a list of flags
     "$BIN/chyron-bench-hostile" --seconds "${HOSTILE_SECONDS:-10}" --relay "$BIN/chyron-relay" \
         --out bench/out/hostile.json ${HOSTILE_ARGS:-} >/dev/null
+fi
+
+if [ "$MODE" = all ] || [ "$MODE" = moderation ]; then
+    echo "[bench] moderation: ${MOD_ACTIONS:-100} actions (delete, timeout, ban) → ${MOD_VIEWERS:-1000} overlay viewers"
+    # Ends by itself within 60 s, and ends the relay it started.
+    timeout 120 "$BIN/chyron-bench-moderation" --viewers "${MOD_VIEWERS:-1000}" --lines "${MOD_LINES:-200}" \
+        --actions "${MOD_ACTIONS:-100}" --spacing-ms "${MOD_SPACING_MS:-100}" \
+        --relay "$BIN/chyron-relay" --out bench/out/moderation.json >/dev/null
 fi
 
 if [ "$MODE" = cluster ]; then

@@ -373,3 +373,8 @@ if side:
 import bench_report_cluster  # noqa: E402 (beside this script, on its path)
 
 bench_report_cluster.report(out)
+
+# Moderation actions → every overlay viewer: bench_report_moderation.py.
+import bench_report_moderation  # noqa: E402 (beside this script, on its path)
+
+bench_report_moderation.report(out)
