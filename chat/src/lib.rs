@@ -8,7 +8,9 @@
 //! pending posts, unread), [`prefs`] (mutes, read marks, accepted rules),
 //! [`compose`] (keys, post and name checks), [`markdown`] (plain and
 //! formatted bodies of a post), [`rich`] (the allow-list for
-//! formatted messages). The browser side (`matrix`, `web`) wires them up.
+//! formatted messages), [`commands`] (the composer's slash commands) and
+//! [`moderation`] (the relay session, standing, moderation requests). The
+//! browser side (`matrix`, `web`) wires them up.
 
 pub mod commands;
 pub mod compose;

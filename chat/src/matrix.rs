@@ -323,3 +323,20 @@ pub async fn save_prefs(session: &Session, prefs: &Prefs) -> Result<(), Failure>
 pub async fn sign_out(session: &Session) {
     let _ = session.client.matrix_auth().logout().await;
 }
+
+/// An OpenID token proving the viewer's Matrix ID to the relay (the relay
+/// checks it with the homeserver; the access token never leaves here):
+/// (token, the homeserver's server name). Synapse refuses guests.
+pub async fn openid_token(session: &Session) -> Result<(String, String), Failure> {
+    use matrix_sdk::ruma::api::client::account::request_openid_token::v3::Request;
+    let user_id = session.saved.session.meta.user_id.clone();
+    let response = session
+        .client
+        .send(Request::new(user_id))
+        .await
+        .map_err(|e| say(e, "Proving your Matrix ID to the relay failed"))?;
+    Ok((
+        response.access_token,
+        response.matrix_server_name.to_string(),
+    ))
+}

@@ -90,7 +90,9 @@ impl App {
             self.keep_polling(session.clone());
         }
         self.start_private(session.clone());
+        let user_id = session.user_id();
         self.signed_in(session, name);
+        self.watch_standing(user_id);
     }
 
     /// Reads the account's settings again every [`POLL_MS`] while this
@@ -219,6 +221,10 @@ impl App {
         let app = *self;
         spawn_local(async move {
             let result = app.send_patiently(&channel, &txn, &text).await;
+            if result.is_err() {
+                // Refused: perhaps timed out or banned; the banner says so.
+                app.refresh_standing();
+            }
             app.timelines.update(|t| {
                 if let Some(t) = t.get_mut(&channel) {
                     t.settle(&txn, result);
@@ -372,5 +378,8 @@ impl App {
         storage::set(keys::CHANNEL, &channel);
         self.current.set(channel);
         self.screen.set(Screen::Chat);
+        self.standing.set(Default::default());
+        self.selected.set(None);
+        self.refresh_standing();
     }
 }

@@ -7,6 +7,7 @@ use super::focus::focus_captions;
 use super::storage::{self, keys};
 use crate::compose::suggest_name;
 use crate::matrix::{self, Saved, Session};
+use crate::moderation::Standing;
 use crate::prefs::Prefs;
 use crate::private::Private;
 use crate::timeline::Timeline;
@@ -14,7 +15,7 @@ use chyron_protocol::ChannelInfo;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use wasm_bindgen::JsValue;
 use web_sys::ShadowRoot;
 
@@ -55,6 +56,8 @@ pub enum Screen {
     Mutes,
     /// "Sign out?": this device's encryption keys go with the session.
     SignOut,
+    /// An owner appoints a moderator.
+    Appoint,
 }
 
 /// The chat's reactive state. `Copy`: signals are handles.
@@ -105,6 +108,16 @@ pub struct App {
     /// Whom a guest wanted to message privately: the conversation starts
     /// once they kept their name (guests cannot start one).
     pub after_upgrade: StoredValue<Option<Vec<String>>>,
+    /// The viewer's role and standing in the current channel (the relay's
+    /// word): moderation controls, the timed-out banner, the composer.
+    pub standing: RwSignal<Standing>,
+    /// The message whose menu was opened last: what `/nsfw`, `/safe` and
+    /// `/delete` act on.
+    pub selected: RwSignal<Option<String>>,
+    /// The line whose moderation menu is open.
+    pub menu: RwSignal<Option<String>>,
+    /// Hidden images the viewer chose to see (this page only).
+    pub revealed: RwSignal<HashSet<String>>,
 }
 
 impl App {
@@ -135,6 +148,10 @@ impl App {
             private_note: RwSignal::new(String::new()),
             private_seen: StoredValue::new(0.0),
             after_upgrade: StoredValue::new(None),
+            standing: RwSignal::new(Standing::default()),
+            selected: RwSignal::new(None),
+            menu: RwSignal::new(None),
+            revealed: RwSignal::new(HashSet::new()),
         }
     }
 
@@ -156,7 +173,10 @@ impl App {
         match mode {
             // Only when the viewer is in the widget (pressed "Chat"), not
             // when a reload reopens the chat: no focus taken on page load.
-            "chat" => self.focus.set_value(self.in_widget()),
+            "chat" => {
+                self.focus.set_value(self.in_widget());
+                self.refresh_standing();
+            }
             "captions" => focus_captions(self.shadow.get_value(), &["[part~=\"chat-open\"]"]),
             _ => focus_captions(self.shadow.get_value(), &["[part~=\"toggle\"]"]),
         }
@@ -252,6 +272,8 @@ impl App {
             self.tell_overlay("set_mutes", "");
         }
         self.me.set(None);
+        super::moderation::forget_relay();
+        self.standing.set(Standing::default());
         self.show(Screen::Chat);
         self.notice.set("Signed out.".to_owned());
         if let Some(session) = session {

@@ -3,6 +3,7 @@
 //! keep a guest's name), the channel's rules, the mute list.
 
 use super::app::{App, Screen};
+use super::moderation_view::{appoint_form, silenced, standing_banner};
 use super::private::is_private;
 use super::private_view::private_footer;
 use crate::compose::{key_action, KeyAction};
@@ -40,6 +41,7 @@ pub fn footer(app: App) -> impl IntoView {
             (None, _) => join(app, room.guests_can_post).into_any(),
             (Some(_), Screen::Upgrade) => register(app, true).into_any(),
             (Some(_), Screen::Mutes) => mutes(app).into_any(),
+            (Some(_), Screen::Appoint) => appoint_form(app).into_any(),
             (Some(me), _) => {
                 let rules = info
                     .rules
@@ -236,6 +238,12 @@ pub(super) fn account_bar(app: App, name: String, guest: bool) -> impl IntoView 
             <button class="link" type="button" on:click=move |_| app.show(Screen::Mutes)>
                 {move || format!("Muted ({})", app.prefs.with(|p| p.mutes.len()))}
             </button>
+            {move || app.standing.with(|s| s.role.appoints()).then(|| view! {
+                " · "
+                <button part="chat-moderators" class="link" type="button" on:click=move |_| app.show(Screen::Appoint)>
+                    "Appoint moderator"
+                </button>
+            })}
             " · "
             <button part="chat-sign-out" class="link" type="button" on:click=move |_| {
                 // Signing out takes this device's keys: say so first when
@@ -275,7 +283,7 @@ pub(super) fn composer(app: App, label: String) -> impl IntoView {
                         editing.set(None);
                         draft
                     }),
-                    None => app.post(value).map(|()| String::new()),
+                    None => app.submit(value).map(|()| String::new()),
                 };
                 match result {
                     Ok(next) => {
@@ -313,6 +321,7 @@ pub(super) fn composer(app: App, label: String) -> impl IntoView {
         }
     };
     view! {
+        {standing_banner(app)}
         <div part="chat-composer" class="composer">
             {move || editing.with(Option::is_some).then(|| view! {
                 <p class="hint" id="chyron-editing">"Editing your message: Enter saves, Escape cancels."</p>
@@ -320,6 +329,7 @@ pub(super) fn composer(app: App, label: String) -> impl IntoView {
             <textarea
                 part="chat-input"
                 node_ref=area
+                disabled=move || silenced(app)
                 rows="2"
                 aria-label=label
                 placeholder="Say something (Enter sends, Shift+Enter for a new line)"

@@ -7,6 +7,8 @@ mod directory;
 mod focus;
 mod forms;
 mod live;
+mod moderation;
+mod moderation_view;
 pub mod mount;
 pub mod private;
 mod private_view;

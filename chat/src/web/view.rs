@@ -188,8 +188,14 @@ impl Item {
     fn key(&self) -> String {
         match self {
             Item::Line(m, viewer) => format!(
-                "m{}|{}|{}|{:?}|{}|{:?}|{viewer}",
-                m.id, m.edited, m.body, m.html, m.sender, m.avatar
+                "m{}|{}|{}|{:?}|{}|{:?}|{:?}|{viewer}",
+                m.id,
+                m.edited,
+                m.body,
+                m.html,
+                m.sender,
+                m.avatar,
+                m.media.as_ref().map(|m| m.mark)
             ),
             Item::Unread => "unread".to_owned(),
             Item::Post(txn, _, state) => format!("p{txn}|{state:?}"),
@@ -223,6 +229,15 @@ fn line(app: App, message: Message, server: &str) -> impl IntoView {
         .me
         .with_untracked(|m| m.as_ref().is_some_and(|m| m.user_id == message.sender_id));
     let actions = line_actions(app, &message, own);
+    let image = super::moderation_view::image(app, &message, server);
+    let menu = (!own && !is_private(&app.current.get_untracked())).then(|| {
+        let message = message.clone();
+        move || {
+            app.standing
+                .with(|s| s.role.moderates())
+                .then(|| super::moderation_view::line_menu(app, &message))
+        }
+    });
     view! {
         <li part="chat-line" class="line" class:own=own>
             {avatar.map(|src| view! { <img part="chat-avatar" class="avatar" src=src alt="" /> })}
@@ -230,7 +245,9 @@ fn line(app: App, message: Message, server: &str) -> impl IntoView {
             " "
             <span part="chat-body" class="body" node_ref=body>{message.body.clone()}</span>
             {message.edited.then(|| view! { <span part="chat-edited" class="edited">" (edited)"</span> })}
+            {image}
             {actions}
+            {menu}
         </li>
     }
 }
