@@ -236,6 +236,10 @@ pub trait Policy: Send + Sync {
     /// The mark an unmarked attachment gets in `channel` (the organiser's
     /// `unmarked_images = "blur"` gives [`Mark::Unreviewed`]).
     fn unmarked(&self, channel: &str) -> Option<Mark>;
+    /// A refused post that the homeserver let through (Matrix event
+    /// `event_id` in `channel`'s room): it is not shown, and should be
+    /// removed there too. Must not block.
+    fn got_through(&self, channel: &str, event_id: &str);
 }
 
 /// A hub failure.

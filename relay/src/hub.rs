@@ -143,11 +143,20 @@ impl Hub {
     /// A post as moderation lets it in: refused from a timed-out or banned
     /// sender, its attachment marked by the channel's default. Other
     /// changes pass as they are.
-    fn screen(&self, channel: &str, action: Action) -> Result<Action, HubError> {
+    fn screen(
+        &self,
+        channel: &str,
+        action: Action,
+        origin: Option<&Origin>,
+    ) -> Result<Action, HubError> {
         let (Some(policy), Change::Post(mut post)) = (&self.policy, action.clone()) else {
             return Ok(action);
         };
         if let Some(refusal) = policy.refuses(channel, &post.sender_id) {
+            if let Some(origin) = origin.filter(|_| post.source == chyron_protocol::Source::Matrix)
+            {
+                policy.got_through(channel, &origin.id);
+            }
             return Err(HubError::Refused(refusal));
         }
         if let Some(media) = post.media.as_mut().filter(|m| m.mark.is_none()) {
@@ -355,7 +364,7 @@ impl Hub {
         action: Action,
         origin: Option<Origin>,
     ) -> Result<Appended, HubError> {
-        let action = self.screen(channel, action)?;
+        let action = self.screen(channel, action, origin.as_ref())?;
         let ch = self.channel(channel).await?;
         let ctx = self.ctx();
         // Changes made here (not from Matrix) go to the bridged room too.

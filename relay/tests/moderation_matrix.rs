@@ -139,8 +139,8 @@ async fn signed_in_viewers_moderate_by_role_and_an_event_role_ends_with_the_even
         .unwrap()
         .starts_with("refused"));
 
-    // The owner appoints bob for an event ending in 4 s.
-    let until = chyron_relay::hub::now_ms() + 4_000;
+    // The owner appoints bob for an event ending in 15 s (each action waits up to 5 s for the bot).
+    let until = chyron_relay::hub::now_ms() + 15_000;
     let appoint = json!({"scope": "event", "until": until});
     let path = format!("{D}/moderators/@bob:localhost");
     let (status, done) = call(&relay, &alice_s, Method::PUT, &path, Some(appoint)).await;

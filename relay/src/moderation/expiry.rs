@@ -3,7 +3,7 @@
 //! it on time, one restarted after its end lifts it at once.
 
 use super::actions::lift;
-use super::mirror::{matrix, Matrix};
+use super::mirror::{queue, Matrix};
 use crate::hub::now_ms;
 use crate::store::moderation::Kind;
 use crate::AppState;
@@ -22,7 +22,7 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
             match lift(&state, &channel, &user_id, Kind::Timeout, super::RELAY).await {
                 Ok(_) => {
                     tracing::info!(channel, user_id, "timeout ended");
-                    matrix(&state, &channel, Matrix::Unsilence(&user_id)).await;
+                    queue(&state, &channel, Matrix::Unsilence(&user_id)).await;
                 }
                 Err(e) => tracing::warn!(channel, user_id, "lifting a timeout: {}", e.message),
             }

@@ -65,6 +65,11 @@ pub struct Moderation {
     limiter: Limiter<String>,
     /// Asks the homeserver about OpenID tokens.
     http: http_client::Client,
+    /// What the bridge is to do in Matrix (power levels, bans, the
+    /// moderators' rooms), in order, kept across restarts.
+    pub tasks: tasks::Tasks,
+    /// Whether the relay has a Matrix bridge (moderators' rooms exist).
+    pub has_matrix: bool,
 }
 
 impl Moderation {
@@ -73,6 +78,7 @@ impl Moderation {
     pub fn new(store: Store, config: &Config) -> Moderation {
         let chat = &config.chat;
         let l = &config.limits;
+        let store_for_tasks = store.clone();
         Moderation {
             store,
             admins: chat.admins.clone(),
@@ -98,6 +104,8 @@ impl Moderation {
                 l.rate_limit_burst,
             ),
             http: http_client::Client::new(),
+            tasks: tasks::Tasks::new(store_for_tasks),
+            has_matrix: config.matrix.is_some(),
         }
     }
 
@@ -171,6 +179,20 @@ impl Policy for Moderation {
         self.blur_unmarked
             .contains(channel)
             .then_some(Mark::Unreviewed)
+    }
+
+    fn got_through(&self, channel: &str, event_id: &str) {
+        let task = tasks::MatrixTask::Redact {
+            channel: channel.to_string(),
+            event_id: event_id.to_string(),
+            reason: Some("sent while timed out or banned".into()),
+        };
+        let tasks = self.tasks.clone();
+        tokio::spawn(async move {
+            if let Err(e) = tasks.enqueue(task).await {
+                tracing::warn!("queueing a redaction: {e}");
+            }
+        });
     }
 }
 
@@ -266,8 +288,26 @@ pub async fn log_action(
         reason,
         detail,
     };
-    let channel = channel.to_string();
-    if let Err(e) = m.store.call(move |c| db::log(c, &channel, &line)).await {
+    // What moderators did goes to the owners' moderators' rooms too;
+    // refused attempts stay in the log only (a troll cannot flood a room).
+    let room_line = (!action.starts_with("refused") && action != "matrix_failed").then(|| {
+        let mut text = format!("[{channel}] {actor}: {action} {target}");
+        if let Some(reason) = &line.reason {
+            text.push_str(&format!(" — {reason}"));
+        }
+        if let Some(detail) = &line.detail {
+            text.push_str(&format!(" ({detail})"));
+        }
+        text
+    });
+    let owned = channel.to_string();
+    if let Err(e) = m.store.call(move |c| db::log(c, &owned, &line)).await {
         tracing::warn!("moderation log: {e}");
+    }
+    if let Some(text) = room_line.filter(|_| m.has_matrix) {
+        match roles::owners(m, channel).await {
+            Ok(owners) => mirror::mod_log(m, &owners, &text).await,
+            Err(e) => tracing::warn!("moderators' room: {e}"),
+        }
     }
 }
