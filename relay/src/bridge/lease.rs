@@ -36,6 +36,9 @@ pub struct Leased {
     pub node: String,
     /// How long a lease lasts unless renewed.
     pub ttl: Duration,
+    /// The moderation queue the link's executor works through while this
+    /// node holds the lease (this node's SQLite; not shared yet).
+    pub tasks: crate::moderation::tasks::Tasks,
 }
 
 impl Leased {
@@ -101,6 +104,7 @@ pub async fn run(
             hub.clone(),
             thumbnails.clone(),
             chat_rooms.clone(),
+            lease.tasks.clone(),
             data_dir.clone(),
             term_rx,
         );

@@ -15,6 +15,7 @@
 //! - [`redact`]: whether a redaction may delete its target (sender or power);
 //! - [`outbox`]: changes made through the relay, sent to the rooms;
 //! - [`shared_outbox`]: the same from Redis, in clustered mode;
+//! - [`moderate`]: the moderation queue's work, done in the rooms;
 //! - [`position`]: where the sync token is kept (SQLite, or Redis);
 //! - [`lease`]: clustered mode, at most one node runs the link;
 //! - [`rooms`]: which rooms are joined, each joined (and retried) on its own;
@@ -32,6 +33,7 @@ pub mod image;
 pub mod lease;
 pub mod map;
 pub mod media_fetch;
+pub mod moderate;
 pub mod outbox;
 pub mod position;
 pub mod redact;
@@ -42,6 +44,7 @@ pub mod thumbnails;
 
 use crate::directory::ChatRooms;
 use crate::hub::Hub;
+use crate::moderation::tasks::Tasks;
 use chyron_protocol::BridgeState;
 use config::MatrixConfig;
 use std::path::PathBuf;
@@ -95,6 +98,7 @@ pub fn spawn(
     hub: Arc<Hub>,
     thumbnails: Arc<Thumbnails>,
     chat_rooms: Arc<ChatRooms>,
+    tasks: Tasks,
     data_dir: PathBuf,
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
@@ -106,7 +110,7 @@ pub fn spawn(
             // The session tells each channel's viewers it is live itself.
             let mut on_ready = move || flag.store(true, Ordering::Relaxed);
             let outcome = tokio::select! {
-                r = session::run(&config, &hub, &data_dir, &thumbnails, &chat_rooms, &mut on_ready) => r,
+                r = session::run(&config, &hub, &data_dir, &thumbnails, &chat_rooms, &tasks, &mut on_ready) => r,
                 _ = stopped(&mut shutdown) => return,
             };
             thumbnails.set_client(None);

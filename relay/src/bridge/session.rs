@@ -15,7 +15,7 @@
 //! events since the last one, e.g. after an outage) is completed by
 //! [`gap::Pager`], or the channel is told that messages are missing there.
 //!
-//! Three loops run side by side, and only the sync's failure (or a refused
+//! Four loops run side by side, and only the sync's failure (or a refused
 //! login) ends the session:
 //! - the sync (inbound chat), which sets each joined channel `live`;
 //! - the [`Joiner`], which joins each room on its own: a room that cannot
@@ -24,12 +24,15 @@
 //!   (1 s doubling to 60 s), so an entry that keeps failing never stops
 //!   inbound chat. When the homeserver refuses the bot's login (an expired
 //!   or revoked token), the session ends and the next one logs in again;
-//!   the queue is kept.
+//!   the queue is kept;
+//! - the moderation executor ([`moderate::Executor`]): the moderation
+//!   queue's tasks done in the rooms, retried with its own backoff.
 
 use crate::bridge::apply::{apply, Member};
 use crate::bridge::config::{MatrixAuth, MatrixConfig};
 use crate::bridge::gap;
 use crate::bridge::map::{avatar_uri, map_event, Mapped};
+use crate::bridge::moderate;
 use crate::bridge::outbox::{self, OutboxError};
 use crate::bridge::position::Position;
 use crate::bridge::rooms::{Joined, Joiner};
@@ -37,6 +40,7 @@ use crate::bridge::shared_outbox;
 use crate::bridge::thumbnails::Thumbnails;
 use crate::directory::ChatRooms;
 use crate::hub::Hub;
+use crate::moderation::tasks::Tasks;
 use crate::store;
 use chyron_protocol::BridgeState;
 use matrix_sdk::authentication::matrix::MatrixSession;
@@ -93,6 +97,7 @@ pub async fn run(
     data_dir: &Path,
     thumbnails: &Thumbnails,
     chat_rooms: &ChatRooms,
+    tasks: &Tasks,
     on_ready: &mut (dyn FnMut() + Send),
 ) -> Result<(), SessionError> {
     let client = Client::builder()
@@ -119,10 +124,20 @@ pub async fn run(
         me: &me,
         joined: &joined,
     };
+    let executor = moderate::Executor {
+        client: &client,
+        config,
+        joined: &joined,
+        tasks,
+        store: hub.store(),
+    };
     tokio::select! {
         r = sync.run(on_ready) => r,
         never = joiner.run() => match never {},
         r = send_outbox(config, hub, &joined, &database) => r,
+        r = executor.run() => match r {
+            Err(why) => Err(matrix("moderation in Matrix", why)),
+        },
     }
 }
 
