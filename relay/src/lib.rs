@@ -74,8 +74,6 @@ pub struct AppState {
     pub live: Arc<live::LiveDjs>,
     /// Roles, timeouts, bans, karma and the moderation log.
     pub moderation: Arc<moderation::Moderation>,
-    /// Moderation work for the Matrix side, done by the bridge's executor.
-    pub tasks: moderation::tasks::Tasks,
     /// Redis, in clustered mode: it orders events and keeps the records every
     /// node must agree on (webhooks, live marks, bridged rooms, shared limits).
     pub cluster: Option<Arc<cluster::Cluster>>,
@@ -122,7 +120,6 @@ impl AppState {
         let per_address = Arc::new(PerAddress::new(l, metrics.unsent_bytes.clone()));
         let cluster = log.cluster().cloned();
         let moderation = Arc::new(moderation::Moderation::new(store.clone(), &config));
-        let tasks = moderation::tasks::Tasks::new(store.clone());
         AppState {
             live: Arc::new(live::LiveDjs::new(store.clone(), cluster.clone())),
             cluster,
@@ -133,7 +130,6 @@ impl AppState {
                     .with_policy(moderation.clone()),
             ),
             moderation,
-            tasks,
             metrics,
             api_limiter: Arc::new(api_limiter),
             hook_limiter: Arc::new(hook_limiter),
@@ -323,14 +319,14 @@ pub async fn run(
                     cluster,
                     node: bridge::lease::node_id(),
                     ttl: Duration::from_millis(state.config.limits.bridge_lease_ms.into()),
-                    tasks: state.tasks.clone(),
+                    tasks: state.moderation.tasks.clone(),
                 };
                 let run =
                     bridge::lease::run(lease, m, hub, thumbnails, rooms, data_dir, stop_rx.clone());
                 tokio::spawn(run)
             }
             None => {
-                let tasks = state.tasks.clone();
+                let tasks = state.moderation.tasks.clone();
                 bridge::spawn(m, hub, thumbnails, rooms, tasks, data_dir, stop_rx.clone())
             }
         }
