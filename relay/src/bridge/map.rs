@@ -18,10 +18,16 @@
 //!   `bridge_clear_on_kick` is set. A display-name or avatar change shows
 //!   the member's new profile on their lines (an avatar that is not a valid
 //!   `mxc://` URI counts as none).
+//! - A sender's MSC3725 content warning or MSC4193 spoiler on an image or
+//!   video marks it NSFW ([`flags`], read from the raw event).
 //! - The bot's own events are ignored (its echoes would be captions twice).
 //! - Bodies are cleaned, not refused: control characters other than newline
 //!   and tab become spaces and a body over the protocol's limit is truncated
 //!   with `…`; an empty body is dropped.
+
+mod flags;
+
+pub use flags::sender_marks;
 
 use chyron_protocol::limits::{MAX_BODY_CHARS, MAX_SENDER_CHARS};
 use chyron_protocol::{clean_text, Media, MediaKind};

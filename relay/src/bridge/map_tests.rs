@@ -429,3 +429,57 @@ fn avatars_that_are_not_content_uris_count_as_none() {
         Some("mxc://localhost/abc_DEF-1".into())
     );
 }
+
+#[test]
+fn a_senders_content_warning_or_spoiler_marks_images_and_videos_nsfw() {
+    use chyron_protocol::Mark;
+    use matrix_sdk::ruma::serde::Raw;
+    let mark = |content: Value| {
+        let raw: Raw<AnySyncTimelineEvent> = Raw::from_json(
+            serde_json::value::to_raw_value(&base(
+                "$m",
+                "@alice:localhost",
+                "m.room.message",
+                content,
+            ))
+            .unwrap(),
+        );
+        let mapped = sender_marks(map_event(&raw.deserialize().unwrap(), &bot(), false), &raw);
+        let (Mapped::Post { content, .. } | Mapped::Edit { content, .. }) = mapped else {
+            panic!("not a post: {mapped:?}");
+        };
+        content.media.and_then(|m| m.mark)
+    };
+    let image = |extra: Value| {
+        let mut c = json!({"msgtype": "m.image", "body": "x.png", "url": "mxc://localhost/x"});
+        c.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        c
+    };
+    let warning =
+        json!({"town.robin.msc3725.content_warning": {"type": "town.robin.msc3725.nudity"}});
+    assert_eq!(mark(image(warning.clone())), Some(Mark::Nsfw));
+    let any_value = json!({"town.robin.msc3725.content_warning": null});
+    assert_eq!(mark(image(any_value)), Some(Mark::Nsfw));
+    let spoiler = json!({"page.codeberg.everypizza.msc4193.spoiler": true});
+    assert_eq!(mark(image(spoiler.clone())), Some(Mark::Nsfw));
+    let not_spoiler = json!({"page.codeberg.everypizza.msc4193.spoiler": false});
+    assert_eq!(mark(image(not_spoiler)), None);
+    assert_eq!(mark(image(json!({}))), None);
+    let mut video = image(spoiler.clone());
+    video["msgtype"] = json!("m.video");
+    assert_eq!(mark(video), Some(Mark::Nsfw));
+    // Audio and files, and text, are not pictures: no mark.
+    let mut audio = image(warning.clone());
+    audio["msgtype"] = json!("m.audio");
+    assert_eq!(mark(audio), None);
+    let mut text = json!({"msgtype": "m.text", "body": "hi"});
+    text["page.codeberg.everypizza.msc4193.spoiler"] = json!(true);
+    assert_eq!(mark(text), None);
+    // An edit's flag is in its new content.
+    let edit = json!({"msgtype": "m.image", "body": "* x.png", "url": "mxc://localhost/x",
+        "m.new_content": image(spoiler),
+        "m.relates_to": {"rel_type": "m.replace", "event_id": "$a"}});
+    assert_eq!(mark(edit), Some(Mark::Nsfw));
+}

@@ -31,7 +31,7 @@
 use crate::bridge::apply::{apply, Member};
 use crate::bridge::config::{MatrixAuth, MatrixConfig};
 use crate::bridge::gap;
-use crate::bridge::map::{avatar_uri, map_event, Mapped};
+use crate::bridge::map::{avatar_uri, map_event, sender_marks, Mapped};
 use crate::bridge::moderate;
 use crate::bridge::outbox::{self, OutboxError};
 use crate::bridge::position::Position;
@@ -290,6 +290,7 @@ impl Sync<'_> {
             }
         };
         let mapped = map_event(&ev, self.me, self.config.clear_on_kick);
+        let mapped = sender_marks(mapped, raw);
         let member = match (&mapped, room) {
             (Mapped::Post { sender, .. } | Mapped::Edit { sender, .. }, Some(room)) => {
                 match room.get_member_no_sync(sender).await {
