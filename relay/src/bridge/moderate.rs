@@ -28,7 +28,7 @@ use crate::store::{self, Store};
 use matrix_sdk::ruma::api::client::room::create_room::v3::{Request as CreateRoom, RoomPreset};
 use matrix_sdk::ruma::api::client::room::Visibility;
 use matrix_sdk::ruma::events::room::message::RoomMessageEventContent;
-use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, OwnedUserId, RoomId};
+use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, OwnedTransactionId, OwnedUserId, RoomId};
 use matrix_sdk::{Client, Room};
 use std::convert::Infallible;
 use std::time::Duration;
@@ -76,7 +76,7 @@ impl Executor<'_> {
         let mut delay = BACKOFF_MIN;
         loop {
             while let Some((id, task)) = self.tasks.next().await {
-                match self.try_task(&task).await {
+                match self.try_task(id, &task).await {
                     Step::Finish(outcome) => {
                         tracing::info!(id, ?task, ?outcome, "matrix moderation task");
                         self.tasks.finish(id, outcome).await;
@@ -94,7 +94,8 @@ impl Executor<'_> {
         }
     }
 
-    async fn try_task(&self, task: &MatrixTask) -> Step {
+    /// One try of task `id`.
+    async fn try_task(&self, id: i64, task: &MatrixTask) -> Step {
         use MatrixTask as T;
         match task {
             T::Silence { channel, user_id } => {
@@ -148,7 +149,11 @@ impl Executor<'_> {
                 let Some(room) = self.room(channel) else {
                     return self.unjoined(channel);
                 };
-                let done = room.redact(&event, reason.as_deref(), None).await;
+                let txn = match self.txn(id).await {
+                    Ok(txn) => txn,
+                    Err(step) => return step,
+                };
+                let done = room.redact(&event, reason.as_deref(), Some(txn)).await;
                 let done = done
                     .map(|_| ())
                     .map_err(|e| matrix_sdk::Error::Http(Box::new(e)));
@@ -156,8 +161,13 @@ impl Executor<'_> {
             }
             T::ModLog { owner, line } => match self.mod_room(owner).await {
                 Ok(room) => {
+                    let txn = match self.txn(id).await {
+                        Ok(txn) => txn,
+                        Err(step) => return step,
+                    };
                     let notice = RoomMessageEventContent::notice_plain(line);
-                    let sent = room.send(notice).await.map(|_| ());
+                    let sent = room.send(notice).with_transaction_id(txn).await;
+                    let sent = sent.map(|_| ());
                     judge(sent, "post in", room.room_id())
                 }
                 Err(step) => step,
@@ -186,6 +196,15 @@ impl Executor<'_> {
                 judge(done, "invite or remove in", room.room_id())
             }
         }
+    }
+
+    /// The Matrix transaction id of task `id`, so a send retried after a
+    /// cut connection is not done twice (the database's id keeps a new
+    /// database from reusing an old one's, as in the outbox).
+    async fn txn(&self, id: i64) -> Result<OwnedTransactionId, Step> {
+        let database = self.store.call(store::identity::database_id).await;
+        let database = database.map_err(|e| Step::Retry(e.to_string()))?;
+        Ok(format!("chyron-mod-{database}-{id}").into())
     }
 
     /// Runs `act` in `channel`'s room on `user_id`, judging its result.
