@@ -198,15 +198,50 @@ async fn signed_in_viewers_moderate_by_role_and_an_event_role_ends_with_the_even
     let shown = snap.messages.iter().find(|m| m.id == picture.id).unwrap();
     assert_eq!(shown.media.as_ref().unwrap().mark, Some(Mark::Nsfw));
 
-    // The API token times bob out: his Matrix posts no longer reach viewers.
+    // The API token times bob out while the bot has no power in the room:
+    // the relay still refuses his posts (they get through the homeserver
+    // and are never shown) and says what it could not do in Matrix.
     let path = format!("{D}/moderation/timeouts");
     let timeout = json!({"user_id": "@bob:localhost", "seconds": 120, "reason": "cool down"});
-    let (status, done) = call(&relay, TOKEN, Method::POST, &path, Some(timeout)).await;
+    let (status, done) = call(&relay, TOKEN, Method::POST, &path, Some(timeout.clone())).await;
     assert_eq!(status, 200, "{done}");
+    let said = done["matrix"].as_str().unwrap();
+    assert!(
+        said.starts_with("failed: the relay's Matrix account lacks the power"),
+        "{said}"
+    );
     bob.text("can anyone hear me").await;
     alice.text("after bob").await;
     let (_, next) = posted(next_slow(&mut ws).await);
     assert_eq!(next.body, "after bob", "bob's post reached the feed");
+    // Given the power, the bot lowers his level: the homeserver itself
+    // refuses him now (the second timeout extends the first).
+    let levels_path = format!("/rooms/{}/state/m.room.power_levels/", alice.room);
+    let mut levels = alice.call(Method::GET, &levels_path, json!(null)).await;
+    levels["users"]["@chyron-bot:localhost"] = json!(100);
+    alice.call(Method::PUT, &levels_path, levels).await;
+    let (status, done) = call(&relay, TOKEN, Method::POST, &path, Some(timeout)).await;
+    assert_eq!(
+        (status, done["matrix"].as_str()),
+        (StatusCode::OK, Some("done")),
+        "{done}"
+    );
+    assert_eq!(done["extended"], true);
+    let sent = http()
+        .put(format!(
+            "{}/_matrix/client/v3/rooms/{}/send/m.room.message/t-timed-out",
+            bob.base, bob.room
+        ))
+        .bearer_auth(&bob.token)
+        .json(&json!({"msgtype": "m.text", "body": "still there?"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        sent.status(),
+        403,
+        "the homeserver let a timed-out user post"
+    );
     let (_, me) = call(&relay, &bob_s, Method::GET, &format!("{D}/me"), None).await;
     assert_eq!(me["timeout"]["reason"], "cool down");
 
