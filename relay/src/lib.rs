@@ -119,7 +119,11 @@ impl AppState {
         );
         let per_address = Arc::new(PerAddress::new(l, metrics.unsent_bytes.clone()));
         let cluster = log.cluster().cloned();
-        let moderation = Arc::new(moderation::Moderation::new(store.clone(), &config));
+        let moderation = Arc::new(moderation::Moderation::new(
+            store.clone(),
+            cluster.clone(),
+            &config,
+        ));
         AppState {
             live: Arc::new(live::LiveDjs::new(store.clone(), cluster.clone())),
             cluster,
@@ -287,6 +291,11 @@ pub async fn run(
         .await
         .map_err(|e| std::io::Error::other(format!("reading moderation records: {e}")))?;
     let expiry = tokio::spawn(moderation::expiry::run(state.clone(), stop_rx.clone()));
+    // Clustered: the sanctions other nodes put or lift, followed from Redis.
+    let sanctions_follower = state.cluster.as_ref().map(|_| {
+        let m = state.moderation.clone();
+        tokio::spawn(moderation::records::follow(m, stop_rx.clone()))
+    });
     // Events other nodes append, as Redis pub/sub brings them.
     let follower = heard.map(|heard| tokio::spawn(hub::follow(state.hub.clone(), heard)));
     // This node's figures, for the cluster's view in every node's /metrics.
@@ -352,6 +361,9 @@ pub async fn run(
     }
     let _ = sweeper.await;
     let _ = expiry.await;
+    if let Some(task) = sanctions_follower {
+        let _ = task.await;
+    }
     if let Some(task) = reporter {
         let _ = task.await;
     }

@@ -14,6 +14,7 @@
 //! the hub (`hub/remote.rs`) applies what it hears.
 
 pub mod bridge;
+pub mod moderation;
 pub mod nodes;
 mod pubsub;
 pub mod quota;

@@ -90,7 +90,7 @@ async fn outranks(
 /// The karma owner of a channel: its first owner ("" when it has none).
 pub(super) async fn karma_owner(m: &Moderation, channel: &str) -> Result<String, ApiError> {
     let owners = super::roles::owners(m, channel).await;
-    let owners = owners.map_err(|e| ApiError::internal("owners", e))?;
+    let owners = owners.map_err(|e| e.api("owners"))?;
     Ok(owners.into_iter().next().unwrap_or_default())
 }
 
@@ -108,14 +108,11 @@ pub async fn time_out(
     let owner = karma_owner(m, &channel).await?;
     let now = now_ms();
     let week = m.seconds(karma::FORGIVE_AFTER_SECS);
-    let in_force = m.sanctions.get(&channel, &body.user_id).timeout;
-    let extended = in_force.is_some_and(|(until, _)| until > now);
-    let (c, u, o) = (channel.clone(), body.user_id.clone(), owner.clone());
     let (points, last) = m
-        .store
-        .call(move |conn| db::karma(conn, &o, &u))
+        .records
+        .karma(&owner, &body.user_id)
         .await
-        .map_err(|e| ApiError::internal("karma", e))?
+        .map_err(|e| e.api("karma"))?
         .unwrap_or((0, now));
     let secs = body
         .seconds
@@ -127,37 +124,27 @@ pub async fn time_out(
             karma::MAX_SECS
         )));
     }
-    // A second timeout on someone timed out sets a new end; karma counts
-    // the person's timeouts, not the extensions.
-    let karma = if extended {
-        karma::current(points, last, now, week)
-    } else {
-        karma::after_timeout(points, last, now, week)
-    };
     let sanction = Sanction {
-        channel: c.clone(),
+        channel: channel.clone(),
         user_id: body.user_id.clone(),
         kind: Kind::Timeout,
         until: Some(now + m.seconds(secs)),
         reason: reason.clone(),
     };
-    let (s, who, actor_name) = (
-        sanction.clone(),
-        actor.name().to_string(),
-        body.user_id.clone(),
-    );
-    m.store
-        .call(move |conn| {
-            let tx = conn.transaction()?;
-            db::put_sanction(&tx, &s, &who, now)?;
-            if !extended {
-                db::set_karma(&tx, &owner, &actor_name, karma, now)?;
-            }
-            tx.commit()?;
-            Ok(())
-        })
+    // A second timeout on someone timed out sets a new end; karma counts
+    // the person's timeouts, not the extensions (decided where it is
+    // stored, with the karma, in one step).
+    let added = karma::after_timeout(points, last, now, week);
+    let extended = m
+        .records
+        .put_timeout(&sanction, actor.name(), now, &owner, (added, now))
         .await
-        .map_err(|e| ApiError::internal("timeout", e))?;
+        .map_err(|e| e.api("timeout"))?;
+    let karma = if extended {
+        karma::current(points, last, now, week)
+    } else {
+        added
+    };
     m.sanctions.put(&sanction);
     m.changed.notify_one();
     let until = sanction.until.unwrap_or(now);
@@ -197,7 +184,16 @@ pub async fn lift_timeout(
     ApiPath((channel, user_id)): ApiPath<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     require(&state, &channel, &actor, Role::Moderator, "lift timeouts").await?;
-    if !lift(&state, &channel, &user_id, Kind::Timeout, actor.name()).await? {
+    if !lift(
+        &state,
+        &channel,
+        &user_id,
+        Kind::Timeout,
+        actor.name(),
+        None,
+    )
+    .await?
+    {
         return Err(ApiError::not_found(format!(
             "{user_id:?} is not timed out here"
         )));
@@ -208,22 +204,29 @@ pub async fn lift_timeout(
     ))
 }
 
-/// Lifts a sanction in SQLite and memory, and logs it; whether there was one.
+/// Lifts a sanction in the records and memory, and logs it; whether this
+/// lifted it. With `until` (a timeout's end reached), only a timeout still
+/// ending then: of several nodes, one lifts and logs it, and a timeout
+/// extended meanwhile stays (memory is read again from the records).
 pub async fn lift(
     state: &AppState,
     channel: &str,
     user_id: &str,
     kind: Kind,
     actor: &str,
+    until: Option<i64>,
 ) -> Result<bool, ApiError> {
     let m = &state.moderation;
-    let (c, u) = (channel.to_string(), user_id.to_string());
     let lifted = m
-        .store
-        .call(move |conn| db::lift(conn, &c, &u, kind))
+        .records
+        .lift(channel, user_id, kind, until)
         .await
-        .map_err(|e| ApiError::internal("lift", e))?;
-    m.sanctions.remove(channel, user_id, kind);
+        .map_err(|e| e.api("lift"))?;
+    if lifted || until.is_none() {
+        m.sanctions.remove(channel, user_id, kind);
+    } else {
+        m.refresh().await.map_err(|e| e.api("lift"))?;
+    }
     m.changed.notify_one();
     if lifted {
         let action = match kind {
@@ -264,17 +267,15 @@ pub async fn ban(
         until: None,
         reason: reason.clone(),
     };
-    let (s, who) = (sanction.clone(), actor.name().to_string());
-    // Their avatar stops being served with the ban (their attachments go
-    // with their lines: only visible lines' previews are served).
-    m.store
-        .call(move |conn| {
-            db::put_sanction(conn, &s, &who, now_ms())?;
-            db::forget_avatars(conn, &s.channel, &s.user_id)
-        })
+    m.records
+        .put_sanction(&sanction, actor.name(), now_ms())
         .await
-        .map_err(|e| ApiError::internal("ban", e))?;
+        .map_err(|e| e.api("ban"))?;
     m.sanctions.put(&sanction);
+    // Their avatar stops being served with the ban (their attachments go
+    // with their lines: only visible lines' previews are served); other
+    // nodes forget it when they learn of the ban.
+    m.forget_avatars(&channel, &body.user_id).await;
     // Their lines leave every overlay and chat (a Matrix ban does the same).
     let clear = Action::Clear {
         sender_id: body.user_id.clone(),
@@ -310,7 +311,7 @@ pub async fn unban(
     ApiPath((channel, user_id)): ApiPath<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     require(&state, &channel, &actor, Role::Moderator, "unban people").await?;
-    if !lift(&state, &channel, &user_id, Kind::Ban, actor.name()).await? {
+    if !lift(&state, &channel, &user_id, Kind::Ban, actor.name(), None).await? {
         return Err(ApiError::not_found(format!(
             "{user_id:?} is not banned here"
         )));

@@ -12,8 +12,8 @@
 //!   `reads`: standing, karma, the log; `mirror`: the same in Matrix
 //! - `expiry`: lifts each timeout at its stored end, also after a restart
 //! - `karma`: the arithmetic of karma and suggested lengths
-//!
-//! Clustered mode keeps these records in each node's SQLite (not shared yet).
+//! - `records`: where the records are: SQLite alone, Redis in a cluster
+//!   (every node agrees; each node's memory follows Redis's sanctions)
 
 pub mod actions;
 pub mod content;
@@ -21,11 +21,13 @@ pub mod expiry;
 pub mod karma;
 pub mod mirror;
 pub mod reads;
+pub mod records;
 pub mod roles;
 pub mod sanctions;
 pub mod session;
 pub mod tasks;
 
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::hub::{Policy, Refusal};
@@ -44,7 +46,10 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// Moderation's state, shared by its handlers, the hub and the expiry task.
 pub struct Moderation {
-    /// Where roles, sanctions, karma and the log are kept.
+    /// Where roles, sanctions, karma, the log and the sessions' key are
+    /// kept: SQLite, or Redis in clustered mode.
+    records: records::Records,
+    /// This node's own SQLite (things kept per node).
     store: Store,
     /// Admins from the config.
     admins: Vec<String>,
@@ -54,8 +59,8 @@ pub struct Moderation {
     blur_unmarked: HashSet<String>,
     /// How long one second of the moderation clock lasts, in ms.
     pub second_ms: i64,
-    /// The sessions' HMAC key, read from (or first written to) SQLite on
-    /// first use.
+    /// The sessions' HMAC key, read from (or first written to) the records
+    /// on first use.
     key: OnceCell<[u8; 32]>,
     /// The timeouts and bans in force, in memory: asked on every post.
     pub sanctions: sanctions::Sanctions,
@@ -73,13 +78,18 @@ pub struct Moderation {
 }
 
 impl Moderation {
-    /// Moderation over `store` with the config's admins, owners and
-    /// channel settings. Reads nothing yet: [`Moderation::load`] does.
-    pub fn new(store: Store, config: &Config) -> Moderation {
+    /// Moderation over `store`, or over `cluster`'s Redis in clustered
+    /// mode, with the config's admins, owners and channel settings. Reads
+    /// nothing yet: [`Moderation::load`] does.
+    pub fn new(store: Store, cluster: Option<Arc<Cluster>>, config: &Config) -> Moderation {
         let chat = &config.chat;
         let l = &config.limits;
         let store_for_tasks = store.clone();
         Moderation {
+            records: match cluster {
+                Some(cluster) => records::Records::Redis(cluster),
+                None => records::Records::Sqlite(store.clone()),
+            },
             store,
             admins: chat.admins.clone(),
             config_owners: chat
@@ -111,15 +121,52 @@ impl Moderation {
 
     /// Reads the sanctions in force into memory; the relay calls it before
     /// it serves, so no post slips past a timeout set before a restart.
-    pub async fn load(&self) -> Result<(), crate::store::StoreError> {
-        let all = self.store.call(db::sanctions).await?;
+    pub async fn load(&self) -> Result<(), records::RecordsError> {
+        let all = self.records.sanctions().await?;
         self.sanctions.replace(all);
         Ok(())
     }
 
-    /// The store, for handlers.
+    /// Reads the sanctions in force again (what other nodes put or lifted,
+    /// in clustered mode), waking the expiry task if they changed.
+    pub async fn refresh(&self) -> Result<(), records::RecordsError> {
+        let seen = self.sanctions.version();
+        let all = self.records.sanctions().await?;
+        let Some(banned) = self.sanctions.replace_if(seen, all) else {
+            return Ok(());
+        };
+        self.changed.notify_one();
+        for (channel, user_id) in banned {
+            self.forget_avatars(&channel, &user_id).await;
+        }
+        Ok(())
+    }
+
+    /// Stops this node serving the avatars of someone banned in `channel`
+    /// (each node keeps its own; a failure is logged, the ban holds).
+    pub async fn forget_avatars(&self, channel: &str, user_id: &str) {
+        let (c, u) = (channel.to_string(), user_id.to_string());
+        let done = self
+            .store
+            .call(move |conn| db::forget_avatars(conn, &c, &u))
+            .await;
+        if let Err(e) = done {
+            tracing::warn!(
+                channel,
+                user_id,
+                "forgetting a banned person's avatars: {e}"
+            );
+        }
+    }
+
+    /// This node's own store, for handlers.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Where roles, sanctions, karma and the log are kept.
+    pub fn records(&self) -> &records::Records {
+        &self.records
     }
 
     /// The sessions' key: created once, then read back after restarts.
@@ -127,25 +174,19 @@ impl Moderation {
         let key = self
             .key
             .get_or_try_init(|| async {
-                let fresh = hex::encode(crate::hub::random_bytes::<32>().map_err(|e| e.to_string())?);
+                let internal = |e: &dyn std::fmt::Display| ApiError::internal("session key", e);
+                let fresh = crate::hub::random_bytes::<32>().map_err(|e| internal(&e))?;
                 let stored = self
-                    .store
-                    .call(move |c| {
-                        c.execute(
-                            "INSERT OR IGNORE INTO settings (key, value) VALUES ('session_key', ?1)",
-                            [&fresh],
-                        )?;
-                        crate::store::get_setting(c, "session_key")
-                    })
+                    .records
+                    .session_key(hex::encode(fresh))
                     .await
-                    .map_err(|e| e.to_string())?
-                    .ok_or("no session key stored")?;
+                    .map_err(|e| e.api("session key"))?
+                    .ok_or_else(|| internal(&"none stored"))?;
                 let mut key = [0u8; 32];
-                hex::decode_to_slice(stored, &mut key).map_err(|e| e.to_string())?;
-                Ok::<_, String>(key)
+                hex::decode_to_slice(stored, &mut key).map_err(|e| internal(&e))?;
+                Ok::<_, ApiError>(key)
             })
-            .await
-            .map_err(|e| ApiError::internal("session key", e))?;
+            .await?;
         Ok(*key)
     }
 
@@ -300,8 +341,7 @@ pub async fn log_action(
         }
         text
     });
-    let owned = channel.to_string();
-    if let Err(e) = m.store.call(move |c| db::log(c, &owned, &line)).await {
+    if let Err(e) = m.records.log(channel, line).await {
         tracing::warn!("moderation log: {e}");
     }
     if let Some(text) = room_line.filter(|_| m.has_matrix) {

@@ -8,7 +8,6 @@ use super::session::Actor;
 use super::Moderation;
 use crate::error::{check_channel, ApiError, ApiPath};
 use crate::hub::now_ms;
-use crate::store::moderation as db;
 use crate::AppState;
 use axum::extract::{Query, State};
 use axum::Json;
@@ -46,13 +45,12 @@ pub async fn user(
     check_target(&user_id)?;
     let m = &state.moderation;
     let owner = super::actions::karma_owner(m, &channel).await?;
-    let u = user_id.clone();
     let now = now_ms();
     let (points, last) = m
-        .store
-        .call(move |c| db::karma(c, &owner, &u))
+        .records
+        .karma(&owner, &user_id)
         .await
-        .map_err(|e| ApiError::internal("karma", e))?
+        .map_err(|e| e.api("karma"))?
         .unwrap_or((0, now));
     let karma = karma::current(points, last, now, m.seconds(karma::FORGIVE_AFTER_SECS));
     let mut body = json!({
@@ -92,12 +90,11 @@ pub async fn log(
         return Err(ApiError::invalid_field("`limit` must be 1–200"));
     }
     let before = q.before.unwrap_or(i64::MAX);
-    let c = channel.clone();
     let lines = state
         .moderation
-        .store
-        .call(move |conn| db::log_page(conn, &c, before, limit))
+        .records
+        .log_page(&channel, before, limit)
         .await
-        .map_err(|e| ApiError::internal("log", e))?;
+        .map_err(|e| e.api("log"))?;
     Ok(Json(json!({"channel": channel, "log": lines})))
 }

@@ -3,12 +3,12 @@
 //! with it) or in general (every channel of that owner, until dismissed).
 //! Admins moderate everywhere.
 
+use super::records::RecordsError;
 use super::session::{Actor, Viewer};
 use super::{log_action, Moderation};
 use crate::error::{check_channel, ApiError, ApiJson, ApiPath};
 use crate::hub::now_ms;
-use crate::store::moderation::{self as db, Appointment};
-use crate::store::StoreError;
+use crate::store::moderation::Appointment;
 use crate::user_id::check_user_id;
 use crate::AppState;
 use axum::extract::State;
@@ -35,10 +35,9 @@ pub enum Role {
 }
 
 /// The channel's owners: the config's, then those the API added.
-pub async fn owners(m: &Moderation, channel: &str) -> Result<Vec<String>, StoreError> {
+pub async fn owners(m: &Moderation, channel: &str) -> Result<Vec<String>, RecordsError> {
     let mut all = m.config_owners.get(channel).cloned().unwrap_or_default();
-    let name = channel.to_string();
-    for o in m.store.call(move |c| db::owners(c, &name)).await? {
+    for o in m.records.owners(channel).await? {
         if !all.contains(&o) {
             all.push(o);
         }
@@ -48,9 +47,7 @@ pub async fn owners(m: &Moderation, channel: &str) -> Result<Vec<String>, StoreE
 
 /// [`owners`] as the API answers a failure.
 async fn owners_of(m: &Moderation, channel: &str) -> Result<Vec<String>, ApiError> {
-    owners(m, channel)
-        .await
-        .map_err(|e| ApiError::internal("owners", e))
+    owners(m, channel).await.map_err(|e| e.api("owners"))
 }
 
 /// Where appointments for `channel` are kept: its own (event), and each
@@ -66,7 +63,7 @@ pub async fn role(
     m: &Moderation,
     channel: &str,
     user_id: &str,
-) -> Result<(Role, Option<i64>), StoreError> {
+) -> Result<(Role, Option<i64>), RecordsError> {
     if m.is_admin(user_id) {
         return Ok((Role::Admin, None));
     }
@@ -75,7 +72,7 @@ pub async fn role(
         return Ok((Role::Owner, None));
     }
     let scopes = scopes(channel, &owners);
-    let found = m.store.call(move |c| db::appointments(c, &scopes)).await?;
+    let found = m.records.appointments(scopes).await?;
     let now = now_ms();
     let held = found.iter().find(|a| {
         a.user_id == user_id
@@ -92,10 +89,7 @@ pub async fn role(
 pub async fn actor_role(m: &Moderation, channel: &str, actor: &Actor) -> Result<Role, ApiError> {
     match actor {
         Actor::Api => Ok(Role::Admin),
-        Actor::User(id) => Ok(role(m, channel, id)
-            .await
-            .map_err(|e| ApiError::internal("roles", e))?
-            .0),
+        Actor::User(id) => Ok(role(m, channel, id).await.map_err(|e| e.api("roles"))?.0),
     }
 }
 
@@ -149,7 +143,7 @@ pub async fn me(
     let m = &state.moderation;
     let (role, until) = role(m, &channel, &viewer.user_id)
         .await
-        .map_err(|e| ApiError::internal("roles", e))?;
+        .map_err(|e| e.api("roles"))?;
     let standing = super::reads::standing_json(m, &channel, &viewer.user_id);
     let mut body = json!({"user_id": viewer.user_id, "role": role});
     if let Some(until) = until {
@@ -202,13 +196,12 @@ async fn set_owner(
 ) -> Result<Json<Value>, ApiError> {
     require(&state, &channel, &actor, Role::Admin, "change owners").await?;
     check_user_id(&user_id).map_err(ApiError::invalid_field)?;
-    let (c, u) = (channel.clone(), user_id.clone());
     let changed = state
         .moderation
-        .store
-        .call(move |conn| db::set_owner(conn, &c, &u, on, now_ms()))
+        .records
+        .set_owner(&channel, &user_id, on, now_ms())
         .await
-        .map_err(|e| ApiError::internal("owners", e))?;
+        .map_err(|e| e.api("owners"))?;
     let action = if on { "add_owner" } else { "remove_owner" };
     log_action(
         &state.moderation,
@@ -236,10 +229,10 @@ pub async fn list_moderators(
     let m = &state.moderation;
     let scopes = scopes(&channel, &owners_of(m, &channel).await?);
     let list = m
-        .store
-        .call(move |c| db::appointments(c, &scopes))
+        .records
+        .appointments(scopes)
         .await
-        .map_err(|e| ApiError::internal("moderators", e))?;
+        .map_err(|e| e.api("moderators"))?;
     Ok(Json(json!({"channel": channel, "moderators": list})))
 }
 
@@ -307,11 +300,10 @@ pub async fn appoint(
             )))
         }
     };
-    let a = appointment.clone();
-    m.store
-        .call(move |c| db::appoint(c, &a, now))
+    m.records
+        .appoint(&appointment, now)
         .await
-        .map_err(|e| ApiError::internal("appoint", e))?;
+        .map_err(|e| e.api("appoint"))?;
     let detail = serde_json::to_string(&appointment).ok();
     log_action(m, &channel, actor.name(), "appoint", &user_id, None, detail).await;
     super::mirror::matrix(&state, &channel, super::mirror::Matrix::Promote(&user_id)).await;
@@ -351,18 +343,11 @@ pub async fn dismiss(
     require(&state, &channel, &actor, Role::Owner, "dismiss moderators").await?;
     let m = &state.moderation;
     let scopes = scopes(&channel, &owners_of(m, &channel).await?);
-    let u = user_id.clone();
     let removed = m
-        .store
-        .call(move |c| {
-            let mut n = 0;
-            for scope in &scopes {
-                n += usize::from(db::dismiss(c, scope, &u)?);
-            }
-            Ok(n)
-        })
+        .records
+        .dismiss(scopes, &user_id)
         .await
-        .map_err(|e| ApiError::internal("dismiss", e))?;
+        .map_err(|e| e.api("dismiss"))?;
     if removed == 0 {
         return Err(ApiError::not_found(format!(
             "{user_id:?} is not a moderator here"

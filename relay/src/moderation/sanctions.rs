@@ -5,6 +5,7 @@
 use crate::hub::Refusal;
 use crate::store::moderation::{Kind, Sanction};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// One person's sanctions in one channel.
@@ -21,15 +22,45 @@ pub struct Standing {
 pub struct Sanctions {
     /// The map; small (one entry per sanctioned person per channel).
     map: Mutex<HashMap<(String, String), Standing>>,
+    /// Counts this node's own changes (bumped under the map's lock), so a
+    /// re-read that started before one does not undo it.
+    changes: AtomicU64,
 }
 
 impl Sanctions {
     /// Replaces everything with `all` (at start).
     pub fn replace(&self, all: Vec<Sanction>) {
+        *self.lock() = Self::build(all);
+    }
+
+    /// The count of this node's own changes, taken before a re-read.
+    pub fn version(&self) -> u64 {
+        self.changes.load(Ordering::SeqCst)
+    }
+
+    /// Replaces everything with `all`, read from the records after
+    /// [`Sanctions::version`] answered `seen`, unless this node changed a
+    /// sanction since (the read may predate it; the next one will not).
+    /// The bans new to this node (channel, user id) if anything changed.
+    pub fn replace_if(&self, seen: u64, all: Vec<Sanction>) -> Option<Vec<(String, String)>> {
+        let next = Self::build(all);
         let mut map = self.lock();
-        map.clear();
+        if self.version() != seen || *map == next {
+            return None;
+        }
+        let banned = next
+            .iter()
+            .filter(|(key, s)| s.ban.is_some() && map.get(*key).is_none_or(|o| o.ban.is_none()))
+            .map(|(key, _)| key.clone())
+            .collect();
+        *map = next;
+        Some(banned)
+    }
+
+    fn build(all: Vec<Sanction>) -> HashMap<(String, String), Standing> {
+        let mut map = HashMap::new();
         for s in all {
-            let entry = map
+            let entry: &mut Standing = map
                 .entry((s.channel.clone(), s.user_id.clone()))
                 .or_default();
             match s.kind {
@@ -37,6 +68,7 @@ impl Sanctions {
                 Kind::Ban => entry.ban = Some(s.reason),
             }
         }
+        map
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Standing>> {
@@ -46,6 +78,7 @@ impl Sanctions {
     /// Records a sanction just committed.
     pub fn put(&self, s: &Sanction) {
         let mut map = self.lock();
+        self.changes.fetch_add(1, Ordering::SeqCst);
         let entry = map
             .entry((s.channel.clone(), s.user_id.clone()))
             .or_default();
@@ -58,6 +91,7 @@ impl Sanctions {
     /// Forgets a sanction just lifted.
     pub fn remove(&self, channel: &str, user_id: &str, kind: Kind) {
         let mut map = self.lock();
+        self.changes.fetch_add(1, Ordering::SeqCst);
         let key = (channel.to_string(), user_id.to_string());
         if let Some(entry) = map.get_mut(&key) {
             match kind {
@@ -152,5 +186,28 @@ mod tests {
         assert!(s.refusal("live", "@troll:hs", 0).unwrap().banned);
         s.remove("live", "@troll:hs", Kind::Ban);
         assert_eq!(s.get("live", "@troll:hs"), Standing::default());
+    }
+
+    #[test]
+    fn a_re_read_never_undoes_a_change_made_here_after_it_started() {
+        let s = Sanctions::default();
+        let seen = s.version();
+        s.put(&sanction(Kind::Ban, None));
+        // Read before the ban was stored: not applied.
+        assert_eq!(s.replace_if(seen, vec![]), None);
+        assert!(s.refusal("live", "@troll:hs", 0).is_some());
+        // A read after it: applied (another node lifted the ban).
+        let seen = s.version();
+        assert_eq!(s.replace_if(seen, vec![]), Some(vec![]));
+        assert_eq!(s.refusal("live", "@troll:hs", 0), None);
+        assert_eq!(s.replace_if(seen, vec![]), None, "nothing new");
+        let timeout = sanction(Kind::Timeout, Some(50));
+        assert_eq!(s.replace_if(seen, vec![timeout.clone()]), Some(vec![]));
+        assert_eq!(s.next_end(), Some(50));
+        // Another node's ban is reported once, as new.
+        let both = vec![timeout, sanction(Kind::Ban, None)];
+        let new = s.replace_if(seen, both.clone());
+        assert_eq!(new, Some(vec![("live".into(), "@troll:hs".into())]));
+        assert_eq!(s.replace_if(seen, both), None);
     }
 }

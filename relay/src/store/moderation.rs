@@ -5,7 +5,7 @@
 
 use super::StoreError;
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The tables; created at open, idempotent.
 pub const SCHEMA: &str = "
@@ -59,7 +59,8 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn name(self) -> &'static str {
+    /// As stored: `timeout` or `ban`.
+    pub fn name(self) -> &'static str {
         match self {
             Kind::Timeout => "timeout",
             Kind::Ban => "ban",
@@ -68,7 +69,7 @@ impl Kind {
 }
 
 /// One line of the moderation log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogLine {
     /// Its number, for paging (`before`).
     pub id: i64,
@@ -129,18 +130,36 @@ pub fn put_sanction(c: &Connection, s: &Sanction, actor: &str, now: i64) -> Resu
     Ok(())
 }
 
-/// Lifts a sanction; whether there was one.
+/// Lifts a sanction; with `until`, only a timeout still ending then (not
+/// one extended meanwhile). Whether there was one.
 pub fn lift(
     c: &mut Connection,
     channel: &str,
     user_id: &str,
     kind: Kind,
+    until: Option<i64>,
 ) -> Result<bool, StoreError> {
     let n = c.execute(
-        "DELETE FROM mod_sanctions WHERE channel = ?1 AND user_id = ?2 AND kind = ?3",
-        params![channel, user_id, kind.name()],
+        "DELETE FROM mod_sanctions WHERE channel = ?1 AND user_id = ?2 AND kind = ?3
+         AND (?4 IS NULL OR until_ms = ?4)",
+        params![channel, user_id, kind.name(), until],
     )?;
     Ok(n > 0)
+}
+
+/// When `user_id`'s timeout in `channel` ends, if they have one recorded.
+pub fn timeout_until(
+    c: &Connection,
+    channel: &str,
+    user_id: &str,
+) -> Result<Option<i64>, StoreError> {
+    Ok(c.query_row(
+        "SELECT until_ms FROM mod_sanctions WHERE channel = ?1 AND user_id = ?2 AND kind = 'timeout'",
+        params![channel, user_id],
+        |r| r.get::<_, Option<i64>>(0),
+    )
+    .optional()?
+    .flatten())
 }
 
 /// The owners added through the API for `channel`.

@@ -160,6 +160,24 @@ pub async fn get_json(relay: &Server, path: &str) -> Value {
     res.json().await.unwrap()
 }
 
+/// A request with `Authorization: Bearer {bearer}` and an optional JSON
+/// body: its status and JSON (`null` when it has none).
+pub async fn call_as(
+    relay: &Server,
+    bearer: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (reqwest::StatusCode, Value) {
+    let mut req = http().request(method, relay.url(path)).bearer_auth(bearer);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
 pub fn http() -> reqwest::Client {
     reqwest::Client::new()
 }
