@@ -150,6 +150,27 @@ async fn signed_in_viewers_moderate_by_role_and_an_event_role_ends_with_the_even
         (me["role"].as_str(), me["moderator_until"].as_i64()),
         (Some("moderator"), Some(until))
     );
+    // The bot invites him to alice's moderators' room (made on first use,
+    // with the appointment's log line in it).
+    let mut invited = None;
+    for _ in 0..100 {
+        let sync = bob.call(Method::GET, "/sync?timeout=0", json!(null)).await;
+        let rooms = sync["rooms"]["invite"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        invited = rooms.values().find_map(|r| {
+            r["invite_state"]["events"]
+                .as_array()?
+                .iter()
+                .find_map(|e| (e["type"] == "m.room.name").then(|| e["content"]["name"].clone()))
+        });
+        if invited.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(invited, Some(json!("Moderators: @alice:localhost")));
     // A moderator cannot appoint, nor time the owner out.
     let path = format!("{D}/moderators/@mallory:localhost");
     let again = json!({"scope": "general"});

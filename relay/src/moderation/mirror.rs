@@ -116,3 +116,21 @@ pub async fn mod_log(m: &super::Moderation, owners: &[String], line: &str) {
         }
     }
 }
+
+/// Invites `user_id` to (`member`), or removes them from, the moderators'
+/// room of each of `owners`, when the relay has a Matrix bridge.
+pub async fn mod_room(m: &super::Moderation, owners: &[String], user_id: &str, member: bool) {
+    if !m.has_matrix || !user_id.starts_with('@') {
+        return;
+    }
+    for owner in owners.iter().filter(|o| o.as_str() != user_id) {
+        let task = MatrixTask::ModRoom {
+            owner: owner.clone(),
+            user_id: user_id.to_string(),
+            member,
+        };
+        if let Err(e) = m.tasks.enqueue(task).await {
+            tracing::warn!(owner, "queueing a moderators' room membership: {e}");
+        }
+    }
+}

@@ -306,6 +306,12 @@ pub async fn appoint(
         .map_err(|e| e.api("appoint"))?;
     let detail = serde_json::to_string(&appointment).ok();
     log_action(m, &channel, actor.name(), "appoint", &user_id, None, detail).await;
+    // Into the moderators' room of the owner(s) whose moderator they are.
+    let room_owners = match appointment.scope.strip_prefix("owner:") {
+        Some(owner) => vec![owner.to_string()],
+        None => owners_of(m, &channel).await?,
+    };
+    super::mirror::mod_room(m, &room_owners, &user_id, true).await;
     super::mirror::matrix(&state, &channel, super::mirror::Matrix::Promote(&user_id)).await;
     Ok(Json(json!({"channel": channel, "moderator": appointment})))
 }
@@ -354,6 +360,8 @@ pub async fn dismiss(
         )));
     }
     log_action(m, &channel, actor.name(), "dismiss", &user_id, None, None).await;
+    let room_owners = owners_of(m, &channel).await?;
+    super::mirror::mod_room(m, &room_owners, &user_id, false).await;
     super::mirror::matrix(&state, &channel, super::mirror::Matrix::Demote(&user_id)).await;
     Ok(Json(
         json!({"channel": channel, "user_id": user_id, "removed": removed}),
