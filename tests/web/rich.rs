@@ -26,6 +26,7 @@ fn media(kind: MediaKind, name: &str, thumbnail: Option<&str>) -> Media {
         width: None,
         height: None,
         thumbnail: thumbnail.map(Into::into),
+        mark: None,
     }
 }
 
