@@ -25,19 +25,14 @@ fn tweak(c: &mut chyron_relay::config::Config) {
     );
 }
 
+/// A call with the API token.
 async fn call(
     relay: &Server,
     method: Method,
     path: &str,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let mut req = http().request(method, relay.url(path)).bearer_auth(TOKEN);
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
+    call_as(relay, TOKEN, method, path, body).await
 }
 
 async fn try_post(relay: &Server, sender: &str, body: &str) -> (StatusCode, Value) {

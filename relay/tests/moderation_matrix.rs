@@ -32,22 +32,6 @@ async fn session(relay: &Server, mx: &Mx, user_id: &str) -> String {
     body["session"].as_str().unwrap().to_string()
 }
 
-async fn call(
-    relay: &Server,
-    auth: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = http().request(method, relay.url(path)).bearer_auth(auth);
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
 const D: &str = "/chat/v1/channels/demo";
 
 #[tokio::test]
@@ -112,20 +96,20 @@ async fn signed_in_viewers_moderate_by_role_and_an_event_role_ends_with_the_even
 
     let bob_s = session(&relay, &bob, "@bob:localhost").await;
     let alice_s = session(&relay, &alice, "@alice:localhost").await;
-    let (_, me) = call(&relay, &bob_s, Method::GET, &format!("{D}/me"), None).await;
+    let (_, me) = call_as(&relay, &bob_s, Method::GET, &format!("{D}/me"), None).await;
     assert_eq!(me["role"], "viewer");
-    let (_, me) = call(&relay, &alice_s, Method::GET, &format!("{D}/me"), None).await;
+    let (_, me) = call_as(&relay, &alice_s, Method::GET, &format!("{D}/me"), None).await;
     assert_eq!(me["role"], "owner");
 
     // A viewer cannot moderate; the refusal is logged.
     let timeout = json!({"user_id": "spammer"});
     let path = format!("{D}/moderation/timeouts");
-    let (status, e) = call(&relay, &bob_s, Method::POST, &path, Some(timeout.clone())).await;
+    let (status, e) = call_as(&relay, &bob_s, Method::POST, &path, Some(timeout.clone())).await;
     assert_eq!(
         (status, e["error"]["code"].as_str()),
         (StatusCode::FORBIDDEN, Some("forbidden"))
     );
-    let (_, log) = call(
+    let (_, log) = call_as(
         &relay,
         TOKEN,
         Method::GET,
@@ -143,9 +127,9 @@ async fn signed_in_viewers_moderate_by_role_and_an_event_role_ends_with_the_even
     let until = chyron_relay::hub::now_ms() + 15_000;
     let appoint = json!({"scope": "event", "until": until});
     let path = format!("{D}/moderators/@bob:localhost");
-    let (status, done) = call(&relay, &alice_s, Method::PUT, &path, Some(appoint)).await;
+    let (status, done) = call_as(&relay, &alice_s, Method::PUT, &path, Some(appoint)).await;
     assert_eq!(status, 200, "{done}");
-    let (_, me) = call(&relay, &bob_s, Method::GET, &format!("{D}/me"), None).await;
+    let (_, me) = call_as(&relay, &bob_s, Method::GET, &format!("{D}/me"), None).await;
     assert_eq!(
         (me["role"].as_str(), me["moderator_until"].as_i64()),
         (Some("moderator"), Some(until))
@@ -175,7 +159,7 @@ async fn signed_in_viewers_moderate_by_role_and_an_event_role_ends_with_the_even
     let path = format!("{D}/moderators/@mallory:localhost");
     let again = json!({"scope": "general"});
     assert_eq!(
-        call(&relay, &bob_s, Method::PUT, &path, Some(again))
+        call_as(&relay, &bob_s, Method::PUT, &path, Some(again))
             .await
             .0,
         403
@@ -183,7 +167,7 @@ async fn signed_in_viewers_moderate_by_role_and_an_event_role_ends_with_the_even
     let owner = json!({"user_id": "@alice:localhost"});
     let path = format!("{D}/moderation/timeouts");
     assert_eq!(
-        call(&relay, &bob_s, Method::POST, &path, Some(owner))
+        call_as(&relay, &bob_s, Method::POST, &path, Some(owner))
             .await
             .0,
         403
@@ -198,7 +182,7 @@ async fn signed_in_viewers_moderate_by_role_and_an_event_role_ends_with_the_even
     let (_, picture) = posted(next_slow(&mut ws).await);
     assert_eq!(picture.media.as_ref().unwrap().mark, None);
     let path = format!("{D}/moderation/marks/{}", picture.id);
-    let (status, done) = call(
+    let (status, done) = call_as(
         &relay,
         &bob_s,
         Method::PUT,
@@ -224,7 +208,7 @@ async fn signed_in_viewers_moderate_by_role_and_an_event_role_ends_with_the_even
     // and are never shown) and says what it could not do in Matrix.
     let path = format!("{D}/moderation/timeouts");
     let timeout = json!({"user_id": "@bob:localhost", "seconds": 120, "reason": "cool down"});
-    let (status, done) = call(&relay, TOKEN, Method::POST, &path, Some(timeout.clone())).await;
+    let (status, done) = call_as(&relay, TOKEN, Method::POST, &path, Some(timeout.clone())).await;
     assert_eq!(status, 200, "{done}");
     let said = done["matrix"].as_str().unwrap();
     assert!(
@@ -241,7 +225,7 @@ async fn signed_in_viewers_moderate_by_role_and_an_event_role_ends_with_the_even
     let mut levels = alice.call(Method::GET, &levels_path, json!(null)).await;
     levels["users"]["@chyron-bot:localhost"] = json!(100);
     alice.call(Method::PUT, &levels_path, levels).await;
-    let (status, done) = call(&relay, TOKEN, Method::POST, &path, Some(timeout)).await;
+    let (status, done) = call_as(&relay, TOKEN, Method::POST, &path, Some(timeout)).await;
     assert_eq!(
         (status, done["matrix"].as_str()),
         (StatusCode::OK, Some("done")),
@@ -263,16 +247,16 @@ async fn signed_in_viewers_moderate_by_role_and_an_event_role_ends_with_the_even
         403,
         "the homeserver let a timed-out user post"
     );
-    let (_, me) = call(&relay, &bob_s, Method::GET, &format!("{D}/me"), None).await;
+    let (_, me) = call_as(&relay, &bob_s, Method::GET, &format!("{D}/me"), None).await;
     assert_eq!(me["timeout"]["reason"], "cool down");
 
     // The event ends: bob is a viewer again, and refused.
     let wait = until - chyron_relay::hub::now_ms() + 100;
     tokio::time::sleep(Duration::from_millis(wait.max(0) as u64)).await;
-    let (_, me) = call(&relay, &bob_s, Method::GET, &format!("{D}/me"), None).await;
+    let (_, me) = call_as(&relay, &bob_s, Method::GET, &format!("{D}/me"), None).await;
     assert_eq!(me["role"], "viewer");
     let path = format!("{D}/moderation/marks/{}", picture.id);
-    let (status, _) = call(
+    let (status, _) = call_as(
         &relay,
         &bob_s,
         Method::PUT,
@@ -283,7 +267,7 @@ async fn signed_in_viewers_moderate_by_role_and_an_event_role_ends_with_the_even
     assert_eq!(status, 403);
     // Banned: his lines leave the feed and his avatar is no longer served.
     let ban = json!({"user_id": "@bob:localhost", "reason": "enough"});
-    let (status, done) = call(
+    let (status, done) = call_as(
         &relay,
         TOKEN,
         Method::POST,
