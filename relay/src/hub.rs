@@ -149,8 +149,12 @@ impl Hub {
         action: Action,
         origin: Option<&Origin>,
     ) -> Result<Action, HubError> {
-        let (Some(policy), Change::Post(mut post)) = (&self.policy, action.clone()) else {
+        let Some(policy) = &self.policy else {
             return Ok(action);
+        };
+        let mut post = match action {
+            Change::Post(post) => post,
+            other => return Ok(other),
         };
         if let Some(refusal) = policy.refuses(channel, &post.sender_id) {
             if let Some(origin) = origin.filter(|_| post.source == chyron_protocol::Source::Matrix)
