@@ -194,6 +194,7 @@ async fn prepare(
         ip: client,
         unsent: state.per_address.unsent.clone(),
     };
+    let counted = state.people.watching(channel);
     Ok(ws
         // Viewers send next to nothing: a small read buffer (tungstenite's
         // default is 128 KiB) keeps thousands of idle viewers cheap.
@@ -207,7 +208,7 @@ async fn prepare(
         .max_message_size(MAX_CLIENT_FRAME_BYTES)
         .max_frame_size(MAX_CLIENT_FRAME_BYTES)
         .on_upgrade(move |socket| async move {
-            let _slot = guard;
+            let (_slot, _counted) = (guard, counted);
             let metrics = viewer.metrics.clone();
             metrics.viewers.inc();
             let (sink, stream) = socket.split();

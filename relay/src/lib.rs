@@ -17,6 +17,7 @@ pub mod event;
 pub mod feed;
 pub mod html;
 pub mod hub;
+pub mod info;
 pub mod limits;
 pub mod live;
 pub mod metrics;
@@ -74,6 +75,8 @@ pub struct AppState {
     pub live: Arc<live::LiveDjs>,
     /// Roles, timeouts, bans, karma and the moderation log.
     pub moderation: Arc<moderation::Moderation>,
+    /// Who is here: feed sockets and chatters present per channel (`…/people`).
+    pub people: Arc<info::people::People>,
     /// Redis, in clustered mode: it orders events and keeps the records every
     /// node must agree on (webhooks, live marks, bridged rooms, shared limits).
     pub cluster: Option<Arc<cluster::Cluster>>,
@@ -126,6 +129,7 @@ impl AppState {
         ));
         AppState {
             live: Arc::new(live::LiveDjs::new(store.clone(), cluster.clone())),
+            people: Arc::default(),
             cluster,
             hub: Arc::new(
                 Hub::new(store, limits, metrics.clone(), bridged)
@@ -160,6 +164,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/chat/channels", get(directory::handler))
         .merge(moderation::anonymous_routes().layer(moderation::anonymous_cors()))
+        .merge(info::routes())
         .route(
             "/media/{channel}/avatars/{key}",
             get(bridge::thumbnails::avatar_handler),
@@ -342,6 +347,8 @@ pub async fn run(
     });
     let sweeper = tokio::spawn(hub::sweep_idle(state.hub.clone(), state.shutdown.clone()));
     let forgetter = tokio::spawn(forget_idle(state.per_address.clone(), stop_rx.clone()));
+    let people = (state.people.clone(), state.hub.store().clone());
+    let presences = tokio::spawn(info::sweep(people.0, people.1, stop_rx.clone()));
     let l = &state.config.limits;
     let limits = serve::ServeLimits {
         max_connections: l.max_connections as usize,
@@ -354,6 +361,7 @@ pub async fn run(
     });
     let served = serve::serve(listener, app(state), limits, metrics, stop_rx).await;
     let _ = forgetter.await;
+    let _ = presences.await;
     // The sender is gone by now (sent or dropped), so the bridge and the
     // sweeper are stopping.
     if let Some(task) = bridge {

@@ -60,7 +60,7 @@ struct MarkBody {
 
 /// `404` unless `channel` is one of the public channels: only those are in
 /// the directory, so a mark anywhere else would reach nobody.
-fn public_channel(state: &AppState, channel: &str) -> Result<(), ApiError> {
+pub(crate) fn public_channel(state: &AppState, channel: &str) -> Result<(), ApiError> {
     check_channel(channel)?;
     let config = &state.config;
     if config

@@ -10,6 +10,7 @@ pub mod live;
 pub mod moderation;
 mod outbox;
 pub mod replica;
+pub mod seen;
 mod webhooks;
 
 pub use outbox::{
@@ -85,6 +86,13 @@ CREATE TABLE IF NOT EXISTS mod_tasks (
 CREATE TABLE IF NOT EXISTS live_djs (
     channel TEXT NOT NULL, user_id TEXT NOT NULL, name TEXT, since INTEGER NOT NULL,
     PRIMARY KEY (channel, user_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS seen (
+    channel TEXT NOT NULL, user_id TEXT NOT NULL, name TEXT NOT NULL,
+    first_ts INTEGER NOT NULL, last_ts INTEGER NOT NULL,
+    PRIMARY KEY (channel, user_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS seen_by_time ON seen (channel, last_ts);
+CREATE INDEX IF NOT EXISTS messages_with_links ON messages (channel, seq)
+    WHERE deleted = 0 AND (media IS NOT NULL OR instr(body, '://') > 0);
 ";
 
 impl Store {
@@ -232,7 +240,9 @@ pub fn apply(
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10, ?11)",
                 params![channel, m.id, seq as i64, m.sender, m.sender_id, m.body, m.ts,
                     source_name(m.source), m.html, media, m.avatar],
-            )?
+            )?;
+            seen::record(&tx, channel, &m.sender_id, &m.sender, m.ts)?;
+            1
         }
         Change::Edit { id, body, html } => tx.execute(
             "UPDATE messages SET body = ?3, html = ?4, edited = 1
