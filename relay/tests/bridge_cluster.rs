@@ -4,7 +4,9 @@
 //! on both nodes; an API post through the other node reaches the room once;
 //! when the holder is killed (SIGKILL: no release) the other takes over
 //! within the lease's ttl plus a margin, from the shared sync position, and
-//! the lines said meanwhile arrive once each, none lost.
+//! the lines said meanwhile arrive once each, none lost. A moderation
+//! action made through the node that does not bridge is done in Matrix by
+//! the holder, and its outcome answered by the node it was made through.
 
 mod common;
 
@@ -183,6 +185,25 @@ async fn one_node_bridges_and_the_other_takes_over_without_loss_or_duplicates() 
         view.until(ws, "through the other node").await;
     }
     until_bot_lines(&alice, &["carol (via stream chat): through the other node"]).await;
+
+    // A moderation action through the node that does not bridge is done in
+    // Matrix by the holder (the task queue is in Redis): the answer carries
+    // the holder's outcome, here the bot's lack of power to ban, not
+    // `pending`.
+    let (status, body) = call_as(
+        &nodes[other].1,
+        TOKEN,
+        reqwest::Method::POST,
+        "/chat/v1/channels/demo/moderation/bans",
+        Some(serde_json::json!({"user_id": "@mallory:localhost", "reason": "spam"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let matrix = body["matrix"].as_str().unwrap_or_default();
+    assert!(
+        matrix.starts_with("failed:") && matrix.contains("lacks the power"),
+        "the holder did not do the other node's task: {body}"
+    );
 
     // Nothing shown twice so far (the bot's echo included).
     for (view, ws) in views.iter_mut().zip(&mut viewers) {

@@ -112,7 +112,7 @@ async fn the_executor_moderates_in_matrix_rooms() {
         .into();
     let data = tempfile::tempdir().unwrap();
     let store = Store::open(data.path()).unwrap();
-    let tasks = Tasks::new(store.clone());
+    let tasks = Tasks::new(store.clone(), None);
     let executor = Executor {
         client: &client,
         config: &config,

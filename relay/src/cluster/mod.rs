@@ -19,6 +19,7 @@ pub mod nodes;
 mod pubsub;
 pub mod quota;
 pub mod records;
+pub mod tasks;
 
 pub use pubsub::{Heard, Subscriptions};
 

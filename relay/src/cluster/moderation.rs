@@ -131,7 +131,11 @@ fn to_json<T: Serialize>(value: &T) -> Result<String, ClusterError> {
 }
 
 impl Cluster {
-    async fn query<T: redis::FromRedisValue>(&self, cmd: redis::Cmd) -> Result<T, ClusterError> {
+    /// Runs `cmd` within [`super::CALL_TIMEOUT`].
+    pub(super) async fn query<T: redis::FromRedisValue>(
+        &self,
+        cmd: redis::Cmd,
+    ) -> Result<T, ClusterError> {
         let mut conn = self.conn.clone();
         timed(cmd.query_async(&mut conn)).await
     }

@@ -85,6 +85,7 @@ impl Moderation {
         let chat = &config.chat;
         let l = &config.limits;
         let store_for_tasks = store.clone();
+        let cluster_for_tasks = cluster.clone();
         Moderation {
             records: match cluster {
                 Some(cluster) => records::Records::Redis(cluster),
@@ -114,7 +115,7 @@ impl Moderation {
                 l.rate_limit_burst,
             ),
             http: http_client::Client::new(),
-            tasks: tasks::Tasks::new(store_for_tasks),
+            tasks: tasks::Tasks::new(store_for_tasks, cluster_for_tasks),
             has_matrix: config.matrix.is_some(),
         }
     }

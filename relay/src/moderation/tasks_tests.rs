@@ -10,7 +10,7 @@ fn silence(user: &str) -> MatrixTask {
 #[tokio::test]
 async fn tasks_come_out_oldest_first_and_finish_once() {
     let dir = tempfile::tempdir().unwrap();
-    let tasks = Tasks::new(Store::open(dir.path()).unwrap());
+    let tasks = Tasks::new(Store::open(dir.path()).unwrap(), None);
     assert_eq!(tasks.next().await, None);
     let a = tasks.enqueue(silence("@a:hs")).await.unwrap();
     let b = tasks
@@ -38,7 +38,7 @@ async fn tasks_come_out_oldest_first_and_finish_once() {
 #[tokio::test]
 async fn enqueue_wakes_the_executor_even_if_it_was_busy() {
     let dir = tempfile::tempdir().unwrap();
-    let tasks = Tasks::new(Store::open(dir.path()).unwrap());
+    let tasks = Tasks::new(Store::open(dir.path()).unwrap(), None);
     tasks.enqueue(silence("@a:hs")).await.unwrap();
     // Nobody was waiting: the wake-up is kept for the next wait.
     tokio::time::timeout(Duration::from_secs(5), tasks.queued())
@@ -55,7 +55,7 @@ async fn enqueue_wakes_the_executor_even_if_it_was_busy() {
 #[tokio::test]
 async fn wait_returns_when_finished_or_at_the_deadline() {
     let dir = tempfile::tempdir().unwrap();
-    let tasks = Tasks::new(Store::open(dir.path()).unwrap());
+    let tasks = Tasks::new(Store::open(dir.path()).unwrap(), None);
     let a = tasks.enqueue(silence("@a:hs")).await.unwrap();
     let b = tasks.enqueue(silence("@b:hs")).await.unwrap();
     assert_eq!(tasks.wait(a, Duration::from_millis(30)).await, None);
@@ -84,7 +84,7 @@ async fn the_queue_survives_a_reopen_and_skips_unreadable_tasks() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = {
         let store = Store::open(dir.path()).unwrap();
-        let tasks = Tasks::new(store.clone());
+        let tasks = Tasks::new(store.clone(), None);
         let a = tasks.enqueue(silence("@a:hs")).await.unwrap();
         tasks.finish(a, Outcome::Done).await;
         store
@@ -104,7 +104,7 @@ async fn the_queue_survives_a_reopen_and_skips_unreadable_tasks() {
         };
         (a, tasks.enqueue(ban).await.unwrap())
     };
-    let tasks = Tasks::new(Store::open(dir.path()).unwrap());
+    let tasks = Tasks::new(Store::open(dir.path()).unwrap(), None);
     assert_eq!(tasks.outcome(a).await, Some(Outcome::Done));
     let (id, task) = tasks.next().await.unwrap();
     assert_eq!(id, b);
