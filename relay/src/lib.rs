@@ -307,7 +307,15 @@ pub async fn run(
     let reporter = state.cluster.clone().map(|cluster| {
         let id = hex::encode(hub::random_bytes::<6>().unwrap_or_default());
         tracing::info!(node = %id, "reporting to the cluster's view");
+        state.people.set_node(&id);
         let task = node::report(id, cluster, state.metrics.clone(), stop_rx.clone());
+        tokio::spawn(task)
+    });
+    // This node's feed sockets per public channel, for every node's `…/people`.
+    let viewers_sharer = state.cluster.clone().map(|cluster| {
+        let public = state.config.chat.public(state.config.matrix.as_ref());
+        let task =
+            info::shared::share_viewers(state.people.clone(), cluster, public, stop_rx.clone());
         tokio::spawn(task)
     });
     // The bridged rooms this node joins, for every node's directory.
@@ -373,6 +381,9 @@ pub async fn run(
         let _ = task.await;
     }
     if let Some(task) = reporter {
+        let _ = task.await;
+    }
+    if let Some(task) = viewers_sharer {
         let _ = task.await;
     }
     if let Some(task) = rooms_sharer {

@@ -16,6 +16,7 @@
 pub mod bridge;
 pub mod moderation;
 pub mod nodes;
+pub mod people;
 mod pubsub;
 pub mod quota;
 pub mod records;

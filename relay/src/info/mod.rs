@@ -1,32 +1,38 @@
 //! Channel information for the chat and the API, public channels only:
 //! `GET /chat/v1/channels/{channel}/links` ([`links`]: links and attachments
-//! posted, from the visible messages) and `…/people` (who is here: feed
-//! sockets open, signed-in chatters present, everyone seen lately), with
-//! `POST …/presence` for a chatter to say they are here ([`people`], in
-//! memory; `seen` in SQLite, [`crate::store::seen`]).
+//! posted, from the visible messages) and `…/people` ([`who`]: feed sockets
+//! open, signed-in chatters present, everyone seen lately; the lists for
+//! moderators), with `POST`/`DELETE …/presence` ([`presence`]) for a
+//! signed-in chatter to say they are here or gone. Alone, [`people`] keeps
+//! them in memory and `seen` is in SQLite ([`crate::store::seen`]); in
+//! clustered mode [`shared`] adds up the cluster's figures in Redis.
 //!
-//! Anonymous (behind the per-address quota of the other anonymous
-//! endpoints) and readable from any page (`Access-Control-Allow-Origin: *`).
-//! A private channel is a `404` here, whoever asks.
+//! Behind the per-address quota of the other anonymous endpoints (and
+//! presence behind the session's per-user one too); any page may call them
+//! (CORS: any origin, `Authorization` and `Content-Type`, preflight
+//! answered). A private channel is a `404` here, whoever asks.
 
 pub mod links;
 pub mod people;
+pub mod presence;
+pub mod shared;
+pub mod who;
 
 use crate::error::{ApiError, ApiPath};
 use crate::event::now_ms;
-use crate::live::public_channel;
 use crate::store::{seen, Store};
 use crate::AppState;
 use axum::extract::{RawQuery, State};
-use axum::http::header;
+use axum::http::{header, Method};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use people::People;
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// "Seen" counts the people seen in this window before now: the event
 /// (a show, a set) going on, or that just ended.
@@ -35,24 +41,34 @@ pub const SEEN_WINDOW: Duration = Duration::from_secs(12 * 3600);
 /// How often expired presences are swept and queued `seen` rows written.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(5);
 
+/// Longest list a moderator gets (present, seen).
+pub const MAX_LIST: usize = 500;
+
 /// The information routes; `lib.rs` puts them behind the anonymous quota.
 pub fn routes() -> Router<AppState> {
+    let c = "/chat/v1/channels/{channel}";
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::any())
+        .allow_methods([Method::GET, Method::POST, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(600));
     Router::new()
-        .route("/chat/v1/channels/{channel}/links", get(links_handler))
-        .route("/chat/v1/channels/{channel}/people", get(people_handler))
+        .route(&format!("{c}/links"), get(links_handler))
+        .route(&format!("{c}/people"), get(who::handler))
+        .route(
+            &format!("{c}/presence"),
+            post(presence::arrive).delete(presence::leave),
+        )
+        .layer(cors)
 }
 
-/// An answer any page may read: JSON or the JSON error, both with
-/// `Access-Control-Allow-Origin: *`.
+/// An answer as JSON or the JSON error (the CORS layer lets any page
+/// read both).
 fn public<T: Serialize>(answer: Result<T, ApiError>) -> Response {
-    let mut res = match answer {
+    match answer {
         Ok(body) => axum::Json(body).into_response(),
         Err(e) => e.into_response(),
-    };
-    let any = header::HeaderValue::from_static("*");
-    res.headers_mut()
-        .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, any);
-    res
+    }
 }
 
 async fn links_handler(
@@ -61,48 +77,6 @@ async fn links_handler(
     RawQuery(raw): RawQuery,
 ) -> Response {
     public(links::handler(&state, &channel, raw.as_deref()).await)
-}
-
-/// Who is here, as everyone sees it.
-#[derive(Debug, Serialize)]
-pub struct Counts {
-    /// Feed sockets of the channel open on this relay now.
-    pub viewers: usize,
-    /// Signed-in chatters present now.
-    pub chatters: usize,
-    /// People seen in the last [`SEEN_WINDOW`] (posted, or were present).
-    pub seen: u64,
-}
-
-async fn people_handler(
-    State(state): State<AppState>,
-    ApiPath(channel): ApiPath<String>,
-) -> Response {
-    public(counts(&state, &channel).await)
-}
-
-/// The counts for `channel`.
-async fn counts(state: &AppState, channel: &str) -> Result<Counts, ApiError> {
-    public_channel(state, channel)?;
-    write_seen(&state.people, state.hub.store()).await?;
-    let people = &state.people;
-    let (owned, since) = (
-        channel.to_string(),
-        now_ms() - SEEN_WINDOW.as_millis() as i64,
-    );
-    // Admins read unnoticed: a post of theirs is no sighting.
-    let admins = state.config.chat.admins.clone();
-    let seen = state
-        .hub
-        .store()
-        .call(move |c| seen::count(c, &owned, since, &admins))
-        .await
-        .map_err(|e| ApiError::internal("seen", e))?;
-    Ok(Counts {
-        viewers: people.viewers(channel),
-        chatters: people.chatters(channel, tokio::time::Instant::now()),
-        seen,
-    })
 }
 
 /// Writes the `seen` rows presences queued, in one transaction.

@@ -10,9 +10,10 @@
 //! one transaction by [`People::take_seen`]'s caller rather than one per
 //! presence.
 
+use super::who::Present;
 use crate::store::seen::Seen;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -52,6 +53,12 @@ pub struct People {
     limits: PresenceLimits,
     /// Everything that changes together.
     inner: Mutex<Inner>,
+    /// This node's id in the cluster's viewer counts (clustered mode: set
+    /// once when the relay starts, by [`People::set_node`]).
+    node: OnceLock<String>,
+    /// Clustered mode, per channel: the newest presence sighting copied
+    /// from Redis into this node's `seen` (ms), where the next copy starts.
+    pulled: Mutex<HashMap<String, i64>>,
 }
 
 #[derive(Debug, Default)]
@@ -69,23 +76,12 @@ struct Inner {
 /// A chatter present in a channel.
 #[derive(Debug, Clone)]
 struct Chatter {
-    /// The name they gave.
-    name: String,
     /// When this stay began (ms since the Unix epoch): lists are newest first.
     since: i64,
     /// Gone after this, unless renewed.
     expires: Instant,
     /// When their `seen` row was last queued.
     recorded: Instant,
-}
-
-/// One present chatter, as listed.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Present {
-    /// Their Matrix user id.
-    pub user_id: String,
-    /// The name they gave.
-    pub name: String,
 }
 
 /// Counts one open feed socket of a channel until dropped.
@@ -115,7 +111,44 @@ impl People {
         People {
             limits,
             inner: Mutex::default(),
+            node: OnceLock::new(),
+            pulled: Mutex::default(),
         }
+    }
+
+    /// The bounds.
+    pub fn limits(&self) -> PresenceLimits {
+        self.limits
+    }
+
+    /// Names this node in the cluster's viewer counts (once; later calls
+    /// change nothing).
+    pub fn set_node(&self, id: &str) {
+        let _ = self.node.set(id.to_string());
+    }
+
+    /// This node's id in the cluster's viewer counts, once set.
+    pub fn node(&self) -> Option<&str> {
+        self.node.get().map(String::as_str)
+    }
+
+    /// Where the next copy of `channel`'s sightings from Redis starts (ms).
+    pub fn pulled(&self, channel: &str) -> Option<i64> {
+        let pulled = self.pulled.lock().unwrap_or_else(|e| e.into_inner());
+        pulled.get(channel).copied()
+    }
+
+    /// `channel`'s sightings are copied up to `ms`.
+    pub fn set_pulled(&self, channel: &str, ms: i64) {
+        let mut pulled = self.pulled.lock().unwrap_or_else(|e| e.into_inner());
+        let at = pulled.entry(channel.to_string()).or_insert(ms);
+        *at = (*at).max(ms);
+    }
+
+    /// The channels with feed sockets open on this node, and how many.
+    pub fn all_viewers(&self) -> Vec<(String, usize)> {
+        let inner = self.lock();
+        inner.viewers.iter().map(|(c, n)| (c.clone(), *n)).collect()
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -136,14 +169,13 @@ impl People {
         self.lock().viewers.get(channel).copied().unwrap_or(0)
     }
 
-    /// `user_id` (named `name`) is in `channel` at `now` (`now_ms`, wall
-    /// clock): present until `now` + ttl. Queues their `seen` row when they
-    /// arrive, and every [`RECORD_EVERY`] while they stay.
+    /// `user_id` is in `channel` at `now` (`now_ms`, wall clock): present
+    /// until `now` + ttl. Queues their `seen` row when they arrive, and
+    /// every [`RECORD_EVERY`] while they stay.
     pub fn here(
         &self,
         channel: &str,
         user_id: &str,
-        name: &str,
         now: Instant,
         now_ms: i64,
     ) -> Result<(), Full> {
@@ -156,7 +188,6 @@ impl People {
         let record = match chatters.get_mut(user_id) {
             Some(c) if c.expires > now => {
                 c.expires = expires;
-                c.name = name.to_string();
                 let due = now.duration_since(c.recorded) >= RECORD_EVERY;
                 if due {
                     c.recorded = now;
@@ -174,7 +205,6 @@ impl People {
                     inner.total += 1;
                 }
                 let arrived = Chatter {
-                    name: name.to_string(),
                     since: now_ms,
                     expires,
                     recorded: now,
@@ -187,11 +217,9 @@ impl People {
             let key = (channel.to_string(), user_id.to_string());
             let row = inner.seen.entry(key).or_insert_with(|| Seen {
                 user_id: user_id.to_string(),
-                name: name.to_string(),
                 first_ts: now_ms,
                 last_ts: now_ms,
             });
-            row.name = name.to_string();
             row.last_ts = now_ms;
         }
         Ok(())
@@ -232,7 +260,7 @@ impl People {
             .take(limit)
             .map(|(user_id, c)| Present {
                 user_id: user_id.clone(),
-                name: c.name.clone(),
+                since: c.since,
             })
             .collect()
     }

@@ -88,7 +88,7 @@ CREATE TABLE IF NOT EXISTS live_djs (
     PRIMARY KEY (channel, user_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS seen (
     channel TEXT NOT NULL, user_id TEXT NOT NULL, name TEXT NOT NULL,
-    first_ts INTEGER NOT NULL, last_ts INTEGER NOT NULL,
+    first_ts INTEGER NOT NULL, last_ts INTEGER NOT NULL, posted_ts INTEGER,
     PRIMARY KEY (channel, user_id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS seen_by_time ON seen (channel, last_ts);
 CREATE INDEX IF NOT EXISTS messages_with_links ON messages (channel, seq)
@@ -131,11 +131,12 @@ impl Store {
 /// Brings a database from an earlier version up to [`SCHEMA`]: columns added
 /// since are added (empty), nothing is rewritten.
 fn migrate(conn: &Connection) -> Result<(), StoreError> {
-    for (table, column) in [
-        ("messages", "html"),
-        ("messages", "media"),
-        ("messages", "avatar"),
-        ("origins", "media"),
+    for (table, column, kind) in [
+        ("messages", "html", "TEXT"),
+        ("messages", "media", "TEXT"),
+        ("messages", "avatar", "TEXT"),
+        ("origins", "media", "TEXT"),
+        ("seen", "posted_ts", "INTEGER"),
     ] {
         let exists: bool = conn.query_row(
             &format!(
@@ -151,7 +152,7 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
                 ))?
                 .exists([column])?;
         if exists && !has {
-            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} TEXT"))?;
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
         }
     }
     Ok(())
