@@ -138,3 +138,81 @@ async fn counts_are_the_clusters_and_admins_count_nowhere() {
     close(at_a).await;
     a.stop().await;
 }
+
+/// The Redis side alone: the bound, expiry, one member per chatter,
+/// lists newest first, sightings bumped only now and then, and a silent
+/// node's viewer figure ignored and removed.
+#[tokio::test]
+async fn presences_are_bounded_deduplicated_and_expire_in_redis() {
+    use chyron_relay::cluster::people::{Here, Presence};
+    use chyron_relay::cluster::Cluster;
+    let redis = Redis::start();
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let (cluster, _heard) = Cluster::connect(&redis.url, 16, stop).await.unwrap();
+    let at = |now_ms: i64| Presence {
+        now_ms,
+        ttl_ms: 75_000,
+        per_channel: 2,
+        record_every_ms: 300_000,
+        window_ms: 43_200_000,
+    };
+    let t = 1_000_000_000_000;
+    assert_eq!(
+        cluster.here("c", "@a:hs", at(t)).await.unwrap(),
+        Here::Arrived
+    );
+    assert_eq!(
+        cluster.here("c", "@b:hs", at(t + 1)).await.unwrap(),
+        Here::Arrived
+    );
+    assert_eq!(
+        cluster.here("c", "@a:hs", at(t + 2)).await.unwrap(),
+        Here::Renewed
+    );
+    assert_eq!(
+        cluster.here("c", "@x:hs", at(t + 3)).await.unwrap(),
+        Here::Full
+    );
+    let (n, list) = cluster.present("c", t + 3, 10).await.unwrap();
+    assert_eq!(n, 2);
+    let want = [("@b:hs".to_string(), t + 1), ("@a:hs".to_string(), t)];
+    assert_eq!(
+        list, want,
+        "newest arrival first; a renewal keeps its since"
+    );
+    // b expires (75 s after t + 1); a renewed at t + 2 stays until t + 75_002.
+    let later = t + 75_001;
+    assert_eq!(cluster.chatters("c", later).await.unwrap(), 1);
+    assert_eq!(
+        cluster.here("c", "@x:hs", at(later)).await.unwrap(),
+        Here::Arrived
+    );
+    // The sightings: a, b and x once each, a not bumped by its renewal.
+    let seen = cluster.sightings("c", 0, 10).await.unwrap();
+    let want = [
+        ("@a:hs".to_string(), t),
+        ("@b:hs".to_string(), t + 1),
+        ("@x:hs".to_string(), later),
+    ];
+    assert_eq!(seen, want);
+    cluster.gone("c", "@x:hs").await.unwrap();
+    assert_eq!(cluster.chatters("c", later).await.unwrap(), 1);
+    // A node that stopped writing (its figure expired) counts for nothing.
+    cluster
+        .set_viewers("c", "live", 3, t + 15_000, 60_000)
+        .await
+        .unwrap();
+    cluster
+        .set_viewers("c", "dead", 5, t - 1, 60_000)
+        .await
+        .unwrap();
+    assert_eq!(cluster.viewers_elsewhere("c", "me", t).await.unwrap(), 3);
+    assert_eq!(cluster.viewers_elsewhere("c", "live", t).await.unwrap(), 0);
+    let fields: Vec<String> = redis
+        .connection()
+        .await
+        .hkeys("chyron:{c}:viewers")
+        .await
+        .unwrap();
+    assert_eq!(fields, ["live"], "the silent node's field is deleted");
+}
