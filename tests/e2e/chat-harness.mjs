@@ -14,7 +14,8 @@ mkdirSync(OUT, { recursive: true });
  * Synapse, `rooms` created by alice ({ channel, guests } beyond the seeded
  * #demo, bridged as `demo`), the relay with `config` (TOML lines), a browser
  * and a stream page embedding channel `demo`. Waits until the directory names
- * every bridged room. Returns { synapse, relay, browser, site, roomIds, stop }.
+ * every bridged room. Returns { synapse, relay, browser, site, roomIds, stop,
+ * restartRelay }.
  */
 export async function startChatStack({ config = [], rooms = [] } = {}) {
   const synapse = await startSynapse();
@@ -37,27 +38,37 @@ export async function startChatStack({ config = [], rooms = [] } = {}) {
   }
   const file = join(tmpdir(), `chyron-chat-e2e-${process.pid}-${Date.now()}.toml`);
   writeFileSync(file, config.join('\n'));
-  const relay = await startRelay({
-    args: ['--config', file],
-    env: {
-      CHYRON_MATRIX_HOMESERVER: synapse.base,
-      CHYRON_MATRIX_USER: bot.user_id,
-      CHYRON_MATRIX_PASSWORD: bot.password,
-      CHYRON_BRIDGE: bridges.join(','),
-    },
-  });
-  await waitForDirectory(relay.url, (r) => (r?.channels?.filter((c) => c.matrix?.room_id).length ?? 0) >= bridges.length,
-    'every room');
+  const relayArgs = ['--config', file];
+  const relayEnv = {
+    CHYRON_MATRIX_HOMESERVER: synapse.base,
+    CHYRON_MATRIX_USER: bot.user_id,
+    CHYRON_MATRIX_PASSWORD: bot.password,
+    CHYRON_BRIDGE: bridges.join(','),
+  };
+  const everyRoom = (r) => (r?.channels?.filter((c) => c.matrix?.room_id).length ?? 0) >= bridges.length;
+  const relay = await startRelay({ args: relayArgs, env: relayEnv });
+  await waitForDirectory(relay.url, everyRoom, 'every room');
   const browser = await launchBrowser();
   const site = await startHostSite(new Map([['/stream', streamPage(relay.url)]]));
-  const stop = async () => {
+  const stack = { synapse, relay, browser, site, roomIds };
+  /** Stops the relay (SIGTERM) and starts it again on the same address and data. */
+  stack.restartRelay = async () => {
+    const first = stack.relay;
+    await first.stop();
+    const again = await startRelay({ args: relayArgs, env: relayEnv, data: first.dataDir, listen: new URL(first.url).host });
+    // The first run made the data directory: it removes it at the end.
+    again.cleanup = first.cleanup;
+    stack.relay = again;
+    await waitForDirectory(again.url, everyRoom, 'every room after the restart');
+  };
+  stack.stop = async () => {
     await browser?.close();
     site?.close();
-    await relay?.stop();
-    relay?.cleanup();
+    await stack.relay?.stop();
+    stack.relay?.cleanup();
     synapse?.stop();
   };
-  return { synapse, relay, browser, site, roomIds, stop };
+  return stack;
 }
 
 /** A stream page of another origin embedding channel `demo` from the relay at `relayUrl`. */

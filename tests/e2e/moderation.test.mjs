@@ -2,8 +2,10 @@
 // (alice configured as the owner of #demo, a moderation clock of 150 ms per
 // second), the chat module in Chromium. The owner appoints bob with the
 // "Appoint moderator" form; bob times a signed-in viewer out with /timeout;
-// the viewer sees why with a countdown and cannot post; bob lifts it early
-// from the line's menu; a second, 2-minute timeout ends by itself and the
+// the viewer sees why with a countdown and can post neither in the chat nor
+// through her own Matrix client (the bot lowered her power level: Synapse
+// refuses), still after a relay restart; bob lifts it early from the line's
+// menu and both work again; a second, 2-minute timeout ends by itself and the
 // viewer posts again without anyone acting; bob marks alice's image NSFW and
 // it blurs in the viewer's chat until they choose to see it. Screenshots:
 // tests/e2e/out/chat-mod-*.png.
@@ -23,7 +25,35 @@ before(async () => {
     config: ['public_channels = ["demo"]', 'moderation_second_ms = 150', '[channels.demo]', 'owners = ["@alice:localhost"]'],
   });
   synapse = stack.synapse;
+  // The organiser gives the relay's bot power 100 in #demo (changing power
+  // levels needs it there), so timeouts and bans hold in Matrix too.
+  const { alice, bot } = synapse.seeded.users;
+  const room = encodeURIComponent(synapse.seeded.room_id);
+  const levels = await call(synapse.base, 'GET', `/_matrix/client/v3/rooms/${room}/state/m.room.power_levels/`, { token: alice.access_token });
+  assert.equal(levels.status, 200, JSON.stringify(levels.body));
+  levels.body.users = { ...levels.body.users, [bot.user_id]: 100 };
+  const put = await call(synapse.base, 'PUT', `/_matrix/client/v3/rooms/${room}/state/m.room.power_levels/`, { token: alice.access_token, body: levels.body });
+  assert.equal(put.status, 200, JSON.stringify(put.body));
 });
+
+/** Logs `user` in to Synapse with `password`, as their own Matrix client would; its token. */
+async function matrixLogin(user, password) {
+  const r = await call(synapse.base, 'POST', '/_matrix/client/v3/login', {
+    body: { type: 'm.login.password', identifier: { type: 'm.id.user', user }, password },
+  });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return r.body.access_token;
+}
+
+/** Sends a line to #demo with `token` straight to Synapse; the HTTP status. */
+async function matrixSend(token, body) {
+  const room = encodeURIComponent(synapse.seeded.room_id);
+  const txn = `t${Date.now()}${Math.random()}`;
+  const r = await call(synapse.base, 'PUT', `/_matrix/client/v3/rooms/${room}/send/m.room.message/${txn}`, {
+    token, body: { msgtype: 'm.text', body },
+  });
+  return r.status;
+}
 
 after(async () => {
   await stack?.stop();
@@ -126,12 +156,24 @@ test('owner appoints, moderator times out and lifts, the viewer sees why and pos
   assert.equal(await banner.locator('.countdown').getAttribute('aria-hidden'), 'true', 'the ticking countdown is not read');
   await shot(carol.page, 'mod-timed-out');
 
-  // Lifted early from the line's menu.
+  // Her own Matrix client cannot post either: the homeserver refuses.
+  const carolToken = await matrixLogin(name, 'carols-password');
+  assert.equal(await matrixSend(carolToken, 'from my own client'), 403, 'Synapse refuses a timed-out viewer');
+
+  // The relay restarts mid-timeout: the timeout holds (stored as its end).
+  await stack.restartRelay();
+  const standing = await fetch(`${stack.relay.url}/chat/v1/channels/demo/standing/${encodeURIComponent(`@${name}:localhost`)}`).then((r) => r.json());
+  assert.ok(standing.timeout?.until > Date.now(), `still timed out after the restart: ${JSON.stringify(standing)}`);
+  assert.equal(await matrixSend(carolToken, 'after the restart'), 403);
+  assert.equal(await part(carol.page, 'chat-input').isDisabled(), true, 'still cannot post in the chat');
+
+  // Lifted early from the line's menu: the chat and her Matrix client work again.
   await menuButton.click();
   await mod.page.locator('chyron-chat [part~="chat-menu"] button', { hasText: 'Lift timeout' }).click();
   await notice(mod.page, /timeout is lifted/);
   await banner.waitFor({ state: 'detached', timeout: 20000 });
   assert.equal(await part(carol.page, 'chat-input').isDisabled(), false);
+  assert.equal(await matrixSend(carolToken, 'my own client again'), 200, 'her level is back');
 
   // A 2-minute timeout (18 s on this clock) ends by itself: nobody acts.
   await say(mod.page, `/timeout @${name} 2m`);
