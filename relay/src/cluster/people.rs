@@ -11,7 +11,7 @@
 //!   rewritten by each node every second or so; a field past its expiry is
 //!   a node that stopped, ignored and deleted by readers.
 //! - `chyron:{name}:seen`: presence sightings, user id scored by when last
-//!   seen (ms), bumped at most every `record_every`, trimmed to the seen
+//!   seen (ms, Redis's clock), bumped at most every `record_every`, trimmed to the seen
 //!   window and to [`SEEN_KEPT`] members. Posters are not in it: every node's
 //!   SQLite holds them already, since every node applies every post.
 //!
@@ -32,10 +32,12 @@ const DROP_PER_CALL: usize = 500;
 const LIST_SCAN: usize = 5_000;
 
 /// A chatter says they are here. KEYS: present, since, seen. ARGV: user
-/// id, now ms, expiry ms, most chatters, record_every ms, seen window start
-/// ms, sightings kept, present keys' lifetime ms, seen key's lifetime ms,
+/// id, now ms, expiry ms, most chatters, record_every ms, seen window ms,
+/// sightings kept, present keys' lifetime ms, seen key's lifetime ms,
 /// expired ones dropped at most. Returns -1 (full), 1 (arrived) or 0
-/// (renewed).
+/// (renewed). A sighting is scored by Redis's clock as the script runs,
+/// so sightings are scored in the order they are written, whichever node
+/// wrote them: a copy from the newest score on misses none.
 const HERE: &str = r"
 local now = tonumber(ARGV[2])
 local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[10]))
@@ -55,10 +57,12 @@ else
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[8])
 redis.call('PEXPIRE', KEYS[2], ARGV[8])
+local t = redis.call('TIME')
+local seen = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local last = redis.call('ZSCORE', KEYS[3], ARGV[1])
-if not was or not last or tonumber(last) <= now - tonumber(ARGV[5]) then
-  redis.call('ZADD', KEYS[3], now, ARGV[1])
-  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[6])
+if not was or not last or tonumber(last) <= seen - tonumber(ARGV[5]) then
+  redis.call('ZADD', KEYS[3], seen, ARGV[1])
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. (seen - tonumber(ARGV[6])))
   redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -1 - tonumber(ARGV[7]))
   redis.call('PEXPIRE', KEYS[3], ARGV[9])
 end
@@ -149,7 +153,7 @@ impl Cluster {
             .arg(p.now_ms + p.ttl_ms)
             .arg(p.per_channel)
             .arg(p.record_every_ms)
-            .arg(p.now_ms - p.window_ms)
+            .arg(p.window_ms)
             .arg(SEEN_KEPT)
             .arg(p.ttl_ms)
             .arg(p.window_ms)

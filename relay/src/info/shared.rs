@@ -71,7 +71,8 @@ pub async fn pull_seen(state: &AppState, channel: &str) -> Result<(), ApiError> 
         })
         .await
         .map_err(|e| ApiError::internal("seen", e))?;
-    // Ties at `newest` are copied again next time (idempotent), never missed.
+    // Sightings are scored by Redis as written, so later ones score at least
+    // `newest`; ties are copied again next time (idempotent), never missed.
     state.people.set_pulled(channel, newest);
     Ok(())
 }
