@@ -20,6 +20,7 @@ pub mod people;
 mod pubsub;
 pub mod quota;
 pub mod records;
+pub mod role_edges;
 pub mod tasks;
 
 pub use pubsub::{Heard, Subscriptions};

@@ -17,8 +17,16 @@ const AT_MOST: Duration = Duration::from_secs(30);
 /// Wait after a lift failed (Redis unreachable), so it is retried, not spun.
 const AFTER_FAILURE: Duration = Duration::from_secs(1);
 
-/// Runs until `stop` turns `true`.
-pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
+/// Runs until `stop` turns `true`, beside [`super::role_clock`] (event
+/// moderators' start and end, likewise stored as times).
+pub async fn run(state: AppState, stop: watch::Receiver<bool>) {
+    tokio::join!(
+        timeouts(state.clone(), stop.clone()),
+        super::role_clock::run(state, stop)
+    );
+}
+
+async fn timeouts(state: AppState, mut stop: watch::Receiver<bool>) {
     let m = state.moderation.clone();
     loop {
         let now = now_ms();

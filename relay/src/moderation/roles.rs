@@ -306,13 +306,16 @@ pub async fn appoint(
         .map_err(|e| e.api("appoint"))?;
     let detail = serde_json::to_string(&appointment).ok();
     log_action(m, &channel, actor.name(), "appoint", &user_id, None, detail).await;
-    // Into the moderators' room of the owner(s) whose moderator they are.
-    let room_owners = match appointment.scope.strip_prefix("owner:") {
-        Some(owner) => vec![owner.to_string()],
-        None => owners_of(m, &channel).await?,
-    };
-    super::mirror::mod_room(m, &room_owners, &user_id, true).await;
-    super::mirror::matrix(&state, &channel, super::mirror::Matrix::Promote(&user_id)).await;
+    let starts_later = super::role_clock::schedule(m, &channel, &appointment, now).await?;
+    if !starts_later {
+        // Into the moderators' room of the owner(s) whose moderator they are.
+        let room_owners = match appointment.scope.strip_prefix("owner:") {
+            Some(owner) => vec![owner.to_string()],
+            None => owners_of(m, &channel).await?,
+        };
+        super::mirror::mod_room(m, &room_owners, &user_id, true).await;
+        super::mirror::matrix(&state, &channel, super::mirror::Matrix::Promote(&user_id)).await;
+    }
     Ok(Json(json!({"channel": channel, "moderator": appointment})))
 }
 

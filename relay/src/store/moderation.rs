@@ -27,6 +27,8 @@ CREATE TABLE IF NOT EXISTS mod_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT, channel TEXT NOT NULL, ts INTEGER NOT NULL,
     actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, reason TEXT, detail TEXT);
 CREATE INDEX IF NOT EXISTS mod_log_by_channel ON mod_log (channel, id);
+CREATE TABLE IF NOT EXISTS mod_role_edges (edge TEXT PRIMARY KEY, at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS mod_role_edges_by_at ON mod_role_edges (at);
 ";
 
 /// A timeout or a ban in force.
