@@ -34,6 +34,9 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 mod levels;
+mod marker;
+
+pub use marker::EVENT_TYPE as MODS_EVENT_TYPE;
 
 use levels::{in_room, Levels};
 
@@ -291,9 +294,11 @@ impl Executor<'_> {
         let known = self.store.call(move |c| store::get_setting(c, &k)).await;
         let known = known.map_err(|e| Step::Retry(e.to_string()))?;
         if let Some(id) = known.and_then(|id| OwnedRoomId::try_from(id).ok()) {
-            return self.client.get_room(&id).ok_or_else(|| {
+            let room = self.client.get_room(&id).ok_or_else(|| {
                 Step::Retry(format!("the moderators' room {id} is not synced yet"))
-            });
+            })?;
+            self.mark(owner, &room).await?;
+            return Ok(room);
         }
         let Ok(owner_id) = OwnedUserId::try_from(owner) else {
             return Err(Step::Finish(Outcome::Failed(format!(
@@ -316,6 +321,7 @@ impl Executor<'_> {
             .call(move |c| store::set_setting(c, &key, &id))
             .await;
         saved.map_err(|e| Step::Retry(e.to_string()))?;
+        self.mark(owner, &room).await?;
         Ok(room)
     }
 }
