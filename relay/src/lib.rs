@@ -341,15 +341,15 @@ pub async fn run(
                     cluster,
                     node: bridge::lease::node_id(),
                     ttl: Duration::from_millis(state.config.limits.bridge_lease_ms.into()),
-                    tasks: state.moderation.tasks.clone(),
+                    state: state.clone(),
                 };
                 let run =
                     bridge::lease::run(lease, m, hub, thumbnails, rooms, data_dir, stop_rx.clone());
                 tokio::spawn(run)
             }
             None => {
-                let tasks = state.moderation.tasks.clone();
-                bridge::spawn(m, hub, thumbnails, rooms, tasks, data_dir, stop_rx.clone())
+                let state = state.clone();
+                bridge::spawn(m, hub, thumbnails, rooms, state, data_dir, stop_rx.clone())
             }
         }
     });

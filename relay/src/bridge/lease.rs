@@ -36,9 +36,10 @@ pub struct Leased {
     pub node: String,
     /// How long a lease lasts unless renewed.
     pub ttl: Duration,
-    /// The moderation queue the link's executor works through while this
-    /// node holds the lease (this node's SQLite; not shared yet).
-    pub tasks: crate::moderation::tasks::Tasks,
+    /// The relay: its moderation queue, which the link's executor works
+    /// through while this node holds the lease, and the moderation
+    /// functions the moderators' rooms' commands call.
+    pub state: crate::AppState,
 }
 
 impl Leased {
@@ -104,7 +105,7 @@ pub async fn run(
             hub.clone(),
             thumbnails.clone(),
             chat_rooms.clone(),
-            lease.tasks.clone(),
+            lease.state.clone(),
             data_dir.clone(),
             term_rx,
         );

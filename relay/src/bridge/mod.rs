@@ -21,8 +21,10 @@
 //! - [`rooms`]: which rooms are joined, each joined (and retried) on its own;
 //! - [`guests`]: whether guests may post in a room, and letting them in;
 //! - [`gap`]: filling a cut-short sync, or telling viewers what is missing;
-//! - [`session`]: the matrix-sdk client, login and the three loops (sync,
-//!   joins, outbox);
+//! - [`session`]: the matrix-sdk client, login and the four loops (sync,
+//!   joins, outbox, moderation);
+//! - [`mods_commands`] and [`mods_parse`]: commands typed in the owners'
+//!   moderators' rooms, run like the API's moderation calls;
 //! - [`thumbnails`]: attachment previews and avatars served to viewers.
 
 pub mod apply;
@@ -34,6 +36,8 @@ pub mod lease;
 pub mod map;
 pub mod media_fetch;
 pub mod moderate;
+pub mod mods_commands;
+pub mod mods_parse;
 pub mod outbox;
 pub mod position;
 pub mod redact;
@@ -44,7 +48,6 @@ pub mod thumbnails;
 
 use crate::directory::ChatRooms;
 use crate::hub::Hub;
-use crate::moderation::tasks::Tasks;
 use chyron_protocol::BridgeState;
 use config::MatrixConfig;
 use std::path::PathBuf;
@@ -98,7 +101,7 @@ pub fn spawn(
     hub: Arc<Hub>,
     thumbnails: Arc<Thumbnails>,
     chat_rooms: Arc<ChatRooms>,
-    tasks: Tasks,
+    state: crate::AppState,
     data_dir: PathBuf,
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
@@ -110,7 +113,7 @@ pub fn spawn(
             // The session tells each channel's viewers it is live itself.
             let mut on_ready = move || flag.store(true, Ordering::Relaxed);
             let outcome = tokio::select! {
-                r = session::run(&config, &hub, &data_dir, &thumbnails, &chat_rooms, &tasks, &mut on_ready) => r,
+                r = session::run(&config, &hub, &data_dir, &thumbnails, &chat_rooms, &state, &mut on_ready) => r,
                 _ = stopped(&mut shutdown) => return,
             };
             thumbnails.set_client(None);

@@ -33,6 +33,7 @@ use crate::bridge::config::{MatrixAuth, MatrixConfig};
 use crate::bridge::gap;
 use crate::bridge::map::{avatar_uri, map_event, sender_marks, Mapped};
 use crate::bridge::moderate;
+use crate::bridge::mods_commands::Commands;
 use crate::bridge::outbox::{self, OutboxError};
 use crate::bridge::position::Position;
 use crate::bridge::rooms::{Joined, Joiner};
@@ -40,11 +41,11 @@ use crate::bridge::shared_outbox;
 use crate::bridge::thumbnails::Thumbnails;
 use crate::directory::ChatRooms;
 use crate::hub::Hub;
-use crate::moderation::tasks::Tasks;
 use crate::store;
 use chyron_protocol::BridgeState;
 use matrix_sdk::authentication::matrix::MatrixSession;
 use matrix_sdk::config::{SyncSettings, SyncToken};
+use matrix_sdk::deserialized_responses::TimelineEvent;
 use matrix_sdk::ruma::api::client::filter::FilterDefinition;
 use matrix_sdk::ruma::events::AnySyncTimelineEvent;
 use matrix_sdk::ruma::serde::Raw;
@@ -97,7 +98,7 @@ pub async fn run(
     data_dir: &Path,
     thumbnails: &Thumbnails,
     chat_rooms: &ChatRooms,
-    tasks: &Tasks,
+    state: &crate::AppState,
     on_ready: &mut (dyn FnMut() + Send),
 ) -> Result<(), SessionError> {
     let client = Client::builder()
@@ -117,13 +118,16 @@ pub async fn run(
     // One try of every room before the first sync, so it covers them.
     joiner.pass().await;
     thumbnails.set_client(Some(client.clone()));
+    let commands = Commands::new(state.clone(), me.clone(), crate::hub::now_ms());
     let sync = Sync {
         client: &client,
         config,
         hub,
         me: &me,
         joined: &joined,
+        commands: &commands,
     };
+    let tasks = &state.moderation.tasks;
     let executor = moderate::Executor {
         client: &client,
         config,
@@ -183,6 +187,8 @@ struct Sync<'a> {
     me: &'a UserId,
     /// The rooms joined now, and their channels.
     joined: &'a Joined,
+    /// The owners' moderators' rooms, whose commands it runs.
+    commands: &'a Commands,
 }
 
 impl Sync<'_> {
@@ -211,6 +217,7 @@ impl Sync<'_> {
                 .map_err(|e| matrix("sync", e))?;
             for (room_id, update) in &response.rooms.joined {
                 let Some(channel) = self.joined.channel(room_id) else {
+                    self.commands(room_id, &update.timeline.events).await;
                     continue;
                 };
                 let channel = channel.as_str();
@@ -263,6 +270,30 @@ impl Sync<'_> {
                 );
                 on_ready();
             }
+        }
+    }
+
+    /// Hands a moderators' room's events to [`Commands`] (other rooms'
+    /// are left alone).
+    async fn commands(&self, room_id: &RoomId, events: &[TimelineEvent]) {
+        if events.is_empty() {
+            return;
+        }
+        let (Some(owner), Some(room)) = (
+            self.commands.owner_of(room_id).await,
+            self.client.get_room(room_id),
+        ) else {
+            return;
+        };
+        let bridged: Vec<(String, Room)> = self
+            .joined
+            .channels()
+            .into_iter()
+            .filter_map(|c| self.joined.room(&c).map(|r| (c, r)))
+            .collect();
+        for event in events {
+            self.commands
+                .handle(&room, &owner, event.raw(), bridged.clone());
         }
     }
 
