@@ -197,6 +197,37 @@ async fn commands_in_the_moderators_room_moderate_with_the_senders_role() {
         .starts_with("refused"));
     let standing = get_json(&relay, &format!("{D}/standing/@bob:localhost")).await;
     assert!(standing["timeout"].is_object(), "{standing}");
+
+    // The owner lifts it; then appoints bob for an event of a few seconds:
+    // at its end the bot lowers his level and removes him from the room.
+    let lift = say(&alice, &room, "!untimeout @bob").await;
+    let said = answer(&alice, &room, &lift).await;
+    assert_eq!(said, "Lifted @bob:localhost's timeout; in Matrix: done");
+    let until = chyron_relay::event::now_ms() + 4000;
+    let path = format!("{D}/moderators/@bob:localhost");
+    let event = json!({"scope": "event", "until": until});
+    let (status, done) = call_as(&relay, TOKEN, Method::PUT, &path, Some(event)).await;
+    assert_eq!(status, 200, "{done}");
+    let level = async || {
+        let levels = alice.call(Method::GET, &levels_path, json!(null)).await;
+        levels["users"]["@bob:localhost"].as_i64()
+    };
+    assert_eq!(level().await, Some(50));
+    let member = format!("/rooms/{room}/state/m.room.member/@bob:localhost");
+    let mut ended = (None, String::new());
+    for _ in 0..100 {
+        let m = alice.call(Method::GET, &member, json!(null)).await;
+        ended = (
+            level().await,
+            m["membership"].as_str().unwrap_or("").to_string(),
+        );
+        if ended.1 == "leave" && ended.0 != Some(50) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_ne!(ended.0, Some(50), "still a moderator in #demo");
+    assert_eq!(ended.1, "leave", "still in the moderators' room");
     relay.stop().await;
     drop(synapse);
 }

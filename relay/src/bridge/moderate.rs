@@ -3,9 +3,8 @@
 //! moderators' power, redactions, and each owner's private moderators' room.
 //!
 //! Runs beside the outbox in a bridge session, so only where the link runs
-//! (one relay, or the bridge lease holder in clustered mode). The queue is
-//! that node's SQLite: in clustered mode a task queued on another node is
-//! not seen by the holder (not shared yet).
+//! (one relay, or the bridge lease holder in clustered mode, which reads
+//! the queue every node writes in Redis).
 //!
 //! Tasks are done one at a time, oldest first. What the homeserver refuses
 //! (no power, no such event) finishes the task as [`Outcome::Failed`] with a
