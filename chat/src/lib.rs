@@ -14,8 +14,10 @@
 
 pub mod commands;
 pub mod compose;
+pub mod info;
 pub mod markdown;
 pub mod moderation;
+pub mod modlog;
 pub mod prefs;
 pub mod private;
 pub mod rich;

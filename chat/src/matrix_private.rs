@@ -11,6 +11,7 @@ use crate::matrix::{say, Failure, Session};
 use crate::private::{Facts, Membership};
 use chyron_protocol::limits::MAX_SENDER_CHARS;
 use matrix_sdk::config::{SyncSettings, SyncToken};
+use matrix_sdk::deserialized_responses::RawAnySyncOrStrippedState;
 use matrix_sdk::deserialized_responses::TimelineEventKind;
 use matrix_sdk::ruma::api::client::filter::{FilterDefinition, RoomEventFilter};
 use matrix_sdk::ruma::api::client::room::create_room::v3::{Request as CreateRoom, RoomPreset};
@@ -242,8 +243,37 @@ async fn describe(room: &Room, me: Option<&UserId>) -> RoomUpdate {
             encrypted: room.encryption_state().is_encrypted(),
             direct: room.is_direct().await.unwrap_or(false),
             invited_by: None,
+            mods_owner: mods_owner(room).await,
         },
     }
+}
+
+/// The state event the relay's bot puts in an owner's moderators' room.
+pub const MODS_STATE: &str = "chat.chyron.mods";
+
+/// Whose moderators' room this is: its [`MODS_STATE`] event's `owner`;
+/// for an invite (whose stripped state may not carry it) the room's name
+/// "Moderators: @owner:hs", as the bot names it.
+async fn mods_owner(room: &Room) -> Option<String> {
+    let state = room
+        .get_state_event(MODS_STATE.into(), "")
+        .await
+        .ok()
+        .flatten();
+    let json = match &state {
+        Some(RawAnySyncOrStrippedState::Sync(raw)) => Some(raw.json().get()),
+        Some(RawAnySyncOrStrippedState::Stripped(raw)) => Some(raw.json().get()),
+        None => None,
+    };
+    let owner = json
+        .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
+        .and_then(|v| v.pointer("/content/owner")?.as_str().map(str::to_owned));
+    let named = || {
+        let name = room.name()?;
+        let owner = name.strip_prefix("Moderators: ")?;
+        (room.state() == RoomState::Invited && owner.starts_with('@')).then(|| owner.to_owned())
+    };
+    owner.filter(|o| o.starts_with('@')).or_else(named)
 }
 
 fn user_ids(users: &[String]) -> Result<Vec<OwnedUserId>, Failure> {

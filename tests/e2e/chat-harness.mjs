@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { ROOT, startRelay, launchBrowser, watchConsole, startHostSite } from './harness.mjs';
+import { deflateSync } from 'node:zlib';
 import { startSynapse, call, sleep } from './matrix.mjs';
 
 export const OUT = join(ROOT, 'tests', 'e2e', 'out');
@@ -172,3 +173,63 @@ export async function newestInView(page) {
     return !!last && last.bottom <= log.bottom + 1 && last.top >= log.top - 1;
   });
 }
+
+/** A viewer signed in with a password (an account: it gets a relay session). */
+export async function signedIn(stack, user, password) {
+  const v = await viewer(stack);
+  await openChat(v.page);
+  await v.page.locator('chyron-chat button', { hasText: 'Sign in' }).click();
+  await v.page.locator('chyron-chat #chyron-user').fill(user);
+  await v.page.locator('chyron-chat #chyron-password').fill(password);
+  await v.page.locator('chyron-chat button[type="submit"]', { hasText: 'Sign in' }).click();
+  await part(v.page, 'chat-input').waitFor({ timeout: 20000 });
+  return v;
+}
+
+/** A `w`×`h` PNG of a colour gradient. */
+export function png(w, h) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const out = Buffer.alloc(body.length + 8);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc(body), body.length + 4);
+    return out;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(w, 0);
+  header.writeUInt32BE(h, 4);
+  header.set([8, 2, 0, 0, 0], 8);
+  const rows = [];
+  for (let y = 0; y < h; y++) {
+    rows.push(0);
+    for (let x = 0; x < w; x++) rows.push(220, (x * 4) % 256, (y * 5) % 256);
+  }
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header), chunk('IDAT', deflateSync(Buffer.from(rows))), chunk('IEND', Buffer.alloc(0))]);
+}
+
+/** Posts a 64×48 PNG to #demo as `user` (an m.image through `synapse`). */
+export async function postImage(synapse, user) {
+  const image = png(64, 48);
+  const up = await fetch(`${synapse.base}/_matrix/media/v3/upload?filename=shot.png`, {
+    method: 'POST', headers: { Authorization: `Bearer ${user.access_token}`, 'Content-Type': 'image/png' }, body: image,
+  }).then((r) => r.json());
+  if (!up.content_uri) throw new Error(`upload: ${JSON.stringify(up)}`);
+  const r = await call(synapse.base, 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(synapse.seeded.room_id)}/send/m.room.message/info${Date.now()}`, {
+    token: user.access_token,
+    body: { msgtype: 'm.image', body: 'shot.png', url: up.content_uri, info: { mimetype: 'image/png', w: 64, h: 48, size: image.length } },
+  });
+  if (r.status !== 200) throw new Error(`send image: ${r.status} ${JSON.stringify(r.body)}`);
+}
+

@@ -13,7 +13,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { call } from './matrix.mjs';
 import {
-  startChatStack, viewer as newViewer, part, waitForLines, openChat, say, shot,
+  startChatStack, viewer as newViewer, part, waitForLines, openChat, say, shot, signedIn as signIn,
 } from './chat-harness.mjs';
 
 let stack;
@@ -60,16 +60,7 @@ after(async () => {
 });
 
 /** A viewer signed in with a password (an account: it can get an OpenID token). */
-async function signedIn(user, password) {
-  const v = await newViewer(stack);
-  await openChat(v.page);
-  await v.page.locator('chyron-chat button', { hasText: 'Sign in' }).click();
-  await v.page.locator('chyron-chat #chyron-user').fill(user);
-  await v.page.locator('chyron-chat #chyron-password').fill(password);
-  await v.page.locator('chyron-chat button[type="submit"]', { hasText: 'Sign in' }).click();
-  await part(v.page, 'chat-input').waitFor({ timeout: 20000 });
-  return v;
-}
+const signedIn = (user, password) => signIn(stack, user, password);
 
 /** Waits until the chat's notice matches `re`. */
 async function notice(page, re) {

@@ -98,6 +98,9 @@ pub struct Facts {
     pub direct: bool,
     /// The viewer is invited (not joined) by this person.
     pub invited_by: Option<String>,
+    /// An owner's moderators' room: the owner (its `chat.chyron.mods`
+    /// state, or for an invite its name "Moderators: …").
+    pub mods_owner: Option<String>,
 }
 
 /// One private room.
@@ -115,6 +118,8 @@ pub struct Conversation {
     pub last_ts: i64,
     /// Marked as a direct chat (`m.direct`) or created as one.
     pub direct: bool,
+    /// An owner's moderators' room: whose (listed with the channels).
+    pub mods_owner: Option<String>,
 }
 
 impl Conversation {
@@ -127,6 +132,7 @@ impl Conversation {
             invited_by: None,
             last_ts: 0,
             direct: false,
+            mods_owner: None,
         }
     }
 
@@ -162,6 +168,13 @@ impl Conversation {
 
     /// What to call it: "Notes", a name, or a few names.
     pub fn title(&self) -> String {
+        if let Some(owner) = &self.mods_owner {
+            let name = self
+                .others
+                .get(owner)
+                .map_or_else(|| short_name(owner), |m| m.name.clone());
+            return format!("Moderators: {name}");
+        }
         if self.kind() == Kind::Notes {
             return "Notes".to_owned();
         }
@@ -233,6 +246,17 @@ impl Private {
         room.encrypted = facts.encrypted;
         room.direct = facts.direct;
         room.invited_by = facts.invited_by;
+        if facts.mods_owner.is_some() {
+            room.mods_owner = facts.mods_owner;
+        }
+    }
+
+    /// The owners' moderators' rooms the viewer is in or invited to.
+    pub fn mods_rooms(&self) -> Vec<&Conversation> {
+        self.rooms
+            .values()
+            .filter(|c| c.mods_owner.is_some())
+            .collect()
     }
 
     /// A conversation the viewer just started with `invited`: known at once

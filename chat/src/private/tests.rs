@@ -292,7 +292,36 @@ fn a_conversation_just_started_is_named_after_the_invited_at_once() {
             encrypted: true,
             direct: true,
             invited_by: None,
+            mods_owner: None,
         },
     );
     assert_eq!(p.get("!new").unwrap().title(), "Ben B");
+}
+
+#[test]
+fn an_owners_moderators_room_is_titled_by_its_owner_and_listed() {
+    let mut p = Private::default();
+    p.update(
+        "!mods",
+        Facts {
+            members: vec![("@bob:hs".into(), Some("Bob".into()), Membership::Join)],
+            invited_by: Some("@bot:hs".into()),
+            mods_owner: Some("@alice:hs".into()),
+            ..Facts::default()
+        },
+    );
+    p.update("!dm", Facts::default());
+    let rooms = p.mods_rooms();
+    assert_eq!(rooms.len(), 1);
+    assert_eq!(rooms[0].title(), "Moderators: alice");
+    // The owner's name once they are a member; a later sync without the
+    // state (an invite's stripped state) keeps what was known.
+    p.update(
+        "!mods",
+        Facts {
+            members: vec![("@alice:hs".into(), Some("Alice".into()), Membership::Join)],
+            ..Facts::default()
+        },
+    );
+    assert_eq!(p.get("!mods").unwrap().title(), "Moderators: Alice");
 }

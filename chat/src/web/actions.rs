@@ -369,6 +369,11 @@ impl App {
             return;
         }
         self.mark_read();
+        self.leave_presence(false);
+        self.links.set(Default::default());
+        self.people.set(None);
+        self.modlog.set(Default::default());
+        self.moderators.set(Vec::new());
         let mark = self.prefs.with_untracked(|p| p.read.get(&channel).cloned());
         self.timelines.update(|t| {
             t.entry(channel.clone())

@@ -6,8 +6,10 @@
 use super::focus::focus_captions;
 use super::storage::{self, keys};
 use crate::compose::suggest_name;
+use crate::info::{Links, People, Tab};
 use crate::matrix::{self, Saved, Session};
 use crate::moderation::Standing;
+use crate::modlog::{Appointment, Log};
 use crate::prefs::Prefs;
 use crate::private::Private;
 use crate::timeline::Timeline;
@@ -118,6 +120,16 @@ pub struct App {
     pub menu: RwSignal<Option<String>>,
     /// Hidden images the viewer chose to see (this page only).
     pub revealed: RwSignal<HashSet<String>>,
+    /// The public channel's view shown: chat, links or people.
+    pub tab: RwSignal<Tab>,
+    /// The current channel's links and media, as read last.
+    pub links: RwSignal<Links>,
+    /// Who is in the current channel, as read last.
+    pub people: RwSignal<Option<People>>,
+    /// The current channel's moderation log, as read last (moderators).
+    pub modlog: RwSignal<Log>,
+    /// The current channel's moderators, as read last (moderators).
+    pub moderators: RwSignal<Vec<Appointment>>,
 }
 
 impl App {
@@ -152,6 +164,11 @@ impl App {
             selected: RwSignal::new(None),
             menu: RwSignal::new(None),
             revealed: RwSignal::new(HashSet::new()),
+            tab: RwSignal::new(Tab::Chat),
+            links: RwSignal::new(Links::default()),
+            people: RwSignal::new(None),
+            modlog: RwSignal::new(Log::default()),
+            moderators: RwSignal::new(Vec::new()),
         }
     }
 
@@ -166,6 +183,7 @@ impl App {
     pub fn set_mode(&self, mode: &str) {
         if mode != "chat" {
             self.mark_read();
+            self.leave_presence(false);
         }
         self.open.set(mode == "chat");
         storage::set(&format!("chyron:mode:{}", self.home.get_value()), mode);
@@ -272,6 +290,7 @@ impl App {
             self.tell_overlay("set_mutes", "");
         }
         self.me.set(None);
+        self.leave_presence(false);
         super::moderation::forget_relay();
         self.standing.set(Standing::default());
         self.show(Screen::Chat);

@@ -34,7 +34,11 @@ thread_local! {
 }
 
 /// Sends `call` to the relay at `server`: (status, body).
-async fn send(server: &str, call: &Call, bearer: Option<&str>) -> Result<(u16, String), String> {
+pub(super) async fn send(
+    server: &str,
+    call: &Call,
+    bearer: Option<&str>,
+) -> Result<(u16, String), String> {
     let window = web_sys::window().ok_or("no window")?;
     let init = web_sys::RequestInit::new();
     init.set_method(call.method);
@@ -105,7 +109,7 @@ async fn make_session(server: &str, mine: &matrix::Session) -> Result<String, St
 
 /// Sends `call` as the signed-in account (renewing the session once on a
 /// 401); the body of a 2xx, else the relay's words.
-async fn as_me(server: &str, call: &Call) -> Result<String, String> {
+pub(super) async fn as_me(server: &str, call: &Call) -> Result<String, String> {
     let mut renew = false;
     loop {
         let token = relay_token(server, renew).await?;
@@ -116,6 +120,18 @@ async fn as_me(server: &str, call: &Call) -> Result<String, String> {
             _ => return Err(moderation::relay_error(status, &body)),
         }
     }
+}
+
+/// The relay session's token if one is held and still good, without
+/// asking for one (leaving a channel must not cost an OpenID token).
+pub(super) fn cached_token() -> Option<String> {
+    let now = js_sys::Date::now() as i64;
+    RELAY.with(|r| {
+        r.borrow()
+            .as_ref()
+            .filter(|s| s.expires_at > now)
+            .map(|s| s.session.clone())
+    })
 }
 
 /// Forgets the relay session (sign-out).
@@ -154,7 +170,15 @@ impl App {
                 return;
             };
             let same = app.current.get_untracked() == channel && app.my_id() == mine.user_id();
-            if same && app.standing.get_untracked() != standing {
+            if !same {
+                return;
+            }
+            // Accounts say they are here once their role is known: admins
+            // read unnoticed.
+            if !mine.saved.guest {
+                app.presence_for(&channel, standing.role);
+            }
+            if app.standing.get_untracked() != standing {
                 app.standing.set(standing);
             }
         });
@@ -261,11 +285,18 @@ impl App {
     /// Runs a moderation action in the current channel; the notice says
     /// what happened, or the relay's refusal as it wrote it.
     pub fn moderate(&self, action: Action, label: String) {
+        self.moderate_then(action, label, || {});
+    }
+
+    /// [`App::moderate`], then `then` once the relay answered.
+    pub fn moderate_then(&self, action: Action, label: String, then: impl FnOnce() + 'static) {
         let app = *self;
         let channel = self.current.get_untracked();
         let server = self.server.get_value();
         self.busy(async move {
-            as_me(&server, &action.call(&channel)).await?;
+            let done = as_me(&server, &action.call(&channel)).await;
+            then();
+            done?;
             app.notice.set(action.done(&label));
             Ok(())
         });

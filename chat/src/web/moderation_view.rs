@@ -15,15 +15,54 @@ use leptos::task::spawn_local;
 use std::time::Duration;
 use wasm_bindgen::JsCast;
 
+/// Whom (and which message) a Moderate menu acts on.
+pub struct Target {
+    /// Which menu is open (`app.menu`): a message id, or `person:` + id.
+    pub key: String,
+    /// Their sender id.
+    pub sender_id: String,
+    /// Their name as shown.
+    pub name: String,
+    /// The message (Delete, marks), when the menu is a line's.
+    pub message: Option<String>,
+    /// Whether the message's image is hidden now, when it has one.
+    pub image: Option<bool>,
+    /// The menu button's label.
+    pub label: String,
+}
+
 /// The moderation menu's button for a line, and the menu when open.
 pub fn line_menu(app: App, message: &Message) -> impl IntoView {
-    let id = message.id.clone();
-    let (sender_id, name) = (message.sender_id.clone(), message.sender.clone());
     let image = message
         .media
         .as_ref()
         .filter(|m| m.kind == MediaKind::Image)
         .map(|m| m.hidden());
+    menu(
+        app,
+        Target {
+            key: message.id.clone(),
+            sender_id: message.sender_id.clone(),
+            name: message.sender.clone(),
+            message: Some(message.id.clone()),
+            image,
+            label: format!("Moderate {}'s message", message.sender),
+        },
+    )
+}
+
+/// A Moderate button and its menu for `target`: time out (karma and the
+/// suggested length read on opening), lift, ban, and for a message delete
+/// and mark.
+pub fn menu(app: App, target: Target) -> impl IntoView {
+    let Target {
+        key: id,
+        sender_id,
+        name,
+        message,
+        image,
+        label,
+    } = target;
     let button = NodeRef::<Button>::new();
     let menu = NodeRef::<Div>::new();
     let open = {
@@ -70,7 +109,6 @@ pub fn line_menu(app: App, message: &Message) -> impl IntoView {
         close();
         app.moderate(action, label);
     };
-    let label = format!("Moderate {name}'s message");
     view! {
         <button part="chat-moderate" class="act" type="button" node_ref=button aria-haspopup="menu"
             aria-expanded=move || open.get().to_string() aria-label=label.clone() title=label on:click=toggle>
@@ -78,7 +116,7 @@ pub fn line_menu(app: App, message: &Message) -> impl IntoView {
         </button>
         <Show when=move || open.get()>
             {
-                let (sender_id, name, id) = (sender_id.clone(), name.clone(), id.clone());
+                let (sender_id, name) = (sender_id.clone(), name.clone());
                 let heading = {
                     let name = name.clone();
                     move || match info.get() {
@@ -100,7 +138,7 @@ pub fn line_menu(app: App, message: &Message) -> impl IntoView {
                 });
                 let (lift, lift_name) = (sender_id.clone(), name.clone());
                 let (ban, ban_name) = (sender_id.clone(), name.clone());
-                let (del, del_name) = (id.clone(), format!("{name}'s message"));
+                let del_name = format!("{name}'s message");
                 view! {
                     <div part="chat-menu" class="menu" role="menu" aria-label=format!("Moderate {name}")
                         node_ref=menu on:keydown=keydown>
@@ -110,11 +148,13 @@ pub fn line_menu(app: App, message: &Message) -> impl IntoView {
                             on:click=move |_| act(Action::Untimeout(lift.clone()), lift_name.clone())>"Lift timeout"</button>
                         <button class="item" type="button" role="menuitem"
                             on:click=move |_| act(Action::Ban(ban.clone(), None), ban_name.clone())>"Ban"</button>
-                        <button class="item" type="button" role="menuitem"
-                            on:click=move |_| act(Action::Delete(del.clone()), del_name.clone())>"Delete"</button>
-                        {image.map(|hidden| {
+                        {message.clone().map(|del| view! {
+                            <button class="item" type="button" role="menuitem"
+                                on:click=move |_| act(Action::Delete(del.clone()), del_name.clone())>"Delete"</button>
+                        })}
+                        {image.zip(message.clone()).map(|(hidden, id)| {
                             let (nsfw, label) = if hidden { (false, "Mark safe") } else { (true, "Mark NSFW") };
-                            let (id, what) = (id.clone(), format!("{name}'s image"));
+                            let what = format!("{name}'s image");
                             view! {
                                 <button part="chat-mark" class="item" type="button" role="menuitem"
                                     on:click=move |_| act(Action::Mark(id.clone(), nsfw), what.clone())>{label}</button>
@@ -184,22 +224,46 @@ pub fn image(app: App, message: &Message, server: &str) -> Option<impl IntoView>
         .as_ref()
         .filter(|m| m.kind == MediaKind::Image)?;
     let src = media_url(server, media.thumbnail.as_deref()?)?;
-    let id = message.id.clone();
-    let hidden = media.hidden();
+    let size = media.width.zip(media.height);
+    Some(hidden_image(
+        app,
+        message.id.clone(),
+        src,
+        media.name.clone(),
+        media.hidden(),
+        size,
+    ))
+}
+
+/// The largest box an image is shown in (CSS pixels; `.image` in the CSS).
+const IMAGE_BOX: (u32, u32) = (240, 160);
+
+/// An image at `src` (of message `id`, named `alt`), blurred while
+/// `hidden` until the viewer chooses to see it. With its `size` the
+/// blurred placeholder keeps the picture's shape.
+pub fn hidden_image(
+    app: App,
+    id: String,
+    src: String,
+    alt: String,
+    hidden: bool,
+    size: Option<(u32, u32)>,
+) -> impl IntoView {
     let shown = {
         let id = id.clone();
         Memo::new(move |_| !hidden || app.revealed.with(|r| r.contains(&id)))
     };
-    let alt = media.name.clone();
     let show = move |_| {
         app.revealed.update(|r| {
             r.insert(id.clone());
         })
     };
     let label = format!("Show image {alt} (marked not safe or not reviewed)");
-    Some(view! {
+    let fitted = size.map(|s| crate::info::fit(s, IMAGE_BOX));
+    let (width, height) = (fitted.map(|s| s.0), fitted.map(|s| s.1));
+    view! {
         <span class="media">
-            <img part="chat-image" class="image" class:blurred=move || !shown.get() src=src
+            <img part="chat-image" class="image" class:blurred=move || !shown.get() src=src width=width height=height
                 alt=move || if shown.get() { alt.clone() } else { "Hidden image".to_owned() } />
             {move || (!shown.get()).then(|| view! {
                 <button part="chat-show-image" class="act" type="button" aria-label=label.clone() on:click=show.clone()>
@@ -207,7 +271,7 @@ pub fn image(app: App, message: &Message, server: &str) -> Option<impl IntoView>
                 </button>
             })}
         </span>
-    })
+    }
 }
 
 /// The timed-out (or banned) viewer's banner: why, once, as a status; a

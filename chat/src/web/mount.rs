@@ -44,6 +44,7 @@ impl ChatHandle {
 
     /// Removes the panel, its sockets and timers.
     pub fn unmount(&mut self) {
+        self.app.leave_presence(true);
         self.handle = None;
         self.container.remove();
     }
@@ -124,7 +125,10 @@ fn start(app: App, wanted: String) {
         }
     });
     // The read position is kept when the page goes away or is hidden.
-    let on_hide = Closure::<dyn FnMut()>::new(move || app.mark_read());
+    let on_hide = Closure::<dyn FnMut()>::new(move || {
+        app.mark_read();
+        app.leave_presence(true);
+    });
     if let Some(w) = web_sys::window() {
         let _ = w.add_event_listener_with_callback("pagehide", on_hide.as_ref().unchecked_ref());
     }

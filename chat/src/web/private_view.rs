@@ -48,7 +48,12 @@ pub fn private_unread(app: App) -> usize {
 pub fn private_tab(app: App) -> impl IntoView {
     move || {
         app.me.with(Option::is_some).then(|| {
-            let here = move || is_private(&app.current.get()).then_some("page");
+            // A moderators' room has its own button.
+            let here = move || {
+                let key = app.current.get();
+                let mods = app.private.with(|p| p.get(&key).is_some_and(|c| c.mods_owner.is_some()));
+                (is_private(&key) && !mods).then_some("page")
+            };
             let count = move || {
                 let n = private_unread(app);
                 (n > 0).then(|| {
@@ -294,5 +299,40 @@ fn new_conversation(app: App) -> impl IntoView {
                 <button part="chat-new-start" class="primary" type="submit" disabled=move || app.busy.get()>"Start"</button>
             </div>
         </form>
+    }
+}
+
+/// The owners' moderators' rooms the viewer is in or invited to, listed
+/// with the channels as "Moderators: <owner>"; opening an invite accepts
+/// it. Inside it is a private conversation like any other.
+pub fn mods_tabs(app: App) -> impl IntoView {
+    move || {
+        let rooms = app.private.with(|p| {
+            p.mods_rooms()
+                .into_iter()
+                .map(|c| (c.room_id.clone(), c.title(), c.invited_by.is_some()))
+                .collect::<Vec<_>>()
+        });
+        rooms
+            .into_iter()
+            .map(|(room_id, title, invited)| {
+                let here = {
+                    let room_id = room_id.clone();
+                    move || (app.current.get() == room_id).then_some("page")
+                };
+                let label = if invited {
+                    format!("{title} (invited: opening it joins)")
+                } else {
+                    title.clone()
+                };
+                view! {
+                    <button part="chat-channel chat-mods-room" class="channel" type="button"
+                        aria-current=here aria-label=label
+                        on:click=move |_| if invited { app.accept_invite(room_id.clone()) } else { app.switch(room_id.clone()) }>
+                        {title}
+                    </button>
+                }
+            })
+            .collect_view()
     }
 }

@@ -11,10 +11,13 @@
 use super::app::App;
 use super::focus::use_footer_focus;
 use super::forms::footer;
+use super::info_view::{links_panel, panel_id, people_panel, tab_id, tabs};
+use super::modlog_view::moderation_panel;
 use super::private::{is_private, PRIVATE_LIST};
-use super::private_view::{conversation_head, private_list, private_tab};
+use super::private_view::{conversation_head, mods_tabs, private_list, private_tab};
 use super::render::render;
 use super::scroll::use_scroll;
+use crate::info::Tab;
 use crate::timeline::{PostState, Row};
 use chyron::media::media_url;
 use chyron_protocol::{sender_color_slot, Message, Source};
@@ -25,20 +28,54 @@ use leptos::prelude::*;
 pub fn panel(app: App) -> impl IntoView {
     let foot = NodeRef::<Div>::new();
     use_footer_focus(app, foot);
-    // The private list replaces the log (re-created only when that flips).
-    let listing = Memo::new(move |_| app.current.get() == PRIVATE_LIST);
+    // What fills the panel: the private list, the log, or a public
+    // channel's information tab (re-created only when that changes).
+    let body = Memo::new(move |_| {
+        let key = app.current.get();
+        match (key == PRIVATE_LIST, is_private(&key)) {
+            (true, _) => Body::List,
+            (false, true) => Body::Conversation,
+            (false, false) => match app.tab.get() {
+                // The role went: back to the chat.
+                Tab::Moderation if !app.standing.with(|s| s.role.moderates()) => {
+                    Body::Tab(Tab::Chat)
+                }
+                tab => Body::Tab(tab),
+            },
+        }
+    });
     view! {
         <section part="chat" class="chat" aria-label="Chat">
             {header(app)}
+            {tabs(app)}
             {move || {
                 let key = app.current.get();
                 key.starts_with('!').then(|| conversation_head(app, key))
             }}
-            {move || if listing.get() { private_list(app).into_any() } else { log(app).into_any() }}
+            {move || match body.get() {
+                Body::List => private_list(app).into_any(),
+                Body::Conversation | Body::Tab(Tab::Chat) => log(app).into_any(),
+                Body::Tab(Tab::Links) => links_panel(app).into_any(),
+                Body::Tab(Tab::People) => people_panel(app).into_any(),
+                Body::Tab(Tab::Moderation) => moderation_panel(app).into_any(),
+            }}
             <p part="chat-notice" class="notice" role="status">{move || app.notice.get()}</p>
-            <div class="foot" node_ref=foot>{footer(app)}</div>
+            <div class="foot" node_ref=foot>
+                {move || matches!(body.get(), Body::List | Body::Conversation | Body::Tab(Tab::Chat)).then(|| footer(app))}
+            </div>
         </section>
     }
+}
+
+/// What fills the panel below the header.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Body {
+    /// The private conversations' list.
+    List,
+    /// A private conversation.
+    Conversation,
+    /// A public channel's tab.
+    Tab(Tab),
 }
 
 fn header(app: App) -> impl IntoView {
@@ -95,6 +132,7 @@ fn header(app: App) -> impl IntoView {
                     }
                 </For>
                 {private_tab(app)}
+                {mods_tabs(app)}
             </nav>
             <div class="modes">
                 <button part="chat-close" class="mode" type="button"
@@ -145,7 +183,11 @@ fn log(app: App) -> impl IntoView {
     let on_scroll = use_scroll(app, node);
     // The log role is on a wrapper: on the list itself it would take the
     // list semantics (and with them the lines' "item n of m") away.
+    // On a public channel the log is the Chat tab's panel.
+    let public = !is_private(&app.current.get_untracked());
     view! {
+        <div class="tabpanel" role=public.then_some("tabpanel") id=public.then(|| panel_id(Tab::Chat))
+            aria-labelledby=public.then(|| tab_id(Tab::Chat))>
         <div part="chat-log" class="log" role="log" aria-live="off" aria-label="Messages" tabindex="0"
             node_ref=node on:scroll=on_scroll>
             <ol class="rows">
@@ -154,6 +196,7 @@ fn log(app: App) -> impl IntoView {
                 </For>
             </ol>
             {move || empty_log(app)}
+        </div>
         </div>
     }
 }
