@@ -3,7 +3,8 @@
 //! queue. A task queued through one is taken, in order, by the other (the
 //! bridge lease's holder), whose outcome the first reads back; a finished
 //! task leaves the open set and expires; one that cannot be read is failed
-//! and skipped, never retried forever.
+//! and skipped, never retried forever. The bridge bot's memory (moderators'
+//! rooms, silenced users' levels) is shared the same way.
 
 mod common;
 
@@ -119,4 +120,46 @@ async fn an_unreadable_or_missing_task_is_skipped_not_retried_forever() {
     assert_eq!(a.outcome(gone).await, None);
     let open: Vec<i64> = conn.zrange("chyron:mod:tasks-open", 0, -1).await.unwrap();
     assert_eq!(open, vec![good]);
+}
+
+#[tokio::test]
+async fn the_bots_memory_is_shared_so_a_new_holder_keeps_the_rooms_and_levels() {
+    use chyron_relay::bridge::memory::Memory;
+    let redis = Redis::start();
+    let (_stop_tx, stop) = watch::channel(false);
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (ca, _) = Cluster::connect(&redis.url, 16, stop.clone())
+        .await
+        .unwrap();
+    let (cb, _) = Cluster::connect(&redis.url, 16, stop).await.unwrap();
+    let bot = "@chyron-bot:hs";
+    let a = Memory::new(&Store::open(dir_a.path()).unwrap(), Some(&ca), bot);
+    let b = Memory::new(&Store::open(dir_b.path()).unwrap(), Some(&cb), bot);
+
+    // The holder (a) made a moderators' room and silenced someone at 10.
+    a.set("modroom:@dj:hs", "!mods:hs").await.unwrap();
+    a.set("modroom:@dj*[x]:hs", "!odd:hs").await.unwrap();
+    a.keep_first("silenced:!r:hs:@ray:hs", "10").await.unwrap();
+    // Silenced again after the takeover: the level before the first stays.
+    b.keep_first("silenced:!r:hs:@ray:hs", "-1").await.unwrap();
+    assert_eq!(
+        b.get("silenced:!r:hs:@ray:hs").await.unwrap().as_deref(),
+        Some("10")
+    );
+    let mut rooms = b.with_prefix("modroom:").await.unwrap();
+    rooms.sort();
+    assert_eq!(
+        rooms,
+        vec![
+            ("@dj*[x]:hs".to_string(), "!odd:hs".to_string()),
+            ("@dj:hs".to_string(), "!mods:hs".to_string()),
+        ]
+    );
+    // A glob character in the prefix is taken literally.
+    assert!(b.with_prefix("modroom:@dj*").await.unwrap().len() == 1);
+    b.forget("silenced:!r:hs:@ray:hs").await.unwrap();
+    assert_eq!(a.get("silenced:!r:hs:@ray:hs").await.unwrap(), None);
+    // Another bot's bridge remembers apart.
+    let other = Memory::new(&Store::open(dir_a.path()).unwrap(), Some(&ca), "@other:hs");
+    assert_eq!(other.get("modroom:@dj:hs").await.unwrap(), None);
 }

@@ -10,6 +10,7 @@
 mod common;
 
 use chyron_relay::bridge::config::RoomBridge;
+use chyron_relay::bridge::memory::Memory;
 use chyron_relay::bridge::moderate::Executor;
 use chyron_relay::bridge::rooms::Joined;
 use chyron_relay::moderation::tasks::{MatrixTask, Outcome, Tasks};
@@ -119,6 +120,7 @@ async fn the_executor_moderates_in_matrix_rooms() {
         joined: &joined,
         tasks: &tasks,
         store: &store,
+        memory: &Memory::new(&store, None, "@chyron-bot:localhost"),
     };
     let mut took = Vec::new();
     let test = async {

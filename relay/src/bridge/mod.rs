@@ -35,6 +35,7 @@ pub mod image;
 pub mod lease;
 pub mod map;
 pub mod media_fetch;
+pub mod memory;
 pub mod moderate;
 pub mod mods_commands;
 pub mod mods_parse;

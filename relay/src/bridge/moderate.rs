@@ -17,10 +17,12 @@
 //! Power levels are read from the homeserver (not the SDK's copy, which may
 //! not have synced the previous change yet) and written back with only the
 //! one user's entry changed. A silenced person's level before is kept in
-//! `settings` (`silenced:{room}:{user}`), so unsilencing restores exactly it
+//! the bot's memory (`silenced:{room}:{user}`, [`crate::bridge::memory`]), so
+//! unsilencing restores exactly it
 //! and silencing twice keeps the first.
 
 use crate::bridge::config::MatrixConfig;
+use crate::bridge::memory::Memory;
 use crate::bridge::rooms::Joined;
 use crate::moderation::tasks::{MatrixTask, Outcome, Tasks};
 use crate::store::{self, Store};
@@ -68,8 +70,10 @@ pub struct Executor<'a> {
     pub joined: &'a Joined,
     /// The queue.
     pub tasks: &'a Tasks,
-    /// Remembered levels and moderators' rooms (`settings`).
+    /// The database, whose id makes the Matrix transaction ids.
     pub store: &'a Store,
+    /// Remembered levels and moderators' rooms ([`Memory`]).
+    pub memory: &'a Memory,
 }
 
 impl Executor<'_> {
@@ -247,17 +251,7 @@ impl Executor<'_> {
         let mut levels = Levels::read(&room).await?;
         let key = silenced_key(room.room_id(), &user);
         let now = levels.of(&user).to_string();
-        let kept = self
-            .store
-            .call(move |c| {
-                c.execute(
-                    "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                    [key, now],
-                )?;
-                Ok(())
-            })
-            .await;
-        if let Err(e) = kept {
+        if let Err(e) = self.memory.keep_first(&key, &now).await {
             return Err(matrix_sdk::Error::UnknownError(e.to_string().into()));
         }
         let post = levels.post;
@@ -267,21 +261,17 @@ impl Executor<'_> {
     /// Gives `user` back the level remembered when they were silenced.
     async fn unsilence(&self, room: Room, user: OwnedUserId) -> matrix_sdk::Result<()> {
         let key = silenced_key(room.room_id(), &user);
-        let k = key.clone();
-        let before = self.store.call(move |c| store::get_setting(c, &k)).await;
-        let Ok(Some(before)) = before else {
+        let before = self.memory.get(&key).await;
+        let before = before.map_err(|e| matrix_sdk::Error::UnknownError(e.to_string().into()))?;
+        let Some(before) = before else {
             return Ok(());
         };
         let mut levels = Levels::read(&room).await?;
         let level = before.parse::<i64>().unwrap_or(levels.users_default);
         levels.set(&room, &user, level).await?;
-        let _ = self
-            .store
-            .call(move |c| {
-                c.execute("DELETE FROM settings WHERE key = ?1", [key])?;
-                Ok(())
-            })
-            .await;
+        if let Err(e) = self.memory.forget(&key).await {
+            tracing::warn!("forgetting {key}: {e}");
+        }
         Ok(())
     }
 
@@ -289,8 +279,7 @@ impl Executor<'_> {
     /// owner invited) and remembered on first use.
     async fn mod_room(&self, owner: &str) -> Result<Room, Step> {
         let key = format!("modroom:{owner}");
-        let k = key.clone();
-        let known = self.store.call(move |c| store::get_setting(c, &k)).await;
+        let known = self.memory.get(&key).await;
         let known = known.map_err(|e| Step::Retry(e.to_string()))?;
         if let Some(id) = known.and_then(|id| OwnedRoomId::try_from(id).ok()) {
             let room = self.client.get_room(&id).ok_or_else(|| {
@@ -315,10 +304,7 @@ impl Executor<'_> {
             step => step,
         })?;
         let id = room.room_id().to_string();
-        let saved = self
-            .store
-            .call(move |c| store::set_setting(c, &key, &id))
-            .await;
+        let saved = self.memory.set(&key, &id).await;
         saved.map_err(|e| Step::Retry(e.to_string()))?;
         self.mark(owner, &room).await?;
         Ok(room)

@@ -10,10 +10,10 @@
 //! sent before this bridge session started (a replayed sync).
 
 use super::mods_parse::{parse, Action, Command, HELP};
+use crate::bridge::memory::Memory;
 use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::moderation::session::Actor;
 use crate::moderation::{actions, owned, reads, roles};
-use crate::store::StoreError;
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -35,8 +35,10 @@ pub struct Commands {
     pub me: OwnedUserId,
     /// When this session started (ms): older messages are a replay.
     pub started: i64,
+    /// Where the moderators' rooms are remembered (`modroom:{owner}`).
+    memory: Memory,
     /// The moderators' rooms known so far → their owner (re-read from
-    /// `settings` when an unknown room speaks).
+    /// `memory` when an unknown room speaks).
     rooms: Mutex<HashMap<OwnedRoomId, String>>,
 }
 
@@ -55,10 +57,12 @@ struct Job {
 impl Commands {
     /// Commands for a session of `me` that started at `started` ms.
     pub fn new(state: AppState, me: OwnedUserId, started: i64) -> Commands {
+        let memory = Memory::new(state.hub.store(), state.cluster.as_ref(), me.as_str());
         Commands {
             state,
             me,
             started,
+            memory,
             rooms: Mutex::default(),
         }
     }
@@ -68,8 +72,7 @@ impl Commands {
         if let Some(owner) = self.known(room_id) {
             return Some(owner);
         }
-        let store = self.state.hub.store();
-        let all = store.call(moderators_rooms).await;
+        let all = self.memory.with_prefix("modroom:").await;
         let all = all.map_err(|e| tracing::warn!("reading the moderators' rooms: {e}"));
         let mut rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
         for (owner, id) in all.ok()? {
@@ -304,17 +307,4 @@ fn body<T: serde::de::DeserializeOwned>(v: Value) -> Result<ApiJson<T>, String> 
     serde_json::from_value(v)
         .map(ApiJson)
         .map_err(|e| format!("Cannot run that: {e}"))
-}
-
-/// Every moderators' room the bot made: (owner, room id), from `settings`.
-fn moderators_rooms(c: &mut rusqlite::Connection) -> Result<Vec<(String, String)>, StoreError> {
-    let mut stmt =
-        c.prepare_cached("SELECT key, value FROM settings WHERE key LIKE 'modroom:%'")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-    let mut all = Vec::new();
-    for row in rows {
-        let (key, room) = row?;
-        all.push((key["modroom:".len()..].to_string(), room));
-    }
-    Ok(all)
 }

@@ -32,6 +32,7 @@ use crate::bridge::apply::{apply, Member};
 use crate::bridge::config::{MatrixAuth, MatrixConfig};
 use crate::bridge::gap;
 use crate::bridge::map::{avatar_uri, map_event, sender_marks, Mapped};
+use crate::bridge::memory::Memory;
 use crate::bridge::moderate;
 use crate::bridge::mods_commands::Commands;
 use crate::bridge::outbox::{self, OutboxError};
@@ -128,12 +129,14 @@ pub async fn run(
         commands: &commands,
     };
     let tasks = &state.moderation.tasks;
+    let memory = Memory::new(hub.store(), state.cluster.as_ref(), me.as_str());
     let executor = moderate::Executor {
         client: &client,
         config,
         joined: &joined,
         tasks,
         store: hub.store(),
+        memory: &memory,
     };
     tokio::select! {
         r = sync.run(on_ready) => r,

@@ -14,6 +14,7 @@
 //! the hub (`hub/remote.rs`) applies what it hears.
 
 pub mod bridge;
+pub mod bridge_memory;
 pub mod moderation;
 pub mod nodes;
 pub mod people;

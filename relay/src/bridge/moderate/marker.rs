@@ -2,11 +2,10 @@
 //! [`EVENT_TYPE`] (state key `""`) `{"owner": "@dj:hs"}`, which the chat
 //! looks for among the rooms its viewer is in or invited to. Set when the
 //! bot creates the room, and on a room made before the marker existed the
-//! next time the bot uses it; `settings` (`modroom-marked:{owner}` → room
-//! id) remembers it was set, so it is sent once per room.
+//! next time the bot uses it; the bot's memory (`modroom-marked:{owner}` →
+//! room id, [`crate::bridge::memory`]) remembers it was set, so it is sent once per room.
 
 use super::{judge, Executor, Step};
-use crate::store;
 use matrix_sdk::Room;
 use serde_json::json;
 
@@ -18,8 +17,7 @@ impl Executor<'_> {
     pub(super) async fn mark(&self, owner: &str, room: &Room) -> Result<(), Step> {
         let key = format!("modroom-marked:{owner}");
         let id = room.room_id().to_string();
-        let k = key.clone();
-        let marked = self.store.call(move |c| store::get_setting(c, &k)).await;
+        let marked = self.memory.get(&key).await;
         let marked = marked.map_err(|e| Step::Retry(e.to_string()))?;
         if marked.as_deref() == Some(id.as_str()) {
             return Ok(());
@@ -30,10 +28,7 @@ impl Executor<'_> {
             Step::Finish(crate::moderation::tasks::Outcome::Done) => {}
             step => return Err(step),
         }
-        let saved = self
-            .store
-            .call(move |c| store::set_setting(c, &key, &id))
-            .await;
+        let saved = self.memory.set(&key, &id).await;
         saved.map_err(|e| Step::Retry(e.to_string()))
     }
 }
