@@ -1,8 +1,9 @@
 //! The owner's moderators' room on a real Synapse: the bot marks it
 //! (`chat.chyron.mods`), and commands typed there from any client run like
 //! the API's moderation calls with the sender as the actor: the owner's
-//! `!timeout @bob 2m spam` silences bob in the bridged room (Synapse
-//! refuses his post) and at the relay, is logged, and is answered by the
+//! `!timeout @bob 2m spam in chat` (“chat” is no channel of hers, so it is
+//! part of the reason) silences bob in the bridged room (Synapse refuses
+//! his post) and at the relay, is logged, and is answered by the
 //! bot's notice in reply; a viewer's command is refused and logged;
 //! unknown commands get the help.
 
@@ -117,7 +118,7 @@ async fn commands_in_the_moderators_room_moderate_with_the_senders_role() {
         bob.call(Method::GET, "/account/whoami", json!(null)).await["user_id"],
         "@bob:localhost"
     );
-    let command = say(&alice, &room, "!timeout @bob 2m spam").await;
+    let command = say(&alice, &room, "!timeout @bob 2m spam in chat").await;
     let said = answer(&alice, &room, &command).await;
     assert!(
         said.starts_with("Timed out @bob:localhost for 2 min (karma 1); in Matrix: done"),
@@ -134,7 +135,7 @@ async fn commands_in_the_moderators_room_moderate_with_the_senders_role() {
         .unwrap();
     assert_eq!(sent.status(), 403);
     let standing = get_json(&relay, &format!("{D}/standing/@bob:localhost")).await;
-    assert_eq!(standing["timeout"]["reason"], "spam", "{standing}");
+    assert_eq!(standing["timeout"]["reason"], "spam in chat", "{standing}");
     let (_, log) = call_as(
         &relay,
         TOKEN,

@@ -168,7 +168,18 @@ impl Job {
                 u.clone()
             }
         };
-        let channel = self.channel(command.channel.as_deref()).await?;
+        let (command, channel) = match self.channel(command.channel.as_deref()).await {
+            Ok(channel) => (command, channel),
+            // “… spamming in chat”: no channel of theirs, so part of the
+            // reason, when the owner's one channel is then meant.
+            Err(why) => match command.in_reason() {
+                Some(as_reason) => match self.channel(None).await {
+                    Ok(channel) => (as_reason, channel),
+                    Err(_) => return Err(why),
+                },
+                None => return Err(why),
+            },
+        };
         let user = self.resolve(&channel, &user_ref).await?;
         let state = || State(self.state.clone());
         let actor = || Actor::User(self.sender.clone());

@@ -62,6 +62,40 @@ pub struct Command {
     pub channel: Option<String>,
 }
 
+impl Command {
+    /// The same command with its trailing `in <word>` read back into the
+    /// reason (“spamming in chat”, where “chat” is none of the owner's
+    /// channels); `None` when there was no `in` or the action takes no
+    /// reason.
+    pub fn in_reason(&self) -> Option<Command> {
+        let tail = format!("in {}", self.channel.as_ref()?);
+        let joined = |reason: &Option<String>| match reason {
+            Some(r) => Some(format!("{r} {tail}")),
+            None => Some(tail.clone()),
+        };
+        let action = match &self.action {
+            Action::Timeout {
+                user,
+                seconds,
+                reason,
+            } => Action::Timeout {
+                user: user.clone(),
+                seconds: *seconds,
+                reason: joined(reason),
+            },
+            Action::Ban { user, reason } => Action::Ban {
+                user: user.clone(),
+                reason: joined(reason),
+            },
+            _ => return None,
+        };
+        Some(Command {
+            action,
+            channel: None,
+        })
+    }
+}
+
 /// The help notice.
 pub const HELP: &str = "Commands (! or /): !timeout @user 5m [reason] · !untimeout @user · \
 !ban @user [reason] · !unban @user · !mod @user [general | event 3h] · !unmod @user · \

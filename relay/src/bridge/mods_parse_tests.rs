@@ -71,6 +71,29 @@ fn a_channel_comes_last() {
 }
 
 #[test]
+fn a_trailing_in_can_be_read_back_into_the_reason() {
+    let c = ok("!timeout @ray:hs 5m spamming in chat")
+        .in_reason()
+        .unwrap();
+    assert_eq!(c.channel, None);
+    assert_eq!(
+        c.action,
+        Action::Timeout {
+            user: "@ray:hs".into(),
+            seconds: Some(300),
+            reason: Some("spamming in chat".into())
+        }
+    );
+    let c = ok("!ban @ray:hs in public").in_reason().unwrap();
+    let reason = Some("in public".to_string());
+    let user = "@ray:hs".to_string();
+    assert_eq!(c.action, Action::Ban { user, reason });
+    // Nothing to read back, or no reason to read it into.
+    assert_eq!(ok("!ban @ray:hs flooding").in_reason(), None);
+    assert_eq!(ok("!unban @ray IN other").in_reason(), None);
+}
+
+#[test]
 fn appointments() {
     let m = |line: &str| ok(line).action;
     let user = String::from("@m:hs");
