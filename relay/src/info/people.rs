@@ -10,7 +10,6 @@
 //! one transaction by [`People::take_seen`]'s caller rather than one per
 //! presence.
 
-use super::who::Present;
 use crate::store::seen::Seen;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -82,6 +81,15 @@ struct Chatter {
     expires: Instant,
     /// When their `seen` row was last queued.
     recorded: Instant,
+}
+
+/// One present chatter, as listed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Present {
+    /// Their Matrix user id.
+    pub user_id: String,
+    /// When this stay began (ms since the Unix epoch).
+    pub since: i64,
 }
 
 /// Counts one open feed socket of a channel until dropped.

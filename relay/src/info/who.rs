@@ -3,6 +3,7 @@
 //! is present and who was seen. In clustered mode the counts are the
 //! cluster's ([`super::shared`]).
 
+use super::people::Present;
 use super::{public, shared, write_seen, MAX_LIST, SEEN_WINDOW};
 use crate::error::{ApiError, ApiPath};
 use crate::event::now_ms;
@@ -30,15 +31,6 @@ pub struct Counts {
     pub chatters: usize,
     /// People seen in the last [`SEEN_WINDOW`] (posted, or were present).
     pub seen: u64,
-}
-
-/// One present chatter, as listed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Present {
-    /// Their Matrix user id.
-    pub user_id: String,
-    /// When this stay began (ms since the Unix epoch).
-    pub since: i64,
 }
 
 /// The answer: the counts, and for moderators the lists.
