@@ -165,6 +165,21 @@ async fn event_moderators_are_promoted_at_from_and_demoted_at_until_once() {
         Value::Null,
     );
     assert_eq!(lines, [both, ev]);
+    // The list shows roles in force: @both's general one, not the ended event.
+    let list = call(
+        &relay,
+        Method::GET,
+        "/chat/v1/channels/live/moderators",
+        None,
+    )
+    .await;
+    let listed: Vec<(&str, bool)> = list["moderators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["user_id"].as_str().unwrap(), a["until"].is_null()))
+        .collect();
+    assert_eq!(listed, [("@both:hs", true)], "{list}");
     relay.stop().await;
     assert_eq!(queued(dir.path()).await, demote("@ev:hs"));
 

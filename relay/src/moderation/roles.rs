@@ -219,7 +219,7 @@ async fn set_owner(
 }
 
 /// `GET …/moderators` (moderators and up): this channel's appointments and
-/// its owners' general ones.
+/// its owners' general ones, in force or still to come.
 pub async fn list_moderators(
     actor: Actor,
     State(state): State<AppState>,
@@ -228,11 +228,14 @@ pub async fn list_moderators(
     require(&state, &channel, &actor, Role::Moderator, "list moderators").await?;
     let m = &state.moderation;
     let scopes = scopes(&channel, &owners_of(m, &channel).await?);
-    let list = m
+    let mut list = m
         .records
         .appointments(scopes)
         .await
         .map_err(|e| e.api("moderators"))?;
+    // Current and coming roles; an event that ended is history (the log).
+    let now = now_ms();
+    list.retain(|a| a.until.is_none_or(|until| until > now));
     Ok(Json(json!({"channel": channel, "moderators": list})))
 }
 
