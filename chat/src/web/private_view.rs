@@ -327,7 +327,7 @@ pub fn mods_tabs(app: App) -> impl IntoView {
                 };
                 view! {
                     <button part="chat-channel chat-mods-room" class="channel" type="button"
-                        aria-current=here aria-label=label
+                        data-room=room_id.clone() aria-current=here aria-label=label
                         on:click=move |_| if invited { app.accept_invite(room_id.clone()) } else { app.switch(room_id.clone()) }>
                         {title}
                     </button>
