@@ -6,7 +6,8 @@
 // through her own Matrix client (the bot lowered her power level: Synapse
 // refuses), still after a relay restart; bob lifts it early from the line's
 // menu and both work again; a second, 2-minute timeout ends by itself and the
-// viewer posts again without anyone acting; bob marks alice's image NSFW and
+// viewer posts again, in the chat and from her Matrix client, without anyone
+// acting; bob marks alice's image NSFW and
 // it blurs in the viewer's chat until they choose to see it. Screenshots:
 // tests/e2e/out/chat-mod-*.png.
 import { test, before, after } from 'node:test';
@@ -166,15 +167,24 @@ test('owner appoints, moderator times out and lifts, the viewer sees why and pos
   assert.equal(await part(carol.page, 'chat-input').isDisabled(), false);
   assert.equal(await matrixSend(carolToken, 'my own client again'), 200, 'her level is back');
 
-  // A 2-minute timeout (18 s on this clock) ends by itself: nobody acts.
+  // A 2-minute timeout (18 s on this clock) ends by itself: nobody acts,
+  // and both the chat and her own Matrix client work again.
   await say(mod.page, `/timeout @${name} 2m`);
   await notice(mod.page, new RegExp(`${name} is timed out`));
+  assert.equal(await matrixSend(carolToken, 'during the short one'), 403);
   await banner.waitFor({ timeout: 20000 });
   assert.equal(await part(carol.page, 'chat-input').isDisabled(), true);
   await banner.waitFor({ state: 'detached', timeout: 25000 });
   assert.equal(await part(carol.page, 'chat-input').isDisabled(), false);
   await say(carol.page, 'back again');
   await waitForLines(mod.page, (l) => l.some((x) => x.body === 'back again'), 'her post after the timeout');
+  // The expiry gives her level back without waiting for the bot: allow it a moment.
+  let status = 0;
+  for (let i = 0; i < 50 && status !== 200; i++) {
+    status = await matrixSend(carolToken, 'my own client after the short one');
+    if (status !== 200) await new Promise((ok) => setTimeout(ok, 200));
+  }
+  assert.equal(status, 200, 'her Matrix client posts again after the timeout ended by itself');
 
   // An image, then bob's NSFW mark: blurred in carol's chat until she chooses.
   await postImage(alice);
