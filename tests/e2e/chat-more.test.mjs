@@ -290,11 +290,12 @@ test('hostile display names from other clients are text, and cannot pose as some
   await openChat(v.page);
   // Synapse carries a profile change into the room in the background: the
   // line may come first under the old name, then the renaming member event
-  // renames it (as every line of a renamed sender is). Wait for that.
+  // renames it (as every line of a renamed sender is). Wait for that: on a
+  // loaded machine Synapse's propagation has taken over 20 s (CI, 2 cores).
   const shown = '<img src=x onerror="window.__pwned=9">evil';
   const strange = (x) => x.body === 'hello from a strange name';
   const lines = await waitForLines(v.page, (l) => l.some((x) => strange(x) && x.sender === shown),
-    'the line under the new name, markup shown as text, disguising characters gone');
+    'the line under the new name, markup shown as text, disguising characters gone', 60000);
   const line = lines.find(strange);
   assert.equal(line.sender, shown);
   const report = await v.page.evaluate(() => ({
