@@ -66,14 +66,15 @@ impl Memory {
         match self {
             Memory::Local(store) => {
                 let (key, value) = (key.to_string(), value.to_string());
-                let sql = if keep_first {
-                    "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT DO NOTHING"
-                } else {
-                    "INSERT INTO settings (key, value) VALUES (?1, ?2) \
-                     ON CONFLICT (key) DO UPDATE SET value = excluded.value"
-                };
                 store
-                    .call(move |c| Ok(c.execute(sql, [key, value]).map(drop)?))
+                    .call(move |c| {
+                        if !keep_first {
+                            return store::set_setting(c, &key, &value);
+                        }
+                        let sql =
+                            "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
+                        Ok(c.execute(sql, [key, value]).map(drop)?)
+                    })
                     .await?;
             }
             Memory::Shared { cluster, bot } => {
