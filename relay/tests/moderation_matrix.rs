@@ -43,13 +43,7 @@ async fn signed_in_viewers_moderate_by_role_and_an_event_role_ends_with_the_even
     let bob = user(&seeded, "bob", &synapse.base);
     let relay = start(|c| {
         c.matrix = Some(bridged(&synapse.base));
-        c.chat.channels.insert(
-            "demo".into(),
-            chyron_relay::config::chat::ChannelMeta {
-                owners: vec!["@alice:localhost".into()],
-                ..Default::default()
-            },
-        );
+        own(c, "demo", &["@alice:localhost"]);
     })
     .await;
     let mut ws = live_demo_feed(&relay).await;

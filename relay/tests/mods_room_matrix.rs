@@ -84,13 +84,7 @@ async fn commands_in_the_moderators_room_moderate_with_the_senders_role() {
     alice.call(Method::PUT, &levels_path, levels).await;
     let relay = start(|c| {
         c.matrix = Some(bridged(&synapse.base));
-        c.chat.channels.insert(
-            "demo".into(),
-            chyron_relay::config::chat::ChannelMeta {
-                owners: vec!["@alice:localhost".into()],
-                ..Default::default()
-            },
-        );
+        own(c, "demo", &["@alice:localhost"]);
     })
     .await;
     let _ws = live_demo_feed(&relay).await;

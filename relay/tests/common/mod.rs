@@ -35,6 +35,16 @@ pub struct Server {
     _owned: Option<tempfile::TempDir>,
 }
 
+/// Makes `owners` the owners of `channel` in `c`, as `[channels.X] owners`
+/// in the config file would.
+pub fn own(c: &mut Config, channel: &str, owners: &[&str]) {
+    let meta = chyron_relay::config::chat::ChannelMeta {
+        owners: owners.iter().map(|o| o.to_string()).collect(),
+        ..Default::default()
+    };
+    c.chat.channels.insert(channel.into(), meta);
+}
+
 /// A config with the test token, data in `data`, and `tweak` applied.
 pub fn config(data: &std::path::Path, tweak: impl FnOnce(&mut Config)) -> Config {
     let mut c = Config {
